@@ -1,0 +1,100 @@
+//! The blob's exported entry points and the symbols compel's generated header names.
+//!
+//! Entry points are `extern "C"` functions named `__export_*`, so `compel hgen` (and
+//! `compel-gen hgen`) emit their offsets as `<prefix>_sym__export_*`. The three parasite
+//! symbols make the generated header's setup function link. This module belongs to the
+//! standalone blob only: the object linked into CRIU's restorer leaves it out, since
+//! compel's std plugin defines those symbols there.
+
+use core::arch::global_asm;
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+
+use crate::sys::{fs, process, Errno};
+
+/// First command number free for the blob's own use (compel's `PARASITE_USER_CMDS`).
+pub const CMD_USER_BASE: u32 = 64;
+/// Service command: return the task's PID.
+pub const CMD_GETPID: u32 = CMD_USER_BASE;
+/// Service command: [`__export_blob_read_range`] with the args pointer.
+pub const CMD_READ_RANGE: u32 = CMD_USER_BASE + 1;
+
+/// Command for the trap-mode entry, written by the loader (compel's `cmd_off`).
+#[no_mangle]
+pub static __export_parasite_service_cmd: AtomicU32 = AtomicU32::new(0);
+/// Argument area pointer for the trap-mode entry (compel's `args_ptr_off`).
+#[no_mangle]
+pub static __export_parasite_service_args_ptr: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
+
+// The head must be first in the blob (`.head.text`, placed first by the linker script).
+// It aligns the stack, runs the requested command and stops at int3 with the result in
+// rax, which is how compel runs a blob in trap mode.
+global_asm!(
+    ".pushsection .head.text, \"ax\", @progbits",
+    ".globl __export_parasite_head_start",
+    ".type __export_parasite_head_start, @function",
+    "__export_parasite_head_start:",
+    "and rsp, -16",
+    "call {service}",
+    "int3",
+    ".size __export_parasite_head_start, . - __export_parasite_head_start",
+    ".popsection",
+    service = sym blob_service,
+);
+
+/// Dispatch the command left in `__export_parasite_service_cmd`.
+extern "C" fn blob_service() -> i64 {
+    let cmd = __export_parasite_service_cmd.load(Ordering::Relaxed);
+    let args = __export_parasite_service_args_ptr.load(Ordering::Relaxed);
+    match cmd {
+        CMD_GETPID => __export_blob_getpid(),
+        // SAFETY: the loader that chose this command put a ReadRangeArgs at `args`.
+        CMD_READ_RANGE => unsafe { __export_blob_read_range(args as *const ReadRangeArgs) },
+        _ => Errno::EINVAL.neg() as i64,
+    }
+}
+
+/// Entry: the PID of the task the blob runs in.
+#[no_mangle]
+pub extern "C" fn __export_blob_getpid() -> i64 {
+    process::getpid() as i64
+}
+
+/// Arguments of [`__export_blob_read_range`] (C layout).
+#[repr(C)]
+pub struct ReadRangeArgs {
+    pub fd: i32,
+    pub offset: i64,
+    pub buf: *mut u8,
+    pub len: u64,
+}
+
+/// Entry: `readahead` then `preadv` `len` bytes of `fd` at `offset` into `buf`, retrying
+/// short reads and EINTR. Returns the bytes read (less only at end of file) or `-errno`.
+///
+/// # Safety
+/// `args` points to a valid [`ReadRangeArgs`] whose buffer is writable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn __export_blob_read_range(args: *const ReadRangeArgs) -> i64 {
+    // SAFETY: the caller passes a valid args pointer.
+    let a = unsafe { &*args };
+    let len = a.len as usize;
+    if let Err(e) = fs::readahead(a.fd, a.offset, len) {
+        return e.neg() as i64;
+    }
+    let mut done = 0usize;
+    while done < len {
+        let iov = [fs::IoVec {
+            // SAFETY: done < len, inside the caller's buffer.
+            base: unsafe { a.buf.add(done) },
+            len: len - done,
+        }];
+        // SAFETY: the iovec lies in the caller's writable buffer.
+        match unsafe { fs::preadv(a.fd, &iov, a.offset + done as i64) } {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return e.neg() as i64,
+        }
+    }
+    done as i64
+}
