@@ -1,1 +1,16 @@
-//! placeholder
+//! The restorer blob this crate's build script produces, and the job that hands it out.
+//!
+//! `build.rs` compiles the `restorer` crate into `restorer.built-in.o`, audits it and
+//! generates `restorer-blob.h`; this crate exposes their paths and writes them, with the
+//! audit report, into a directory of the user's choice.
+
+pub mod artifacts;
+
+/// `restorer.built-in.o`: the linked, audited blob object (in the build's `OUT_DIR`).
+pub const BLOB_OBJECT: &str = env!("CRIU_PIE_BLOB_OBJECT");
+/// `restorer-blob.h`: the blob's compel header, as `compel hgen` would write it.
+pub const BLOB_HEADER: &str = env!("CRIU_PIE_BLOB_HEADER");
+/// The audit report of the blob (text).
+pub const BLOB_AUDIT: &str = env!("CRIU_PIE_BLOB_AUDIT");
+/// The header's symbol prefix, the one CRIU uses for its restorer.
+pub const BLOB_PREFIX: &str = "restorer";

@@ -9,6 +9,8 @@
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
+use crate::engine::abi::{Options, Outcome};
+use crate::engine::capi::pie_restore_vma_ios;
 use crate::sys::{fs, process, Errno};
 
 /// First command number free for the blob's own use (compel's `PARASITE_USER_CMDS`).
@@ -17,6 +19,8 @@ pub const CMD_USER_BASE: u32 = 64;
 pub const CMD_GETPID: u32 = CMD_USER_BASE;
 /// Service command: [`__export_blob_read_range`] with the args pointer.
 pub const CMD_READ_RANGE: u32 = CMD_USER_BASE + 1;
+/// Service command: [`__export_restore_vma_ios`] with the args pointer.
+pub const CMD_RESTORE_VMA_IOS: u32 = CMD_USER_BASE + 2;
 
 /// Command for the trap-mode entry, written by the loader (compel's `cmd_off`).
 #[no_mangle]
@@ -49,6 +53,8 @@ extern "C" fn blob_service() -> i64 {
         CMD_GETPID => __export_blob_getpid(),
         // SAFETY: the loader that chose this command put a ReadRangeArgs at `args`.
         CMD_READ_RANGE => unsafe { __export_blob_read_range(args as *const ReadRangeArgs) },
+        // SAFETY: as above, a RestoreArgs.
+        CMD_RESTORE_VMA_IOS => unsafe { __export_restore_vma_ios(args as *mut RestoreArgs) },
         _ => Errno::EINVAL.neg() as i64,
     }
 }
@@ -97,4 +103,28 @@ pub unsafe extern "C" fn __export_blob_read_range(args: *const ReadRangeArgs) ->
         }
     }
     done as i64
+}
+
+/// Arguments of [`__export_restore_vma_ios`] (C layout): the engine's inputs and its
+/// result, in one block a loader can fill.
+#[repr(C)]
+pub struct RestoreArgs {
+    pub fd: i32,
+    pub nr_ios: u32,
+    pub ios: *const u8,
+    pub opts: Options,
+    pub result: Outcome,
+}
+
+/// Entry: the page-restore engine ([`crate::engine::restore`]) on CRIU's records.
+/// Returns 0 or `-errno`; `args.result` says what ran and, on error, where it failed.
+///
+/// # Safety
+/// `args` points to a valid [`RestoreArgs`]; see [`pie_restore_vma_ios`].
+#[no_mangle]
+pub unsafe extern "C" fn __export_restore_vma_ios(args: *mut RestoreArgs) -> i64 {
+    // SAFETY: the caller passes a valid, exclusive args block.
+    let a = unsafe { &mut *args };
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { pie_restore_vma_ios(a.fd, a.ios, a.nr_ios, &a.opts, &mut a.result) }
 }

@@ -4,6 +4,7 @@
 //! mem builtins, the panic handler and the exported entry points.
 #![cfg_attr(not(test), no_std)]
 
+pub mod engine;
 pub mod sys;
 
 #[cfg(feature = "blob")]

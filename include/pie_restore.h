@@ -1,0 +1,48 @@
+/*
+ * The page-restore engine of the criu-pie restorer, as a C function.
+ *
+ * Link the engine's object into CRIU's restorer and call pie_restore_vma_ios() where
+ * the restorer walks args->vma_ios. The records are read, never modified.
+ */
+#ifndef PIE_RESTORE_H
+#define PIE_RESTORE_H
+
+#include <stdint.h>
+
+#define PIE_RESTORE_OPTS_V1 1
+
+enum pie_restore_strategy {
+	PIE_RESTORE_AUTO = 0,     /* chosen by size, CPUs allowed and kernel features */
+	PIE_RESTORE_SERIAL = 1,   /* CRIU's loop: one preadv after another */
+	PIE_RESTORE_PREFETCH = 2, /* serial, with readahead a window ahead of the cursor */
+	PIE_RESTORE_PARALLEL = 3, /* worker threads, each reading a share of the bytes */
+};
+
+struct pie_restore_opts {
+	uint32_t version;         /* PIE_RESTORE_OPTS_V1 */
+	uint32_t size;            /* sizeof(struct pie_restore_opts) */
+	uint32_t strategy;        /* enum pie_restore_strategy */
+	uint32_t workers;         /* threads that read, the caller's included; 0 = auto */
+	uint64_t prefetch_window; /* bytes kept read ahead (prefetch); 0 = default */
+	uint64_t dedup_chunk;     /* auto-dedup: bytes per read, punched out after; 0 = off */
+	int32_t max_pid;          /* highest PID of the restored tree; workers' TIDs go above; 0 = any */
+	uint32_t flags;           /* reserved, 0 */
+};
+
+struct pie_restore_result {
+	int64_t record;    /* index of the failing record, -1 if none */
+	int64_t offset;    /* pages-file offset of the failing read, -1 if none */
+	uint32_t strategy; /* the strategy that ran */
+	uint32_t workers;  /* threads that read */
+	uint64_t bytes;    /* bytes read */
+};
+
+/*
+ * Read the pages of the n packed struct restore_vma_io records at ios from fd.
+ * Returns 0, or -errno with res->record/res->offset naming the failure (res may be NULL).
+ * End of file before a record's last byte is -ENODATA.
+ */
+long pie_restore_vma_ios(int fd, const void *ios, unsigned int n, const struct pie_restore_opts *opts,
+			 struct pie_restore_result *res);
+
+#endif /* PIE_RESTORE_H */

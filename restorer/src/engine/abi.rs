@@ -1,0 +1,107 @@
+//! The engine's C ABI: CRIU's `struct restore_vma_io` records, the options the caller
+//! passes and the result it gets back. Mirrored by `include/pie_restore.h`.
+
+use crate::sys::fs::IoVec;
+
+/// Header of one packed record, as `criu/include/restorer.h` lays it out on x86_64:
+/// `int nr_iovs; loff_t off; struct iovec iovs[];` (16 bytes, then 16 per iovec).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct RestoreVmaIo {
+    pub nr_iovs: i32,
+    pub off: i64,
+}
+
+/// Size of a record with `n` iovecs (CRIU's `RIO_SIZE`).
+pub const fn rio_size(n: usize) -> usize {
+    core::mem::size_of::<RestoreVmaIo>() + n * core::mem::size_of::<IoVec>()
+}
+
+/// The kernel's limit on iovecs per `preadv` (`UIO_MAXIOV`).
+pub const IOV_MAX: usize = 1024;
+
+/// How the pages are read. `Auto` picks one of the others.
+#[repr(u32)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Strategy {
+    Auto = 0,
+    /// CRIU's loop: one `preadv` after another.
+    Serial = 1,
+    /// Serial, with `readahead` a window ahead of the cursor.
+    Prefetch = 2,
+    /// Worker threads, each reading a share of the bytes.
+    Parallel = 3,
+}
+
+impl Strategy {
+    pub fn from_raw(v: u32) -> Option<Strategy> {
+        Some(match v {
+            0 => Strategy::Auto,
+            1 => Strategy::Serial,
+            2 => Strategy::Prefetch,
+            3 => Strategy::Parallel,
+            _ => return None,
+        })
+    }
+}
+
+/// `version` of [`Options`] this engine understands.
+pub const OPTIONS_V1: u32 = 1;
+
+/// Options of a restore (C: `struct pie_restore_opts`). Zero means "default" in every
+/// field but `version` and `size`, which must be `OPTIONS_V1` and `sizeof`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub version: u32,
+    pub size: u32,
+    /// A [`Strategy`] value.
+    pub strategy: u32,
+    /// Threads that read, the caller's included; 0 = chosen from the CPUs and the size.
+    pub workers: u32,
+    /// Bytes to keep read ahead of the cursor (prefetch); 0 = default.
+    pub prefetch_window: u64,
+    /// Auto-dedup: read at most this many bytes at once and punch them out of the pages
+    /// file behind the read; 0 = off. CRIU uses 128 MiB.
+    pub dedup_chunk: u64,
+    /// Highest PID the restore uses; worker threads take TIDs above it. 0 = any TID.
+    pub max_pid: i32,
+    pub flags: u32,
+}
+
+impl Options {
+    pub const fn new(strategy: Strategy) -> Options {
+        Options {
+            version: OPTIONS_V1,
+            size: core::mem::size_of::<Options>() as u32,
+            strategy: strategy as u32,
+            workers: 0,
+            prefetch_window: 0,
+            dedup_chunk: 0,
+            max_pid: 0,
+            flags: 0,
+        }
+    }
+}
+
+/// What a restore did (C: `struct pie_restore_result`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Index of the record whose read failed, -1 if none did.
+    pub record: i64,
+    /// Pages-file offset at which it failed, -1 if none did.
+    pub offset: i64,
+    /// The strategy that ran (after `Auto` and any fallback).
+    pub strategy: u32,
+    /// Threads that read, the caller's included.
+    pub workers: u32,
+    /// Bytes read into memory.
+    pub bytes: u64,
+}
+
+impl Outcome {
+    pub const fn empty() -> Outcome {
+        Outcome { record: -1, offset: -1, strategy: 0, workers: 0, bytes: 0 }
+    }
+}

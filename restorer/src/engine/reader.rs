@@ -1,0 +1,180 @@
+//! Reading one share of the record stream into memory: CRIU's `preadv` loop, with its
+//! auto-dedup and an optional readahead window.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use super::records::{Cursor, Record, Records};
+use super::Failure;
+use crate::sys::fs::{self, IoVec};
+use crate::sys::Errno;
+
+/// Iovecs handed to one `preadv`: far below `IOV_MAX`, so a worker's stack stays small.
+const BATCH: usize = 64;
+/// EAGAIN retries before giving up (a regular file only says EAGAIN under RWF_NOWAIT or
+/// a broken filesystem; never spin forever).
+const EAGAIN_RETRIES: u32 = 1 << 16;
+
+/// How a share is read.
+pub struct ReadCtx<'a> {
+    pub fd: i32,
+    /// Auto-dedup: read at most this many bytes at once and punch them out behind the
+    /// read; 0 = off.
+    pub dedup_chunk: u64,
+    /// Keep this many bytes read ahead of the cursor with `readahead`; 0 = off.
+    pub prefetch_window: u64,
+    /// Set by any share that failed: the others stop at their next read.
+    pub abort: &'a AtomicBool,
+}
+
+/// Readahead state of one reader.
+struct Prefetch {
+    window: u64,
+    start: i64,
+    end: i64,
+}
+
+impl Prefetch {
+    /// Make sure `[off, off + window/2)` has been asked for; ask for a whole window.
+    fn ensure(&mut self, fd: i32, off: i64) {
+        if self.window == 0 {
+            return;
+        }
+        let half = (self.window / 2) as i64;
+        if off >= self.start && off + half <= self.end {
+            return;
+        }
+        let from = if off >= self.start && off < self.end { self.end } else { off };
+        let to = off + self.window as i64;
+        if fs::readahead(fd, from, (to - from) as usize).is_err() {
+            // Not a regular file, or no readahead: the reads work all the same.
+            self.window = 0;
+            return;
+        }
+        self.start = off;
+        self.end = to;
+    }
+}
+
+/// Read the share `[from, to)` of `records`. Returns the bytes read.
+pub fn read_share(records: &Records, from: Cursor, to: Cursor, ctx: &ReadCtx<'_>) -> Result<u64, Failure> {
+    let mut pf = Prefetch { window: ctx.prefetch_window, start: 0, end: 0 };
+    let mut bytes = 0u64;
+    for rec in records.iter_from(from) {
+        if rec.index > to.index || (rec.index == to.index && to.skip == 0) {
+            break;
+        }
+        let first = if rec.index == from.index { from.skip } else { 0 };
+        let last = if rec.index == to.index { to.skip } else { rec.len() };
+        if first < last {
+            bytes += read_record(&rec, first, last, ctx, &mut pf)?;
+        }
+    }
+    Ok(bytes)
+}
+
+/// Read bytes `[first, last)` of what `rec` reads.
+fn read_record(rec: &Record<'_>, first: u64, last: u64, ctx: &ReadCtx<'_>, pf: &mut Prefetch) -> Result<u64, Failure> {
+    // Locate `first` among the iovecs.
+    let mut i = 0;
+    let mut into = first;
+    while i < rec.iovs.len() && into >= rec.iovs[i].len as u64 {
+        into -= rec.iovs[i].len as u64;
+        i += 1;
+    }
+    let mut off = rec.off + first as i64;
+    let mut left = last - first;
+    // Bytes per read: auto-dedup bounds them; so does prefetch, to stay behind the window.
+    let mut limit = u64::MAX;
+    if ctx.dedup_chunk != 0 {
+        limit = ctx.dedup_chunk;
+    }
+    if pf.window != 0 {
+        limit = limit.min((pf.window / 4).max(4096));
+    }
+    let mut batch = [IoVec { base: core::ptr::null_mut(), len: 0 }; BATCH];
+    while left > 0 {
+        if ctx.abort.load(Ordering::Relaxed) {
+            return Err(Failure::new(Errno::ECANCELED, rec.index, off));
+        }
+        // Fill a batch from iovec i, `into` bytes in, up to `limit` bytes.
+        let mut n = 0;
+        let mut want = left.min(limit);
+        let (mut j, mut jinto) = (i, into);
+        while n < BATCH && want > 0 && j < rec.iovs.len() {
+            let v = rec.iovs[j];
+            if v.len == 0 {
+                j += 1;
+                continue;
+            }
+            let take = (v.len as u64 - jinto).min(want);
+            // SAFETY: jinto < v.len, so the pointer stays inside the caller's iovec.
+            batch[n] = IoVec { base: unsafe { v.base.add(jinto as usize) }, len: take as usize };
+            n += 1;
+            want -= take;
+            if jinto + take == v.len as u64 {
+                j += 1;
+                jinto = 0;
+            } else {
+                jinto += take;
+            }
+        }
+        if n == 0 {
+            // The iovecs ran out before `last`: the record contradicts its own length.
+            return Err(Failure::new(Errno::EINVAL, rec.index, off));
+        }
+        pf.ensure(ctx.fd, off);
+        let got = read_fully(ctx.fd, &mut batch[..n], off).map_err(|(e, at)| Failure::new(e, rec.index, at))?;
+        if ctx.dedup_chunk != 0 {
+            // Failing to punch costs only disk space, as in CRIU.
+            let _ = fs::fallocate(
+                ctx.fd,
+                fs::FALLOC_FL_KEEP_SIZE | fs::FALLOC_FL_PUNCH_HOLE,
+                off,
+                got as i64,
+            );
+        }
+        off += got as i64;
+        left -= got;
+        (i, into) = (j, jinto);
+    }
+    Ok(last - first)
+}
+
+/// `preadv` until every byte of `iov` is read, advancing over short reads and retrying
+/// EINTR and EAGAIN. End of file before the last byte is `ENODATA`. An error comes with
+/// the file offset of the read that failed.
+fn read_fully(fd: i32, iov: &mut [IoVec], mut off: i64) -> Result<u64, (Errno, i64)> {
+    let mut first = 0;
+    let mut total = 0u64;
+    let mut again = 0;
+    while first < iov.len() {
+        // SAFETY: the iovecs lie inside the caller's records, which the engine's caller
+        // vouches are writable destinations.
+        match unsafe { fs::preadv(fd, &iov[first..], off) } {
+            Ok(0) => return Err((Errno::ENODATA, off)),
+            Ok(mut n) => {
+                total += n as u64;
+                off += n as i64;
+                while n > 0 {
+                    let v = &mut iov[first];
+                    if n >= v.len {
+                        n -= v.len;
+                        first += 1;
+                    } else {
+                        // SAFETY: n < v.len, still inside the iovec.
+                        v.base = unsafe { v.base.add(n) };
+                        v.len -= n;
+                        n = 0;
+                    }
+                }
+                while first < iov.len() && iov[first].len == 0 {
+                    first += 1;
+                }
+            }
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) if again < EAGAIN_RETRIES => again += 1,
+            Err(e) => return Err((e, off)),
+        }
+    }
+    Ok(total)
+}

@@ -1,0 +1,235 @@
+//! Host tests of the engine against the real kernel: temp files, fresh mappings.
+
+use std::io::Write;
+use std::os::fd::AsRawFd;
+
+use super::abi::{Options, Strategy};
+use super::records::{Cursor, Records};
+use super::split::split;
+use super::{restore, Failure};
+use crate::sys::Errno;
+
+/// Records packed as CRIU packs them, in an 8-aligned buffer.
+struct Packed {
+    words: Vec<u64>,
+    count: usize,
+}
+
+impl Packed {
+    fn new() -> Packed {
+        Packed { words: Vec::new(), count: 0 }
+    }
+
+    fn push(&mut self, off: i64, iovs: &[(*mut u8, usize)]) {
+        self.words.push(iovs.len() as u64); // nr_iovs (i32) + padding
+        self.words.push(off as u64);
+        for &(b, l) in iovs {
+            self.words.push(b as u64);
+            self.words.push(l as u64);
+        }
+        self.count += 1;
+    }
+
+    fn records(&self) -> Records {
+        // SAFETY: the buffer holds `count` records laid out as CRIU's, 8-aligned.
+        unsafe { Records::new(self.words.as_ptr() as *const u8, self.count) }
+    }
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[2] ^ seed).collect()
+}
+
+fn temp_file(data: &[u8]) -> std::fs::File {
+    let mut f = tempfile();
+    f.write_all(data).unwrap();
+    f
+}
+
+fn tempfile() -> std::fs::File {
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("engine-test-{}-{}", std::process::id(), rand_suffix()));
+    let f = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    f
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed) ^ (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64)
+}
+
+const PAGE: usize = 4096;
+
+/// A layout with holes in the file and scattered destinations: record k reads
+/// `pages[k]` pages from file page `file_page[k]` into destination pages in order.
+fn scattered(dst: &mut [u8], file_pages: usize) -> (Packed, Vec<(usize, usize)>) {
+    // (file page, dest page) pairs, skipping some file pages (holes) and alternating
+    // destination runs so that records have several iovecs.
+    let mut p = Packed::new();
+    let mut map = Vec::new();
+    let mut fpage = 0;
+    let mut dpage = 0;
+    let mut k = 0;
+    while fpage + 8 < file_pages && (dpage + 16) * PAGE <= dst.len() {
+        let n_iovs = 1 + k % 5;
+        let mut iovs = Vec::new();
+        let start = fpage;
+        for j in 0..n_iovs {
+            let len = 1 + (k + j) % 3;
+            iovs.push((dst[dpage * PAGE..].as_mut_ptr(), len * PAGE));
+            for q in 0..len {
+                map.push((fpage + q, dpage + q));
+            }
+            fpage += len;
+            dpage += len + 1; // leave a destination page untouched between runs
+        }
+        p.push((start * PAGE) as i64, &iovs);
+        fpage += k % 2; // a hole in the file every other record
+        k += 1;
+    }
+    (p, map)
+}
+
+fn check(dst: &[u8], file: &[u8], map: &[(usize, usize)]) {
+    let mut written = vec![false; dst.len() / PAGE];
+    for &(f, d) in map {
+        assert_eq!(&dst[d * PAGE..(d + 1) * PAGE], &file[f * PAGE..(f + 1) * PAGE], "file page {f} -> dest page {d}");
+        written[d] = true;
+    }
+    for (d, w) in written.iter().enumerate() {
+        if !w {
+            assert!(dst[d * PAGE..(d + 1) * PAGE].iter().all(|&b| b == 0), "untouched page {d} was written");
+        }
+    }
+}
+
+fn run(strategy: Strategy, workers: u32) {
+    let file_pages = 3000;
+    let data = pattern(file_pages * PAGE, 7);
+    let f = temp_file(&data);
+    let mut dst = vec![0u8; 6000 * PAGE];
+    let (p, map) = scattered(&mut dst, file_pages);
+    let mut opts = Options::new(strategy);
+    opts.workers = workers;
+    let (res, out) = restore(f.as_raw_fd(), &p.records(), &opts);
+    assert_eq!(res, Ok(()), "{strategy:?}: {out:?}");
+    assert_eq!(out.bytes as usize, map.len() * PAGE);
+    check(&dst, &data, &map);
+}
+
+#[test]
+fn serial_restores_every_byte() {
+    run(Strategy::Serial, 0);
+}
+
+#[test]
+fn prefetch_restores_every_byte() {
+    run(Strategy::Prefetch, 0);
+}
+
+#[test]
+fn parallel_restores_every_byte() {
+    for w in [1, 2, 3, 7, 64] {
+        run(Strategy::Parallel, w);
+    }
+}
+
+#[test]
+fn auto_restores_every_byte() {
+    run(Strategy::Auto, 0);
+}
+
+#[test]
+fn split_covers_the_stream_once() {
+    let mut dst = vec![0u8; 6000 * PAGE];
+    let (p, _) = scattered(&mut dst, 3000);
+    let recs = p.records();
+    let total = recs.validate().unwrap().bytes;
+    for n in 1..=17usize {
+        let mut cuts = vec![Cursor::default(); n + 1];
+        split(&recs, total, &mut cuts);
+        assert_eq!(cuts[0], Cursor::default());
+        assert_eq!(cuts[n], recs.end());
+        // Cuts are ordered and each lands on a page of the stream.
+        let pos = |c: &Cursor| -> u64 {
+            recs.iter_from(Cursor::default()).take(c.index).map(|r| r.len()).sum::<u64>() + c.skip
+        };
+        for w in cuts.windows(2) {
+            assert!(pos(&w[0]) <= pos(&w[1]));
+        }
+        for c in &cuts {
+            assert_eq!(pos(c) % 4096, 0);
+        }
+    }
+}
+
+#[test]
+fn end_of_file_is_an_error_naming_the_record() {
+    let data = pattern(10 * PAGE, 1);
+    let f = temp_file(&data);
+    let mut dst = vec![0u8; 20 * PAGE];
+    let mut p = Packed::new();
+    p.push(0, &[(dst.as_mut_ptr(), 4 * PAGE)]);
+    // Reads past the end: 8 pages from page 6 of a 10-page file.
+    p.push((6 * PAGE) as i64, &[(dst[8 * PAGE..].as_mut_ptr(), 8 * PAGE)]);
+    for s in [Strategy::Serial, Strategy::Prefetch, Strategy::Parallel] {
+        let mut opts = Options::new(s);
+        opts.workers = 2;
+        let (res, out) = restore(f.as_raw_fd(), &p.records(), &opts);
+        let Err(fl) = res else { panic!("{s:?} succeeded") };
+        assert_eq!(fl.errno, Errno::ENODATA, "{s:?}");
+        assert_eq!(fl.record, 1, "{s:?}");
+        assert_eq!(out.record, 1);
+        assert_eq!(fl.offset, (10 * PAGE) as i64, "{s:?}: failing offset is where the file ends");
+    }
+}
+
+#[test]
+fn closed_fd_is_ebadf() {
+    let mut dst = vec![0u8; 4 * PAGE];
+    let mut p = Packed::new();
+    p.push(0, &[(dst.as_mut_ptr(), 4 * PAGE)]);
+    let (res, _) = restore(-1, &p.records(), &Options::new(Strategy::Serial));
+    assert_eq!(res, Err(Failure::new(Errno::EBADF, 0, 0)));
+}
+
+#[test]
+fn bad_options_and_records_are_einval() {
+    let mut dst = vec![0u8; PAGE];
+    let mut p = Packed::new();
+    p.push(0, &[(dst.as_mut_ptr(), PAGE)]);
+    let mut o = Options::new(Strategy::Serial);
+    o.version = 99;
+    assert_eq!(restore(0, &p.records(), &o).0.unwrap_err().errno, Errno::EINVAL);
+    let mut o = Options::new(Strategy::Serial);
+    o.strategy = 1000;
+    assert_eq!(restore(0, &p.records(), &o).0.unwrap_err().errno, Errno::EINVAL);
+    let mut neg = Packed::new();
+    neg.push(0, &[]);
+    neg.words[0] = (-3i32) as u32 as u64;
+    assert_eq!(restore(0, &neg.records(), &Options::new(Strategy::Serial)).0.unwrap_err().errno, Errno::EINVAL);
+}
+
+#[test]
+fn auto_dedup_punches_what_it_read() {
+    use std::os::unix::fs::MetadataExt;
+    let pages = 2048;
+    let data = pattern(pages * PAGE, 3);
+    let f = temp_file(&data);
+    f.sync_all().unwrap();
+    let before = f.metadata().unwrap().blocks();
+    let mut dst = vec![0u8; pages * PAGE];
+    let mut p = Packed::new();
+    p.push(0, &[(dst.as_mut_ptr(), pages * PAGE)]);
+    let mut o = Options::new(Strategy::Parallel);
+    o.workers = 2;
+    o.dedup_chunk = 1 << 20;
+    let (res, _) = restore(f.as_raw_fd(), &p.records(), &o);
+    assert_eq!(res, Ok(()));
+    assert_eq!(dst, data);
+    let after = f.metadata().unwrap().blocks();
+    assert!(after < before / 8, "blocks before {before}, after {after}: holes not punched");
+    assert_eq!(f.metadata().unwrap().len() as usize, pages * PAGE, "KEEP_SIZE");
+}
