@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ucontext.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <compel/infect.h>
@@ -130,6 +131,111 @@ static int cmd_read(const char *path, long long off, unsigned long long len, boo
 	return ret == n && n >= 0 && !memcmp(got, want, len) ? 0 : 1;
 }
 
+/* The engine's C ABI (include/pie_restore.h), passed through the blob's export. */
+#include "pie_restore.h"
+
+struct restore_args {
+	int32_t fd;
+	uint32_t nr_ios;
+	const void *ios;
+	struct pie_restore_opts opts;
+	struct pie_restore_result result;
+};
+
+static void *read_all(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	off_t sz;
+	void *buf;
+
+	if (fd < 0)
+		die("open records");
+	sz = lseek(fd, 0, SEEK_END);
+	buf = malloc(sz ? sz : 1);
+	if (!buf || pread(fd, buf, sz, 0) != sz)
+		die("read records");
+	close(fd);
+	*len = sz;
+	return buf;
+}
+
+/*
+ * restore PAGES RECORDS NR REGION STRATEGY WORKERS DEDUP [trap]
+ * RECORDS holds NR packed restore_vma_io records whose iovec bases are offsets into a
+ * REGION-byte destination; they are rebased onto a fresh mapping (with guard pages on
+ * both sides), the blob restores them, and every byte is checked: each iovec against
+ * the pages file (or against zeros if DEDUP punched it out: then against a copy taken
+ * before), every other byte of the region still zero.
+ */
+static int cmd_restore(char **argv, bool trap)
+{
+	size_t rec_len, region = strtoull(argv[5], NULL, 0), page = 4096, nr = strtoul(argv[4], NULL, 0);
+	unsigned char *rec = read_all(argv[3], &rec_len), *p = rec, *area, *dst, *seen, *want;
+	int pages = open(argv[2], O_RDWR);
+	struct restore_args a;
+	long ret;
+	size_t i, bad = 0, outside = 0, checked = 0;
+	off_t psize;
+
+	if (pages < 0)
+		die("open pages");
+	psize = lseek(pages, 0, SEEK_END);
+	want = malloc(psize ? psize : 1);
+	if (!want || pread(pages, want, psize, 0) != psize)
+		die("read pages");
+	area = mmap(NULL, region + 2 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (area == MAP_FAILED)
+		die("mmap region");
+	dst = area + page;
+	if (mprotect(dst, region, PROT_READ | PROT_WRITE))
+		die("mprotect region");
+	seen = calloc(1, region ? region : 1);
+	if (!seen)
+		die("calloc");
+	for (i = 0; i < nr; i++) {
+		int32_t n = *(int32_t *)p;
+		struct iovec *iov = (struct iovec *)(p + 16);
+		for (int32_t k = 0; k < n; k++)
+			iov[k].iov_base = dst + (uintptr_t)iov[k].iov_base;
+		p += 16 + 16 * (size_t)n;
+	}
+	memset(&a, 0, sizeof(a));
+	a.fd = pages;
+	a.nr_ios = nr;
+	a.ios = rec;
+	a.opts.version = PIE_RESTORE_OPTS_V1;
+	a.opts.size = sizeof(a.opts);
+	a.opts.strategy = strtoul(argv[6], NULL, 0);
+	a.opts.workers = strtoul(argv[7], NULL, 0);
+	a.opts.dedup_chunk = strtoull(argv[8], NULL, 0);
+	ret = trap ? run_trap(66, &a) : ((long (*)(struct restore_args *))entry(restorer_sym__export_restore_vma_ios))(&a);
+
+	/* Verify: each iovec against the file, everything else zero. */
+	p = rec;
+	for (i = 0; i < nr; i++) {
+		int32_t n = *(int32_t *)p;
+		int64_t off = *(int64_t *)(p + 8);
+		struct iovec *iov = (struct iovec *)(p + 16);
+		for (int32_t k = 0; k < n; k++) {
+			size_t at = (unsigned char *)iov[k].iov_base - dst;
+			if (ret == 0 && (off + (off_t)iov[k].iov_len > psize || memcmp(dst + at, want + off, iov[k].iov_len)))
+				bad++;
+			memset(seen + at, 1, iov[k].iov_len);
+			checked += iov[k].iov_len;
+			off += iov[k].iov_len;
+		}
+		p += 16 + 16 * (size_t)n;
+	}
+	for (i = 0; i < region; i++)
+		if (!seen[i] && dst[i])
+			outside++;
+	printf("restore ret=%ld record=%lld offset=%lld strategy=%u workers=%u bytes=%llu checked=%zu bad_iovs=%zu "
+	       "outside=%zu\n",
+	       ret, (long long)a.result.record, (long long)a.result.offset, a.result.strategy, a.result.workers,
+	       (unsigned long long)a.result.bytes, checked, bad, outside);
+	return ret == 0 && bad == 0 && outside == 0 && a.result.bytes == checked ? 0 : 1;
+}
+
 static int cmd_read_badfd(void)
 {
 	long (*fn)(struct read_range_args *) = (long (*)(struct read_range_args *))entry(restorer_sym__export_blob_read_range);
@@ -144,7 +250,8 @@ static int cmd_read_badfd(void)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: blob_loader info|getpid|trap-getpid|read FILE OFF LEN|trap-read FILE OFF LEN|read-badfd\n");
+		fprintf(stderr, "usage: blob_loader info|getpid|trap-getpid|read FILE OFF LEN|trap-read FILE OFF LEN|read-badfd|"
+				"[trap-]restore PAGES RECORDS NR REGION STRATEGY WORKERS DEDUP\n");
 		return 2;
 	}
 	load_blob();
@@ -159,6 +266,8 @@ int main(int argc, char **argv)
 		return cmd_getpid(true);
 	if ((!strcmp(argv[1], "read") || !strcmp(argv[1], "trap-read")) && argc == 5)
 		return cmd_read(argv[2], atoll(argv[3]), strtoull(argv[4], NULL, 0), argv[1][0] == 't');
+	if ((!strcmp(argv[1], "restore") || !strcmp(argv[1], "trap-restore")) && argc == 9)
+		return cmd_restore(argv, argv[1][0] == 't');
 	if (!strcmp(argv[1], "read-badfd"))
 		return cmd_read_badfd();
 	fprintf(stderr, "blob_loader: unknown command %s\n", argv[1]);
