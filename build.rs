@@ -20,7 +20,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
 
-    let object = compile_restorer(&root, &out).unwrap_or_else(|e| fail(&e));
+    let object = compile_restorer(&root, &out, "standalone", "restorer.o").unwrap_or_else(|e| fail(&e));
     let blob = out.join("restorer.built-in.o");
     link_blob(&object, &root.join("linker/restorer.lds"), &blob).unwrap_or_else(|e| fail(&e));
 
@@ -38,6 +38,17 @@ fn main() {
         .unwrap_or_else(|e| fail(&format!("hgen of {}: {e}", blob.display())));
     write(&header_path, &header);
 
+    // The engine alone, for linking into CRIU's own restorer (no head, no exports: CRIU
+    // has its own). It must be as clean as the blob, bar the head the header would need.
+    let dropin = compile_restorer(&root, &out, "blob", "pie-restore.o").unwrap_or_else(|e| fail(&e));
+    let data = fs::read(&dropin).unwrap_or_else(|e| fail(&format!("read {}: {e}", dropin.display())));
+    let report = compel_gen::audit::audit(&data)
+        .unwrap_or_else(|e| fail(&format!("audit of {}: {e}", dropin.display())));
+    if !report.is_clean() {
+        fail(&format!("the engine object for CRIU is not clean:\n{report}"));
+    }
+
+    println!("cargo:rustc-env=CRIU_PIE_ENGINE_OBJECT={}", dropin.display());
     println!("cargo:rustc-env=CRIU_PIE_BLOB_OBJECT={}", blob.display());
     println!("cargo:rustc-env=CRIU_PIE_BLOB_HEADER={}", header_path.display());
     println!("cargo:rustc-env=CRIU_PIE_BLOB_AUDIT={}", audit_path.display());
@@ -52,17 +63,17 @@ fn write(path: &Path, data: &[u8]) {
     fs::write(path, data).unwrap_or_else(|e| fail(&format!("write {}: {e}", path.display())));
 }
 
-/// Compile the restorer crate (feature `standalone`) into a single relocatable object.
+/// Compile the restorer crate with `features` into a single relocatable object `name`.
 ///
 /// A nested cargo, with its own target dir (the outer build holds the lock on ours),
 /// builds the crate as a staticlib with fat LTO, so that the one object it emits already
 /// contains what it uses of `core`; panic=abort keeps unwinding machinery out.
-fn compile_restorer(root: &Path, out: &Path) -> Result<PathBuf, String> {
-    let object = out.join("restorer.o");
+fn compile_restorer(root: &Path, out: &Path, features: &str, name: &str) -> Result<PathBuf, String> {
+    let object = out.join(name);
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
-        .args(["rustc", "-p", "restorer", "--release", "--features", "standalone"])
+        .args(["rustc", "-p", "restorer", "--release", "--features", features])
         .args(["--crate-type", "staticlib", "--target", TARGET])
         .arg("--target-dir")
         .arg(out.join("restorer-target"))

@@ -7,9 +7,14 @@ use std::path::{Path, PathBuf};
 
 use compel_gen::audit::Report;
 
+/// The engine's C declarations, shipped beside its object.
+const ENGINE_HEADER: &str = include_str!("../include/pie_restore.h");
+
 /// What [`write_to`] produced.
 pub struct Artifacts {
     pub object: PathBuf,
+    pub engine: PathBuf,
+    pub engine_header: PathBuf,
     pub header: PathBuf,
     pub audit_text: PathBuf,
     pub audit_json: PathBuf,
@@ -59,5 +64,10 @@ pub fn write_to(dir: &Path) -> Result<Artifacts, Error> {
         .map_err(Error::Elf)?;
     fs::write(&header, text).map_err(io(&header))?;
 
-    Ok(Artifacts { object, header, audit_text, audit_json, report })
+    let engine = dir.join("pie-restore.o");
+    fs::copy(crate::ENGINE_OBJECT, &engine).map_err(io(&engine))?;
+    let engine_header = dir.join("pie_restore.h");
+    fs::write(&engine_header, ENGINE_HEADER).map_err(io(&engine_header))?;
+
+    Ok(Artifacts { object, engine, engine_header, header, audit_text, audit_json, report })
 }

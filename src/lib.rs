@@ -10,6 +10,9 @@ pub mod artifacts;
 pub const BLOB_OBJECT: &str = env!("CRIU_PIE_BLOB_OBJECT");
 /// `restorer-blob.h`: the blob's compel header, as `compel hgen` would write it.
 pub const BLOB_HEADER: &str = env!("CRIU_PIE_BLOB_HEADER");
+/// `pie-restore.o`: the page-restore engine alone, to link into CRIU's own restorer
+/// (`restorer-obj-e` in `criu/pie/Makefile`); declared by `include/pie_restore.h`.
+pub const ENGINE_OBJECT: &str = env!("CRIU_PIE_ENGINE_OBJECT");
 /// The audit report of the blob (text).
 pub const BLOB_AUDIT: &str = env!("CRIU_PIE_BLOB_AUDIT");
 /// The header's symbol prefix, the one CRIU uses for its restorer.
