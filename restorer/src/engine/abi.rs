@@ -31,6 +31,10 @@ pub enum Strategy {
     Prefetch = 2,
     /// Worker threads, each reading a share of the bytes.
     Parallel = 3,
+    /// Up to a queue's depth of READV requests in flight on an io_uring.
+    IoUring = 4,
+    /// The fd switched to O_DIRECT, read by the parallel workers straight into memory.
+    Direct = 5,
 }
 
 impl Strategy {
@@ -40,6 +44,8 @@ impl Strategy {
             1 => Strategy::Serial,
             2 => Strategy::Prefetch,
             3 => Strategy::Parallel,
+            4 => Strategy::IoUring,
+            5 => Strategy::Direct,
             _ => return None,
         })
     }
@@ -102,6 +108,12 @@ pub struct Outcome {
 
 impl Outcome {
     pub const fn empty() -> Outcome {
-        Outcome { record: -1, offset: -1, strategy: 0, workers: 0, bytes: 0 }
+        Outcome {
+            record: -1,
+            offset: -1,
+            strategy: 0,
+            workers: 0,
+            bytes: 0,
+        }
     }
 }

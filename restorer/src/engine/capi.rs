@@ -13,7 +13,13 @@ use super::records::Records;
 /// `ios` holds `n` well-formed records whose iovecs name writable memory; `opts` points
 /// to an initialised [`Options`]; `res`, if not null, is writable.
 #[no_mangle]
-pub unsafe extern "C" fn pie_restore_vma_ios(fd: i32, ios: *const u8, n: u32, opts: *const Options, res: *mut Outcome) -> i64 {
+pub unsafe extern "C" fn pie_restore_vma_ios(
+    fd: i32,
+    ios: *const u8,
+    n: u32,
+    opts: *const Options,
+    res: *mut Outcome,
+) -> i64 {
     if opts.is_null() {
         return crate::sys::Errno::EINVAL.neg() as i64;
     }

@@ -8,16 +8,21 @@
 
 pub mod abi;
 pub mod capi;
+pub mod direct;
 pub mod parallel;
+pub mod probe;
 pub mod reader;
 pub mod records;
 pub mod split;
 pub mod thread;
+pub mod uring;
 
 use core::sync::atomic::AtomicBool;
 
 use crate::sys::{process, Errno};
 use abi::{Options, Outcome, Strategy, OPTIONS_V1};
+use direct::DirectMode;
+use probe::cached_percent;
 use reader::{read_share, ReadCtx};
 use records::{Cursor, Records};
 use thread::TidSource;
@@ -53,68 +58,136 @@ impl Failure {
 /// Returns what ran in `Outcome` either way; `Err` carries the first failure.
 pub fn restore(fd: i32, records: &Records, opts: &Options) -> (Result<(), Failure>, Outcome) {
     let mut out = Outcome::empty();
-    let fail = |f: Failure, mut out: Outcome| {
-        out.record = f.record as i64;
-        out.offset = f.offset;
-        (Err(f), out)
+    let (result, bytes) = match run(fd, records, opts, &mut out) {
+        Ok(bytes) => (Ok(()), bytes),
+        Err(f) => {
+            out.record = f.record as i64;
+            out.offset = f.offset;
+            (Err(f), 0)
+        }
     };
+    out.bytes = bytes;
+    (result, out)
+}
+
+fn run(fd: i32, records: &Records, opts: &Options, out: &mut Outcome) -> Result<u64, Failure> {
     if opts.version != OPTIONS_V1 || (opts.size as usize) < core::mem::size_of::<Options>() {
-        return fail(Failure::new(Errno::EINVAL, 0, -1), out);
+        return Err(Failure::new(Errno::EINVAL, 0, -1));
     }
-    let Some(strategy) = Strategy::from_raw(opts.strategy) else {
-        return fail(Failure::new(Errno::EINVAL, 0, -1), out);
-    };
-    let totals = match records.validate() {
-        Ok(t) => t,
-        Err(f) => return fail(f, out),
-    };
+    let strategy = Strategy::from_raw(opts.strategy).ok_or(Failure::new(Errno::EINVAL, 0, -1))?;
+    let totals = records.validate()?;
     let abort = AtomicBool::new(false);
-    let mut ctx = ReadCtx { fd, dedup_chunk: opts.dedup_chunk, prefetch_window: 0, abort: &abort };
-
-    let (strategy, workers) = match strategy {
-        Strategy::Auto => choose(totals.bytes, opts.workers),
-        s => (s, opts.workers),
+    let mut ctx = ReadCtx {
+        fd,
+        dedup_chunk: opts.dedup_chunk,
+        prefetch_window: 0,
+        abort: &abort,
+        direct: None,
     };
-    out.strategy = strategy as u32;
-    let result = match strategy {
-        Strategy::Parallel => {
-            let want = if workers == 0 { auto_workers(totals.bytes) } else { workers as usize };
-            let mut tids = TidSource::above(opts.max_pid);
-            let run = parallel::read_parallel(records, totals.bytes, want, &ctx, &mut tids);
-            out.workers = run.threads;
-            if run.threads == 1 && want > 1 {
-                // No worker could start: what ran was the serial loop.
-                out.strategy = Strategy::Serial as u32;
-            }
-            run.result
-        }
-        s => {
-            if s == Strategy::Prefetch {
-                ctx.prefetch_window =
-                    if opts.prefetch_window == 0 { DEFAULT_PREFETCH_WINDOW } else { opts.prefetch_window };
-            }
-            out.workers = 1;
-            read_share(records, Cursor::default(), records.end(), &ctx)
-        }
-    };
-    match result {
-        Ok(bytes) => {
-            out.bytes = bytes;
-            (Ok(()), out)
-        }
-        Err(f) => fail(f, out),
-    }
-}
-
-/// `auto`: the strategy and thread count for `bytes` on the CPUs this task may use.
-pub fn choose(bytes: u64, workers: u32) -> (Strategy, u32) {
-    let threads = if workers == 0 { auto_workers(bytes) } else { workers as usize };
-    if threads > 1 && bytes >= PARALLEL_MIN_BYTES {
-        (Strategy::Parallel, threads as u32)
+    let workers = if opts.workers == 0 {
+        auto_workers(totals.bytes)
     } else {
-        (Strategy::Prefetch, 1)
+        opts.workers as usize
+    };
+    let strategy = match strategy {
+        Strategy::Auto => choose(
+            totals.bytes,
+            workers,
+            cached_percent(fd, records, totals.bytes),
+            totals.aligned,
+        ),
+        s => s,
+    };
+
+    // The strategy that runs after fallbacks; each falls back to the next one down.
+    let mut ran = strategy;
+    let result = match strategy {
+        Strategy::IoUring => match uring::Ring::new(uring::QUEUE_DEPTH as u32) {
+            Ok(mut ring) => {
+                out.workers = 1;
+                uring::read_uring(&mut ring, records, fd, opts.dedup_chunk)
+            }
+            // No io_uring here (ENOSYS, or EPERM from kernel.io_uring_disabled).
+            Err(_) => {
+                ran = Strategy::Prefetch;
+                serial(records, &mut ctx, opts, out)
+            }
+        },
+        Strategy::Direct => {
+            // Only whole pages can go around the page cache.
+            let direct = if totals.aligned {
+                DirectMode::enable(fd).ok()
+            } else {
+                None
+            };
+            if direct.is_none() {
+                ran = Strategy::Parallel;
+            }
+            ctx.direct = direct.as_ref();
+            let r = parallel(records, totals.bytes, workers, &ctx, opts, out, &mut ran);
+            if direct.as_ref().is_some_and(|d| !d.is_on()) {
+                // O_DIRECT was refused mid-way: the rest went through the page cache.
+                ran = Strategy::Parallel;
+            }
+            r
+        }
+        Strategy::Parallel => parallel(records, totals.bytes, workers, &ctx, opts, out, &mut ran),
+        Strategy::Prefetch | Strategy::Serial | Strategy::Auto => serial(records, &mut ctx, opts, out),
+    };
+    if ran == Strategy::Auto {
+        ran = Strategy::Prefetch;
+    }
+    out.strategy = ran as u32;
+    result
+}
+
+fn serial(records: &Records, ctx: &mut ReadCtx<'_>, opts: &Options, out: &mut Outcome) -> Result<u64, Failure> {
+    if Strategy::from_raw(opts.strategy) != Some(Strategy::Serial) {
+        ctx.prefetch_window = if opts.prefetch_window == 0 {
+            DEFAULT_PREFETCH_WINDOW
+        } else {
+            opts.prefetch_window
+        };
+    }
+    out.workers = 1;
+    read_share(records, Cursor::default(), records.end(), ctx)
+}
+
+fn parallel(
+    records: &Records,
+    bytes: u64,
+    workers: usize,
+    ctx: &ReadCtx<'_>,
+    opts: &Options,
+    out: &mut Outcome,
+    ran: &mut Strategy,
+) -> Result<u64, Failure> {
+    let mut tids = TidSource::above(opts.max_pid);
+    let run = parallel::read_parallel(records, bytes, workers, ctx, &mut tids);
+    out.workers = run.threads;
+    if run.threads == 1 && workers > 1 {
+        // No worker could start (no TID, no stack): what ran was the serial loop.
+        *ran = Strategy::Serial;
+    }
+    run.result
+}
+
+/// `auto`: the strategy for `bytes` with `workers` threads, `cached` percent of the image
+/// in the page cache and offsets aligned for O_DIRECT or not.
+pub fn choose(bytes: u64, workers: usize, cached: u32, aligned: bool) -> Strategy {
+    if bytes < PARALLEL_MIN_BYTES || workers < 2 {
+        // One thread: readahead keeps the disk busy while it copies.
+        Strategy::Prefetch
+    } else if cached < COLD_PERCENT && aligned {
+        // Mostly on disk: straight into memory, no page-cache copy, no doubled memory.
+        Strategy::Direct
+    } else {
+        Strategy::Parallel
     }
 }
+
+/// Below this share of the image in the page cache, `auto` reads around the cache.
+pub const COLD_PERCENT: u32 = 50;
 
 /// One thread a CPU this task may run on, but no more than the bytes make worthwhile.
 pub fn auto_workers(bytes: u64) -> usize {

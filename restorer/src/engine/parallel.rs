@@ -45,14 +45,26 @@ pub struct ParallelRun {
 }
 
 /// Read `records` (`total` bytes) with up to `want` threads.
-pub fn read_parallel(records: &Records, total: u64, want: usize, ctx: &ReadCtx<'_>, tids: &mut TidSource) -> ParallelRun {
+pub fn read_parallel(
+    records: &Records,
+    total: u64,
+    want: usize,
+    ctx: &ReadCtx<'_>,
+    tids: &mut TidSource,
+) -> ParallelRun {
     let n = want.clamp(1, MAX_WORKERS);
     let mut cuts = [Cursor::default(); MAX_WORKERS + 1];
     split(records, total, &mut cuts[..=n]);
 
     let mut jobs: [Option<Job<'_>>; MAX_WORKERS] = [const { None }; MAX_WORKERS];
     for (k, job) in jobs.iter_mut().enumerate().take(n) {
-        *job = Some(Job { records, from: cuts[k], to: cuts[k + 1], ctx, result: Ok(0) });
+        *job = Some(Job {
+            records,
+            from: cuts[k],
+            to: cuts[k + 1],
+            ctx,
+            result: Ok(0),
+        });
     }
     let tid_words: [AtomicU32; MAX_WORKERS] = [const { AtomicU32::new(0) }; MAX_WORKERS];
     let mut threads: [Option<thread::Thread<'_>>; MAX_WORKERS] = [const { None }; MAX_WORKERS];
@@ -97,7 +109,10 @@ pub fn read_parallel(records: &Records, total: u64, want: usize, ctx: &ReadCtx<'
             Err(f) => {
                 let better = match failure {
                     None => true,
-                    Some(cur) => (cur.is_cancel() && !f.is_cancel()) || (cur.is_cancel() == f.is_cancel() && f.record < cur.record),
+                    Some(cur) => {
+                        (cur.is_cancel() && !f.is_cancel())
+                            || (cur.is_cancel() == f.is_cancel() && f.record < cur.record)
+                    }
                 };
                 if better {
                     failure = Some(f);
@@ -105,5 +120,8 @@ pub fn read_parallel(records: &Records, total: u64, want: usize, ctx: &ReadCtx<'
             }
         }
     }
-    ParallelRun { result: failure.map_or(Ok(bytes), Err), threads: started }
+    ParallelRun {
+        result: failure.map_or(Ok(bytes), Err),
+        threads: started,
+    }
 }

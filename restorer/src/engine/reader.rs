@@ -3,6 +3,7 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use super::direct::DirectMode;
 use super::records::{Cursor, Record, Records};
 use super::Failure;
 use crate::sys::fs::{self, IoVec};
@@ -24,6 +25,8 @@ pub struct ReadCtx<'a> {
     pub prefetch_window: u64,
     /// Set by any share that failed: the others stop at their next read.
     pub abort: &'a AtomicBool,
+    /// The fd is in O_DIRECT mode: an EINVAL read falls back to buffered reads.
+    pub direct: Option<&'a DirectMode>,
 }
 
 /// Readahead state of one reader.
@@ -43,7 +46,11 @@ impl Prefetch {
         if off >= self.start && off + half <= self.end {
             return;
         }
-        let from = if off >= self.start && off < self.end { self.end } else { off };
+        let from = if off >= self.start && off < self.end {
+            self.end
+        } else {
+            off
+        };
         let to = off + self.window as i64;
         if fs::readahead(fd, from, (to - from) as usize).is_err() {
             // Not a regular file, or no readahead: the reads work all the same.
@@ -57,7 +64,11 @@ impl Prefetch {
 
 /// Read the share `[from, to)` of `records`. Returns the bytes read.
 pub fn read_share(records: &Records, from: Cursor, to: Cursor, ctx: &ReadCtx<'_>) -> Result<u64, Failure> {
-    let mut pf = Prefetch { window: ctx.prefetch_window, start: 0, end: 0 };
+    let mut pf = Prefetch {
+        window: ctx.prefetch_window,
+        start: 0,
+        end: 0,
+    };
     let mut bytes = 0u64;
     for rec in records.iter_from(from) {
         if rec.index > to.index || (rec.index == to.index && to.skip == 0) {
@@ -91,7 +102,10 @@ fn read_record(rec: &Record<'_>, first: u64, last: u64, ctx: &ReadCtx<'_>, pf: &
     if pf.window != 0 {
         limit = limit.min((pf.window / 4).max(4096));
     }
-    let mut batch = [IoVec { base: core::ptr::null_mut(), len: 0 }; BATCH];
+    let mut batch = [IoVec {
+        base: core::ptr::null_mut(),
+        len: 0,
+    }; BATCH];
     while left > 0 {
         if ctx.abort.load(Ordering::Relaxed) {
             return Err(Failure::new(Errno::ECANCELED, rec.index, off));
@@ -108,7 +122,10 @@ fn read_record(rec: &Record<'_>, first: u64, last: u64, ctx: &ReadCtx<'_>, pf: &
             }
             let take = (v.len as u64 - jinto).min(want);
             // SAFETY: jinto < v.len, so the pointer stays inside the caller's iovec.
-            batch[n] = IoVec { base: unsafe { v.base.add(jinto as usize) }, len: take as usize };
+            batch[n] = IoVec {
+                base: unsafe { v.base.add(jinto as usize) },
+                len: take as usize,
+            };
             n += 1;
             want -= take;
             if jinto + take == v.len as u64 {
@@ -123,7 +140,8 @@ fn read_record(rec: &Record<'_>, first: u64, last: u64, ctx: &ReadCtx<'_>, pf: &
             return Err(Failure::new(Errno::EINVAL, rec.index, off));
         }
         pf.ensure(ctx.fd, off);
-        let got = read_fully(ctx.fd, &mut batch[..n], off).map_err(|(e, at)| Failure::new(e, rec.index, at))?;
+        let got =
+            read_fully(ctx.fd, &mut batch[..n], off, ctx.direct).map_err(|(e, at)| Failure::new(e, rec.index, at))?;
         if ctx.dedup_chunk != 0 {
             // Failing to punch costs only disk space, as in CRIU.
             let _ = fs::fallocate(
@@ -143,7 +161,7 @@ fn read_record(rec: &Record<'_>, first: u64, last: u64, ctx: &ReadCtx<'_>, pf: &
 /// `preadv` until every byte of `iov` is read, advancing over short reads and retrying
 /// EINTR and EAGAIN. End of file before the last byte is `ENODATA`. An error comes with
 /// the file offset of the read that failed.
-fn read_fully(fd: i32, iov: &mut [IoVec], mut off: i64) -> Result<u64, (Errno, i64)> {
+fn read_fully(fd: i32, iov: &mut [IoVec], mut off: i64, direct: Option<&DirectMode>) -> Result<u64, (Errno, i64)> {
     let mut first = 0;
     let mut total = 0u64;
     let mut again = 0;
@@ -173,6 +191,8 @@ fn read_fully(fd: i32, iov: &mut [IoVec], mut off: i64) -> Result<u64, (Errno, i
             }
             Err(Errno::EINTR) => {}
             Err(Errno::EAGAIN) if again < EAGAIN_RETRIES => again += 1,
+            // O_DIRECT refused this read: the same read again, buffered.
+            Err(e) if direct.is_some_and(|d| d.is_on() && d.fall_back(e)) => {}
             Err(e) => return Err((e, off)),
         }
     }

@@ -47,6 +47,8 @@ pub struct Cursor {
 pub struct Totals {
     pub bytes: u64,
     pub iovs: u64,
+    /// Every offset, length and address is a multiple of 4 KiB (O_DIRECT can read them).
+    pub aligned: bool,
 }
 
 impl Records {
@@ -71,21 +73,27 @@ impl Records {
         unsafe {
             let hdr = (self.base.add(at) as *const RestoreVmaIo).read();
             let n = hdr.nr_iovs.max(0) as usize;
-            let iovs = core::slice::from_raw_parts(
-                self.base.add(at + rio_size(0)) as *const IoVec,
-                n,
-            );
-            Record { index, at, off: hdr.off, iovs }
+            let iovs = core::slice::from_raw_parts(self.base.add(at + rio_size(0)) as *const IoVec, n);
+            Record {
+                index,
+                at,
+                off: hdr.off,
+                iovs,
+            }
         }
     }
 
     /// Walk every record once: reject negative counts or offsets, misalignment and
     /// totals that overflow, and sum what they read.
     pub fn validate(&self) -> Result<Totals, Failure> {
-        if self.count > 0 && (self.base.is_null() || self.base as usize % 8 != 0) {
+        if self.count > 0 && (self.base.is_null() || !(self.base as usize).is_multiple_of(8)) {
             return Err(Failure::new(Errno::EINVAL, 0, -1));
         }
-        let mut t = Totals { bytes: 0, iovs: 0 };
+        let mut t = Totals {
+            bytes: 0,
+            iovs: 0,
+            aligned: true,
+        };
         let mut at = 0usize;
         for index in 0..self.count {
             // SAFETY: as in record_at; only the header is read before the count is checked.
@@ -95,7 +103,9 @@ impl Records {
             }
             let rec = self.record_at(index, at);
             let mut len: u64 = 0;
+            t.aligned &= rec.off % 4096 == 0;
             for v in rec.iovs {
+                t.aligned &= (v.base as usize | v.len) % 4096 == 0;
                 len = match len.checked_add(v.len as u64) {
                     Some(l) if l <= i64::MAX as u64 => l,
                     _ => return Err(Failure::new(Errno::EOVERFLOW, index, rec.off)),
@@ -104,7 +114,10 @@ impl Records {
             if (rec.off as u64).checked_add(len).is_none_or(|e| e > i64::MAX as u64) {
                 return Err(Failure::new(Errno::EOVERFLOW, index, rec.off));
             }
-            t.bytes = t.bytes.checked_add(len).ok_or(Failure::new(Errno::EOVERFLOW, index, rec.off))?;
+            t.bytes = t
+                .bytes
+                .checked_add(len)
+                .ok_or(Failure::new(Errno::EOVERFLOW, index, rec.off))?;
             t.iovs += rec.iovs.len() as u64;
             at += rio_size(rec.iovs.len());
         }
@@ -113,7 +126,11 @@ impl Records {
 
     /// Iterate the records from `from` (a cursor's index and byte position).
     pub fn iter_from(&self, from: Cursor) -> RecordIter<'_> {
-        RecordIter { records: self, index: from.index, at: from.at }
+        RecordIter {
+            records: self,
+            index: from.index,
+            at: from.at,
+        }
     }
 
     /// The end cursor.
@@ -122,7 +139,11 @@ impl Records {
         for r in self.iter_from(Cursor::default()) {
             at = r.at + rio_size(r.iovs.len());
         }
-        Cursor { index: self.count, at, skip: 0 }
+        Cursor {
+            index: self.count,
+            at,
+            skip: 0,
+        }
     }
 }
 

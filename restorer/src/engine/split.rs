@@ -33,7 +33,11 @@ pub fn split(records: &Records, total: u64, cuts: &mut [Cursor]) {
         // Every cut that falls inside this record (or at its start).
         while k < n && target(k) < done + len {
             let t = target(k).max(done);
-            cuts[k as usize] = Cursor { index: rec.index, at: rec.at, skip: t - done };
+            cuts[k as usize] = Cursor {
+                index: rec.index,
+                at: rec.at,
+                skip: t - done,
+            };
             k += 1;
         }
         done += len;

@@ -17,7 +17,10 @@ struct Packed {
 
 impl Packed {
     fn new() -> Packed {
-        Packed { words: Vec::new(), count: 0 }
+        Packed {
+            words: Vec::new(),
+            count: 0,
+        }
     }
 
     fn push(&mut self, off: i64, iovs: &[(*mut u8, usize)]) {
@@ -37,7 +40,9 @@ impl Packed {
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[2] ^ seed).collect()
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[2] ^ seed)
+        .collect()
 }
 
 fn temp_file(data: &[u8]) -> std::fs::File {
@@ -49,7 +54,12 @@ fn temp_file(data: &[u8]) -> std::fs::File {
 fn tempfile() -> std::fs::File {
     let dir = std::env::temp_dir();
     let path = dir.join(format!("engine-test-{}-{}", std::process::id(), rand_suffix()));
-    let f = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .unwrap();
     std::fs::remove_file(&path).unwrap();
     f
 }
@@ -57,7 +67,11 @@ fn tempfile() -> std::fs::File {
 fn rand_suffix() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed) ^ (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64)
+    N.fetch_add(1, Ordering::Relaxed)
+        ^ (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64)
 }
 
 const PAGE: usize = 4096;
@@ -95,17 +109,24 @@ fn scattered(dst: &mut [u8], file_pages: usize) -> (Packed, Vec<(usize, usize)>)
 fn check(dst: &[u8], file: &[u8], map: &[(usize, usize)]) {
     let mut written = vec![false; dst.len() / PAGE];
     for &(f, d) in map {
-        assert_eq!(&dst[d * PAGE..(d + 1) * PAGE], &file[f * PAGE..(f + 1) * PAGE], "file page {f} -> dest page {d}");
+        assert_eq!(
+            &dst[d * PAGE..(d + 1) * PAGE],
+            &file[f * PAGE..(f + 1) * PAGE],
+            "file page {f} -> dest page {d}"
+        );
         written[d] = true;
     }
     for (d, w) in written.iter().enumerate() {
         if !w {
-            assert!(dst[d * PAGE..(d + 1) * PAGE].iter().all(|&b| b == 0), "untouched page {d} was written");
+            assert!(
+                dst[d * PAGE..(d + 1) * PAGE].iter().all(|&b| b == 0),
+                "untouched page {d} was written"
+            );
         }
     }
 }
 
-fn run(strategy: Strategy, workers: u32) {
+fn run(strategy: Strategy, workers: u32) -> super::abi::Outcome {
     let file_pages = 3000;
     let data = pattern(file_pages * PAGE, 7);
     let f = temp_file(&data);
@@ -117,6 +138,7 @@ fn run(strategy: Strategy, workers: u32) {
     assert_eq!(res, Ok(()), "{strategy:?}: {out:?}");
     assert_eq!(out.bytes as usize, map.len() * PAGE);
     check(&dst, &data, &map);
+    out
 }
 
 #[test]
@@ -142,6 +164,113 @@ fn auto_restores_every_byte() {
 }
 
 #[test]
+fn io_uring_restores_every_byte() {
+    let out = run(Strategy::IoUring, 0);
+    // This host kernel (6.x) has io_uring; a fallback here would hide a broken ring.
+    assert_eq!(out.strategy, Strategy::IoUring as u32, "{out:?}");
+}
+
+#[test]
+fn direct_restores_every_byte() {
+    // The destination of `scattered` comes from a Vec: page-aligned only by luck, so
+    // this checks whichever path the alignment check picks, byte for byte.
+    let out = run(Strategy::Direct, 2);
+    assert!(
+        out.strategy == Strategy::Direct as u32 || out.strategy == Strategy::Parallel as u32,
+        "{out:?}"
+    );
+}
+
+#[test]
+fn direct_reads_around_the_page_cache() {
+    let pages = 1024;
+    let data = pattern(pages * PAGE, 9);
+    let f = temp_file(&data);
+    let dst = page_aligned(pages * PAGE);
+    let mut p = Packed::new();
+    p.push(0, &[(dst, pages * PAGE)]);
+    let mut o = Options::new(Strategy::Direct);
+    o.workers = 2;
+    let before = crate::sys::fs::fcntl_getfl(f.as_raw_fd()).unwrap();
+    let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
+    assert_eq!(res, Ok(()));
+    // SAFETY: dst maps pages*PAGE bytes.
+    assert_eq!(unsafe { std::slice::from_raw_parts(dst, pages * PAGE) }, &data[..]);
+    assert_eq!(
+        crate::sys::fs::fcntl_getfl(f.as_raw_fd()).unwrap(),
+        before,
+        "file flags restored"
+    );
+    // On a filesystem without O_DIRECT the engine says it fell back.
+    assert!(
+        out.strategy == Strategy::Direct as u32 || out.strategy == Strategy::Parallel as u32,
+        "{out:?}"
+    );
+    // SAFETY: unmapping the test's own mapping.
+    unsafe { crate::sys::mm::munmap(dst, pages * PAGE).unwrap() };
+}
+
+/// Fresh anonymous memory, page-aligned.
+fn page_aligned(len: usize) -> *mut u8 {
+    use crate::sys::mm;
+    // SAFETY: a new private mapping owned by the test.
+    unsafe {
+        mm::mmap(
+            std::ptr::null_mut(),
+            len,
+            mm::PROT_READ | mm::PROT_WRITE,
+            mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+        .unwrap()
+    }
+}
+
+#[test]
+fn features_on_this_kernel() {
+    let f = super::probe::features();
+    // The host runs a 6.x kernel as root: everything the engine can use is there.
+    assert_eq!(f.cachestat, 0, "{f:?}");
+    assert_eq!(f.io_uring, 0, "{f:?}");
+    assert_eq!(f.io_uring_readv, 0, "{f:?}");
+    assert_eq!(f.populate_write, 0, "{f:?}");
+    assert_eq!(f.clone3, 0, "{f:?}");
+    assert!(f.cpus >= 1);
+    if crate::sys::creds::getresuid().unwrap().1 == 0 {
+        assert_eq!(f.clone3_set_tid, 0, "root may choose TIDs: {f:?}");
+    } else {
+        assert_eq!(f.clone3_set_tid, Errno::EPERM.neg(), "{f:?}");
+    }
+}
+
+#[test]
+fn workers_take_tids_above_max_pid() {
+    // With max_pid set, the workers ask for TIDs above it; as root that works, and the
+    // restore still reads every byte (and reports its workers).
+    let pages = 64 << 8; // 64 MiB: enough for auto to want threads
+    let data = pattern(pages * PAGE, 5);
+    let f = temp_file(&data);
+    let dst = page_aligned(pages * PAGE);
+    let mut p = Packed::new();
+    p.push(0, &[(dst, pages * PAGE)]);
+    let mut o = Options::new(Strategy::Parallel);
+    o.workers = 2;
+    o.max_pid = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .map(|s| s.trim().parse::<i32>().unwrap() + 1000)
+        .unwrap_or(100_000);
+    let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
+    assert_eq!(res, Ok(()));
+    // SAFETY: dst maps the whole length.
+    assert_eq!(unsafe { std::slice::from_raw_parts(dst, pages * PAGE) }, &data[..]);
+    if crate::sys::creds::getresuid().unwrap().1 == 0 {
+        assert_eq!(out.workers, 2, "{out:?}");
+    }
+    // SAFETY: the test's own mapping.
+    unsafe { crate::sys::mm::munmap(dst, pages * PAGE).unwrap() };
+}
+
+#[test]
 fn split_covers_the_stream_once() {
     let mut dst = vec![0u8; 6000 * PAGE];
     let (p, _) = scattered(&mut dst, 3000);
@@ -154,7 +283,11 @@ fn split_covers_the_stream_once() {
         assert_eq!(cuts[n], recs.end());
         // Cuts are ordered and each lands on a page of the stream.
         let pos = |c: &Cursor| -> u64 {
-            recs.iter_from(Cursor::default()).take(c.index).map(|r| r.len()).sum::<u64>() + c.skip
+            recs.iter_from(Cursor::default())
+                .take(c.index)
+                .map(|r| r.len())
+                .sum::<u64>()
+                + c.skip
         };
         for w in cuts.windows(2) {
             assert!(pos(&w[0]) <= pos(&w[1]));
@@ -174,7 +307,13 @@ fn end_of_file_is_an_error_naming_the_record() {
     p.push(0, &[(dst.as_mut_ptr(), 4 * PAGE)]);
     // Reads past the end: 8 pages from page 6 of a 10-page file.
     p.push((6 * PAGE) as i64, &[(dst[8 * PAGE..].as_mut_ptr(), 8 * PAGE)]);
-    for s in [Strategy::Serial, Strategy::Prefetch, Strategy::Parallel] {
+    for s in [
+        Strategy::Serial,
+        Strategy::Prefetch,
+        Strategy::Parallel,
+        Strategy::IoUring,
+        Strategy::Direct,
+    ] {
         let mut opts = Options::new(s);
         opts.workers = 2;
         let (res, out) = restore(f.as_raw_fd(), &p.records(), &opts);
@@ -182,7 +321,11 @@ fn end_of_file_is_an_error_naming_the_record() {
         assert_eq!(fl.errno, Errno::ENODATA, "{s:?}");
         assert_eq!(fl.record, 1, "{s:?}");
         assert_eq!(out.record, 1);
-        assert_eq!(fl.offset, (10 * PAGE) as i64, "{s:?}: failing offset is where the file ends");
+        assert_eq!(
+            fl.offset,
+            (10 * PAGE) as i64,
+            "{s:?}: failing offset is where the file ends"
+        );
     }
 }
 
@@ -209,7 +352,13 @@ fn bad_options_and_records_are_einval() {
     let mut neg = Packed::new();
     neg.push(0, &[]);
     neg.words[0] = (-3i32) as u32 as u64;
-    assert_eq!(restore(0, &neg.records(), &Options::new(Strategy::Serial)).0.unwrap_err().errno, Errno::EINVAL);
+    assert_eq!(
+        restore(0, &neg.records(), &Options::new(Strategy::Serial))
+            .0
+            .unwrap_err()
+            .errno,
+        Errno::EINVAL
+    );
 }
 
 #[test]
@@ -230,6 +379,43 @@ fn auto_dedup_punches_what_it_read() {
     assert_eq!(res, Ok(()));
     assert_eq!(dst, data);
     let after = f.metadata().unwrap().blocks();
-    assert!(after < before / 8, "blocks before {before}, after {after}: holes not punched");
+    assert!(
+        after < before / 8,
+        "blocks before {before}, after {after}: holes not punched"
+    );
     assert_eq!(f.metadata().unwrap().len() as usize, pages * PAGE, "KEEP_SIZE");
+}
+
+#[test]
+fn auto_dedup_in_every_strategy() {
+    use std::os::unix::fs::MetadataExt;
+    for s in [
+        Strategy::Serial,
+        Strategy::Prefetch,
+        Strategy::Parallel,
+        Strategy::IoUring,
+        Strategy::Direct,
+    ] {
+        let pages = 1024;
+        let data = pattern(pages * PAGE, 4);
+        let f = temp_file(&data);
+        f.sync_all().unwrap();
+        let dst = page_aligned(pages * PAGE);
+        let mut p = Packed::new();
+        p.push(0, &[(dst, pages * PAGE)]);
+        let mut o = Options::new(s);
+        o.workers = 2;
+        o.dedup_chunk = 256 << 10;
+        let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
+        assert_eq!(res, Ok(()), "{s:?}");
+        // SAFETY: dst maps the whole length.
+        assert_eq!(
+            unsafe { std::slice::from_raw_parts(dst, pages * PAGE) },
+            &data[..],
+            "{s:?} {out:?}"
+        );
+        assert!(f.metadata().unwrap().blocks() < 64, "{s:?}: holes not punched");
+        // SAFETY: the test's own mapping.
+        unsafe { crate::sys::mm::munmap(dst, pages * PAGE).unwrap() };
+    }
 }

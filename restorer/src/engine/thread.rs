@@ -10,7 +10,10 @@ use core::arch::global_asm;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::sys::mm;
-use crate::sys::thread::{CloneArgs, CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD, CLONE_VM};
+use crate::sys::thread::{
+    CloneArgs, CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SIGHAND, CLONE_SYSVSEM,
+    CLONE_THREAD, CLONE_VM,
+};
 use crate::sys::{futex, Errno, Result};
 
 /// Stack of a worker: the reader needs a few KiB; the rest is headroom.
@@ -71,7 +74,9 @@ pub struct TidSource {
 impl TidSource {
     /// TIDs above `max_pid`, or any TID if `max_pid` is 0.
     pub fn above(max_pid: i32) -> TidSource {
-        TidSource { next: if max_pid > 0 { max_pid.saturating_add(1) } else { 0 } }
+        TidSource {
+            next: if max_pid > 0 { max_pid.saturating_add(1) } else { 0 },
+        }
     }
 }
 

@@ -39,6 +39,48 @@ impl Errno {
     pub const ENOTSOCK: Errno = Errno(88);
     pub const EOPNOTSUPP: Errno = Errno(95);
     pub const ETIMEDOUT: Errno = Errno(110);
+    pub const ENXIO: Errno = Errno(6);
+    pub const ENOEXEC: Errno = Errno(8);
+    pub const EXDEV: Errno = Errno(18);
+    pub const ENODEV: Errno = Errno(19);
+    pub const ETXTBSY: Errno = Errno(26);
+    pub const EFBIG: Errno = Errno(27);
+    pub const ENOSPC: Errno = Errno(28);
+    pub const EROFS: Errno = Errno(30);
+    pub const EMLINK: Errno = Errno(31);
+    pub const EDEADLK: Errno = Errno(35);
+    pub const ENAMETOOLONG: Errno = Errno(36);
+    pub const ENOLCK: Errno = Errno(37);
+    pub const ELOOP: Errno = Errno(40);
+    pub const EIDRM: Errno = Errno(43);
+    pub const ETIME: Errno = Errno(62);
+    pub const EBADFD: Errno = Errno(77);
+    pub const EDESTADDRREQ: Errno = Errno(89);
+    pub const EMSGSIZE: Errno = Errno(90);
+    pub const EPROTOTYPE: Errno = Errno(91);
+    pub const ENOPROTOOPT: Errno = Errno(92);
+    pub const EPROTONOSUPPORT: Errno = Errno(93);
+    pub const ESOCKTNOSUPPORT: Errno = Errno(94);
+    pub const EAFNOSUPPORT: Errno = Errno(97);
+    pub const EADDRINUSE: Errno = Errno(98);
+    pub const EADDRNOTAVAIL: Errno = Errno(99);
+    pub const ENETUNREACH: Errno = Errno(101);
+    pub const ECONNABORTED: Errno = Errno(103);
+    pub const ECONNRESET: Errno = Errno(104);
+    pub const ENOBUFS: Errno = Errno(105);
+    pub const EISCONN: Errno = Errno(106);
+    pub const ENOTCONN: Errno = Errno(107);
+    pub const ECONNREFUSED: Errno = Errno(111);
+    pub const EALREADY: Errno = Errno(114);
+    pub const EINPROGRESS: Errno = Errno(115);
+    pub const ESTALE: Errno = Errno(116);
+    pub const EDQUOT: Errno = Errno(122);
+    pub const ECANCELED: Errno = Errno(125);
+    pub const EOWNERDEAD: Errno = Errno(130);
+    /// Same value as [`Errno::EAGAIN`] on Linux.
+    pub const EWOULDBLOCK: Errno = Errno::EAGAIN;
+    /// Same value as [`Errno::EOPNOTSUPP`] on Linux.
+    pub const ENOTSUP: Errno = Errno::EOPNOTSUPP;
 
     /// Turn a raw kernel return value into `Ok(value)` or `Err(errno)`.
     ///
@@ -55,6 +97,7 @@ impl Errno {
 
     /// The negative form CRIU's C code returns (`-errno`).
     #[inline]
+    #[allow(clippy::should_implement_trait)] // a plain value, not arithmetic negation of an Errno
     pub fn neg(self) -> i32 {
         -self.0
     }

@@ -1,7 +1,186 @@
-//! File I/O: reads, hints to the page cache, file space.
+//! File descriptors and file data: open and close, reads and writes (plain, positioned,
+//! vectored), page cache hints, file space, fd control, pipes, memfds, ioctl, poll.
 
-use super::{nr, raw, Errno, Result};
+use core::ffi::CStr;
+
+use super::signal::SigSet;
+use super::time::Timespec;
+use super::{cstr, int, nr, opt_ptr, raw, unit, Errno, Result};
 use syscalls::Sysno;
+
+// Open flags (`<asm-generic/fcntl.h>`, x86_64 values).
+pub const O_RDONLY: i32 = 0o0;
+pub const O_WRONLY: i32 = 0o1;
+pub const O_RDWR: i32 = 0o2;
+pub const O_ACCMODE: i32 = 0o3;
+pub const O_CREAT: i32 = 0o100;
+pub const O_EXCL: i32 = 0o200;
+pub const O_NOCTTY: i32 = 0o400;
+pub const O_TRUNC: i32 = 0o1000;
+pub const O_APPEND: i32 = 0o2000;
+pub const O_NONBLOCK: i32 = 0o4000;
+pub const O_DSYNC: i32 = 0o10000;
+pub const O_ASYNC: i32 = 0o20000;
+pub const O_DIRECT: i32 = 0o40000;
+pub const O_LARGEFILE: i32 = 0o100000;
+pub const O_DIRECTORY: i32 = 0o200000;
+pub const O_NOFOLLOW: i32 = 0o400000;
+pub const O_NOATIME: i32 = 0o1000000;
+pub const O_CLOEXEC: i32 = 0o2000000;
+pub const O_SYNC: i32 = 0o4010000;
+pub const O_PATH: i32 = 0o10000000;
+pub const O_TMPFILE: i32 = 0o20200000;
+
+// `*at` directory fd and flags.
+pub const AT_FDCWD: i32 = -100;
+pub const AT_SYMLINK_NOFOLLOW: i32 = 0x100;
+pub const AT_REMOVEDIR: i32 = 0x200;
+pub const AT_SYMLINK_FOLLOW: i32 = 0x400;
+pub const AT_NO_AUTOMOUNT: i32 = 0x800;
+pub const AT_EMPTY_PATH: i32 = 0x1000;
+pub const AT_RECURSIVE: i32 = 0x8000;
+
+// `openat2` resolve flags.
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_BENEATH: u64 = 0x08;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+pub const RESOLVE_CACHED: u64 = 0x20;
+
+// `lseek` whence.
+pub const SEEK_SET: i32 = 0;
+pub const SEEK_CUR: i32 = 1;
+pub const SEEK_END: i32 = 2;
+pub const SEEK_DATA: i32 = 3;
+pub const SEEK_HOLE: i32 = 4;
+
+// `fcntl` commands.
+pub const F_DUPFD: i32 = 0;
+pub const F_GETFD: i32 = 1;
+pub const F_SETFD: i32 = 2;
+pub const F_GETFL: i32 = 3;
+pub const F_SETFL: i32 = 4;
+pub const F_GETLK: i32 = 5;
+pub const F_SETLK: i32 = 6;
+pub const F_SETLKW: i32 = 7;
+pub const F_SETOWN: i32 = 8;
+pub const F_GETOWN: i32 = 9;
+pub const F_SETSIG: i32 = 10;
+pub const F_GETSIG: i32 = 11;
+pub const F_SETOWN_EX: i32 = 15;
+pub const F_GETOWN_EX: i32 = 16;
+pub const F_OFD_GETLK: i32 = 36;
+pub const F_OFD_SETLK: i32 = 37;
+pub const F_OFD_SETLKW: i32 = 38;
+pub const F_SETLEASE: i32 = 1024;
+pub const F_GETLEASE: i32 = 1025;
+pub const F_DUPFD_CLOEXEC: i32 = 1030;
+pub const F_SETPIPE_SZ: i32 = 1031;
+pub const F_GETPIPE_SZ: i32 = 1032;
+pub const F_ADD_SEALS: i32 = 1033;
+pub const F_GET_SEALS: i32 = 1034;
+/// The fd flag `F_GETFD`/`F_SETFD` carry.
+pub const FD_CLOEXEC: i32 = 1;
+// memfd seals.
+pub const F_SEAL_SEAL: i32 = 0x01;
+pub const F_SEAL_SHRINK: i32 = 0x02;
+pub const F_SEAL_GROW: i32 = 0x04;
+pub const F_SEAL_WRITE: i32 = 0x08;
+pub const F_SEAL_FUTURE_WRITE: i32 = 0x10;
+pub const F_SEAL_EXEC: i32 = 0x20;
+
+// `flock` operations.
+pub const LOCK_SH: i32 = 1;
+pub const LOCK_EX: i32 = 2;
+pub const LOCK_NB: i32 = 4;
+pub const LOCK_UN: i32 = 8;
+
+// `fadvise64` advice.
+pub const POSIX_FADV_NORMAL: i32 = 0;
+pub const POSIX_FADV_RANDOM: i32 = 1;
+pub const POSIX_FADV_SEQUENTIAL: i32 = 2;
+pub const POSIX_FADV_WILLNEED: i32 = 3;
+pub const POSIX_FADV_DONTNEED: i32 = 4;
+pub const POSIX_FADV_NOREUSE: i32 = 5;
+
+// `preadv2`/`pwritev2` flags.
+pub const RWF_HIPRI: i32 = 0x01;
+pub const RWF_DSYNC: i32 = 0x02;
+pub const RWF_SYNC: i32 = 0x04;
+pub const RWF_NOWAIT: i32 = 0x08;
+pub const RWF_APPEND: i32 = 0x10;
+pub const RWF_NOAPPEND: i32 = 0x20;
+
+// `fallocate` modes.
+pub const FALLOC_FL_KEEP_SIZE: i32 = 0x01;
+pub const FALLOC_FL_PUNCH_HOLE: i32 = 0x02;
+pub const FALLOC_FL_COLLAPSE_RANGE: i32 = 0x08;
+pub const FALLOC_FL_ZERO_RANGE: i32 = 0x10;
+pub const FALLOC_FL_INSERT_RANGE: i32 = 0x20;
+pub const FALLOC_FL_UNSHARE_RANGE: i32 = 0x40;
+
+// `memfd_create` flags.
+pub const MFD_CLOEXEC: u32 = 0x01;
+pub const MFD_ALLOW_SEALING: u32 = 0x02;
+pub const MFD_HUGETLB: u32 = 0x04;
+pub const MFD_NOEXEC_SEAL: u32 = 0x08;
+pub const MFD_EXEC: u32 = 0x10;
+
+// `close_range` flags.
+pub const CLOSE_RANGE_UNSHARE: u32 = 1 << 1;
+pub const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+
+// `vmsplice` flags.
+pub const SPLICE_F_MOVE: u32 = 0x01;
+pub const SPLICE_F_NONBLOCK: u32 = 0x02;
+pub const SPLICE_F_MORE: u32 = 0x04;
+pub const SPLICE_F_GIFT: u32 = 0x08;
+
+// `ppoll` events.
+pub const POLLIN: i16 = 0x001;
+pub const POLLPRI: i16 = 0x002;
+pub const POLLOUT: i16 = 0x004;
+pub const POLLERR: i16 = 0x008;
+pub const POLLHUP: i16 = 0x010;
+pub const POLLNVAL: i16 = 0x020;
+pub const POLLRDHUP: i16 = 0x2000;
+
+// A few generic ioctls.
+/// `FIONREAD`: bytes readable now (an `int` out-argument).
+pub const FIONREAD: u32 = 0x541B;
+/// `FIONBIO`: set or clear non-blocking mode (an `int` in-argument).
+pub const FIONBIO: u32 = 0x5421;
+/// `FIOCLEX`: set close-on-exec (no argument).
+pub const FIOCLEX: u32 = 0x5451;
+/// `TCGETS`: terminal attributes; `ENOTTY` on anything that is not a terminal.
+pub const TCGETS: u32 = 0x5401;
+
+// ioctl number encoding (`<asm-generic/ioctl.h>`).
+pub const IOC_NONE: u32 = 0;
+pub const IOC_WRITE: u32 = 1;
+pub const IOC_READ: u32 = 2;
+
+/// `_IOC(dir, type, nr, size)`: compose an ioctl request number.
+pub const fn ioc(dir: u32, ty: u32, nr: u32, size: usize) -> u32 {
+    (dir << 30) | ((size as u32) << 16) | (ty << 8) | nr
+}
+/// `_IO(type, nr)`.
+pub const fn io(ty: u32, nr: u32) -> u32 {
+    ioc(IOC_NONE, ty, nr, 0)
+}
+/// `_IOR(type, nr, size)`: the kernel writes `size` bytes to the argument.
+pub const fn ior(ty: u32, nr: u32, size: usize) -> u32 {
+    ioc(IOC_READ, ty, nr, size)
+}
+/// `_IOW(type, nr, size)`: the kernel reads `size` bytes from the argument.
+pub const fn iow(ty: u32, nr: u32, size: usize) -> u32 {
+    ioc(IOC_WRITE, ty, nr, size)
+}
+/// `_IOWR(type, nr, size)`: the kernel reads and writes `size` bytes of the argument.
+pub const fn iowr(ty: u32, nr: u32, size: usize) -> u32 {
+    ioc(IOC_READ | IOC_WRITE, ty, nr, size)
+}
 
 /// The kernel's `struct iovec`.
 #[repr(C)]
@@ -10,15 +189,304 @@ pub struct IoVec {
     pub base: *mut u8,
     pub len: usize,
 }
+assert_layout!(IoVec, size = 16, base = 0, len = 8);
 
-/// `readahead(2)`: start reading `count` bytes at `offset` of `fd` into the page cache.
+impl IoVec {
+    /// An iovec over a mutable buffer (for reads).
+    #[inline]
+    pub fn from_mut(buf: &mut [u8]) -> Self {
+        IoVec {
+            base: buf.as_mut_ptr(),
+            len: buf.len(),
+        }
+    }
+
+    /// An iovec over a shared buffer (for writes; the kernel must not write through it).
+    #[inline]
+    pub fn from_ref(buf: &[u8]) -> Self {
+        IoVec {
+            base: buf.as_ptr() as *mut u8,
+            len: buf.len(),
+        }
+    }
+}
+
+/// The kernel's `struct open_how`, the argument of `openat2`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpenHow {
+    /// `O_*` flags.
+    pub flags: u64,
+    /// Mode for `O_CREAT`/`O_TMPFILE`; must be 0 otherwise.
+    pub mode: u64,
+    /// `RESOLVE_*` flags.
+    pub resolve: u64,
+}
+assert_layout!(OpenHow, size = 24, flags = 0, mode = 8, resolve = 16);
+
+/// The kernel's `struct pollfd`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PollFd {
+    pub fd: i32,
+    pub events: i16,
+    pub revents: i16,
+}
+assert_layout!(PollFd, size = 8, fd = 0, events = 4, revents = 6);
+
+/// The kernel's `struct cachestat_range`: `len == 0` means to the end of the file.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CachestatRange {
+    pub off: u64,
+    pub len: u64,
+}
+assert_layout!(CachestatRange, size = 16);
+
+/// The kernel's `struct cachestat`: page counts of the range.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cachestat {
+    pub nr_cache: u64,
+    pub nr_dirty: u64,
+    pub nr_writeback: u64,
+    pub nr_evicted: u64,
+    pub nr_recently_evicted: u64,
+}
+assert_layout!(Cachestat, size = 40);
+
+// ---------------------------------------------------------------------------------------
+// Opening and closing.
+
+/// `open(2)`: open `path` relative to the cwd with `O_*` flags; `mode` applies on create.
 #[inline]
-pub fn readahead(fd: i32, offset: i64, count: usize) -> Result<()> {
-    // SAFETY: readahead writes no user memory.
-    Errno::result(unsafe {
-        raw::syscall3(nr(Sysno::readahead), fd as usize, offset as usize, count)
+pub fn open(path: &CStr, flags: i32, mode: u32) -> Result<i32> {
+    // SAFETY: the kernel only reads the NUL-terminated path.
+    int(unsafe { raw::syscall3(nr(Sysno::open), cstr(path), flags as usize, mode as usize) })
+}
+
+/// `openat(2)`: open `path` relative to `dirfd` (or [`AT_FDCWD`]).
+#[inline]
+pub fn openat(dirfd: i32, path: &CStr, flags: i32, mode: u32) -> Result<i32> {
+    // SAFETY: the kernel only reads the NUL-terminated path.
+    int(unsafe {
+        raw::syscall4(
+            nr(Sysno::openat),
+            dirfd as usize,
+            cstr(path),
+            flags as usize,
+            mode as usize,
+        )
     })
-    .map(|_| ())
+}
+
+/// `openat2(2)`: `openat` with an extensible [`OpenHow`] (flags, mode, `RESOLVE_*`).
+#[inline]
+pub fn openat2(dirfd: i32, path: &CStr, how: &OpenHow) -> Result<i32> {
+    // SAFETY: the kernel reads the path and `size_of::<OpenHow>()` bytes of `how`.
+    int(unsafe {
+        raw::syscall4(
+            nr(Sysno::openat2),
+            dirfd as usize,
+            cstr(path),
+            how as *const OpenHow as usize,
+            core::mem::size_of::<OpenHow>(),
+        )
+    })
+}
+
+/// `close(2)`: release `fd`; the fd is gone even when an error is returned.
+#[inline]
+pub fn close(fd: i32) -> Result<()> {
+    // SAFETY: close touches no user memory.
+    unit(unsafe { raw::syscall1(nr(Sysno::close), fd as usize) })
+}
+
+/// `close_range(2)`: close (or with [`CLOSE_RANGE_CLOEXEC`] mark close-on-exec) fds
+/// `first..=last`.
+#[inline]
+pub fn close_range(first: u32, last: u32, flags: u32) -> Result<()> {
+    // SAFETY: close_range touches no user memory.
+    unit(unsafe { raw::syscall3(nr(Sysno::close_range), first as usize, last as usize, flags as usize) })
+}
+
+/// `dup(2)`: a new fd, the lowest free, for the file of `fd`.
+#[inline]
+pub fn dup(fd: i32) -> Result<i32> {
+    // SAFETY: dup touches no user memory.
+    int(unsafe { raw::syscall1(nr(Sysno::dup), fd as usize) })
+}
+
+/// `dup2(2)`: make `newfd` refer to the file of `oldfd`, closing what `newfd` held.
+#[inline]
+pub fn dup2(oldfd: i32, newfd: i32) -> Result<i32> {
+    // SAFETY: dup2 touches no user memory.
+    int(unsafe { raw::syscall2(nr(Sysno::dup2), oldfd as usize, newfd as usize) })
+}
+
+/// `dup3(2)`: `dup2` with flags ([`O_CLOEXEC`]); `EINVAL` when `oldfd == newfd`.
+#[inline]
+pub fn dup3(oldfd: i32, newfd: i32, flags: i32) -> Result<i32> {
+    // SAFETY: dup3 touches no user memory.
+    int(unsafe { raw::syscall3(nr(Sysno::dup3), oldfd as usize, newfd as usize, flags as usize) })
+}
+
+/// `fcntl(2)`: file control command `cmd` with argument `arg`.
+///
+/// # Safety
+/// For commands that take a pointer (`F_GETLK`, `F_SETLK*`, `F_OFD_*`, `F_GETOWN_EX`,
+/// `F_SETOWN_EX`, ...), `arg` must point to memory valid for what the command reads or
+/// writes. Integer commands are safe; prefer the typed helpers below.
+#[inline]
+pub unsafe fn fcntl(fd: i32, cmd: i32, arg: usize) -> Result<i32> {
+    // SAFETY: the caller vouches for a pointer argument.
+    int(unsafe { raw::syscall3(nr(Sysno::fcntl), fd as usize, cmd as usize, arg) })
+}
+
+/// `fcntl(F_GETFL)`: the file status flags (`O_*`) of `fd`.
+#[inline]
+pub fn fcntl_getfl(fd: i32) -> Result<i32> {
+    // SAFETY: F_GETFL takes no argument.
+    unsafe { fcntl(fd, F_GETFL, 0) }
+}
+
+/// `fcntl(F_SETFL)`: set the changeable status flags (`O_APPEND`, `O_NONBLOCK`, ...).
+#[inline]
+pub fn fcntl_setfl(fd: i32, flags: i32) -> Result<()> {
+    // SAFETY: F_SETFL takes an integer.
+    unsafe { fcntl(fd, F_SETFL, flags as usize) }.map(|_| ())
+}
+
+/// `fcntl(F_GETFD)`: the fd flags ([`FD_CLOEXEC`]).
+#[inline]
+pub fn fcntl_getfd(fd: i32) -> Result<i32> {
+    // SAFETY: F_GETFD takes no argument.
+    unsafe { fcntl(fd, F_GETFD, 0) }
+}
+
+/// `fcntl(F_SETFD)`: set the fd flags ([`FD_CLOEXEC`]).
+#[inline]
+pub fn fcntl_setfd(fd: i32, flags: i32) -> Result<()> {
+    // SAFETY: F_SETFD takes an integer.
+    unsafe { fcntl(fd, F_SETFD, flags as usize) }.map(|_| ())
+}
+
+/// `fcntl(F_DUPFD[_CLOEXEC])`: duplicate `fd` onto the lowest free fd `>= min`.
+#[inline]
+pub fn fcntl_dupfd(fd: i32, min: i32, cloexec: bool) -> Result<i32> {
+    let cmd = if cloexec { F_DUPFD_CLOEXEC } else { F_DUPFD };
+    // SAFETY: F_DUPFD and F_DUPFD_CLOEXEC take an integer.
+    unsafe { fcntl(fd, cmd, min as usize) }
+}
+
+/// `flock(2)`: apply or remove an advisory lock ([`LOCK_SH`], [`LOCK_EX`], [`LOCK_UN`],
+/// with [`LOCK_NB`]); a conflicting non-blocking request fails with `EWOULDBLOCK`.
+#[inline]
+pub fn flock(fd: i32, op: i32) -> Result<()> {
+    // SAFETY: flock touches no user memory.
+    unit(unsafe { raw::syscall2(nr(Sysno::flock), fd as usize, op as usize) })
+}
+
+/// `pipe2(2)`: a pipe as `[read end, write end]`, with `O_CLOEXEC`/`O_NONBLOCK`/`O_DIRECT`.
+#[inline]
+pub fn pipe2(flags: i32) -> Result<[i32; 2]> {
+    let mut fds = [-1i32; 2];
+    // SAFETY: the kernel writes two ints into `fds`.
+    unit(unsafe { raw::syscall2(nr(Sysno::pipe2), fds.as_mut_ptr() as usize, flags as usize) })?;
+    Ok(fds)
+}
+
+/// `memfd_create(2)`: an anonymous, memory-backed file named `name` (for /proc only).
+#[inline]
+pub fn memfd_create(name: &CStr, flags: u32) -> Result<i32> {
+    // SAFETY: the kernel only reads the name.
+    int(unsafe { raw::syscall2(nr(Sysno::memfd_create), cstr(name), flags as usize) })
+}
+
+/// `ioctl(2)`: device-specific request `request` on `fd` with argument `arg`.
+///
+/// # Safety
+/// When `arg` is a pointer, it must be valid for what the request reads and writes (the
+/// size encoded in the request number, or the driver's documented structure).
+#[inline]
+pub unsafe fn ioctl(fd: i32, request: u32, arg: usize) -> Result<usize> {
+    // SAFETY: the caller vouches for the argument.
+    Errno::result(unsafe { raw::syscall3(nr(Sysno::ioctl), fd as usize, request as usize, arg) })
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading and writing.
+
+/// `lseek(2)`: move the file offset of `fd`; returns the new offset. `ESPIPE` on pipes.
+#[inline]
+pub fn lseek(fd: i32, offset: i64, whence: i32) -> Result<i64> {
+    // SAFETY: lseek touches no user memory.
+    Errno::result(unsafe { raw::syscall3(nr(Sysno::lseek), fd as usize, offset as usize, whence as usize) })
+        .map(|v| v as i64)
+}
+
+/// `read(2)`: read up to `buf.len()` bytes at the file offset; 0 at end of file.
+#[inline]
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize> {
+    // SAFETY: the kernel writes at most buf.len() bytes into buf.
+    Errno::result(unsafe { raw::syscall3(nr(Sysno::read), fd as usize, buf.as_mut_ptr() as usize, buf.len()) })
+}
+
+/// `write(2)`: write up to `buf.len()` bytes at the file offset.
+#[inline]
+pub fn write(fd: i32, buf: &[u8]) -> Result<usize> {
+    // SAFETY: the kernel only reads buf.
+    Errno::result(unsafe { raw::syscall3(nr(Sysno::write), fd as usize, buf.as_ptr() as usize, buf.len()) })
+}
+
+/// `pread64(2)`: read at `offset` without moving the file offset.
+#[inline]
+pub fn pread64(fd: i32, buf: &mut [u8], offset: i64) -> Result<usize> {
+    // SAFETY: the kernel writes at most buf.len() bytes into buf.
+    Errno::result(unsafe {
+        raw::syscall4(
+            nr(Sysno::pread64),
+            fd as usize,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+            offset as usize,
+        )
+    })
+}
+
+/// `pwrite64(2)`: write at `offset` without moving the file offset.
+#[inline]
+pub fn pwrite64(fd: i32, buf: &[u8], offset: i64) -> Result<usize> {
+    // SAFETY: the kernel only reads buf.
+    Errno::result(unsafe {
+        raw::syscall4(
+            nr(Sysno::pwrite64),
+            fd as usize,
+            buf.as_ptr() as usize,
+            buf.len(),
+            offset as usize,
+        )
+    })
+}
+
+/// `readv(2)`: read at the file offset into the buffers of `iov`, in order.
+///
+/// # Safety
+/// Every iovec must describe memory writable for its length.
+#[inline]
+pub unsafe fn readv(fd: i32, iov: &[IoVec]) -> Result<usize> {
+    // SAFETY: the caller vouches for the buffers.
+    Errno::result(unsafe { raw::syscall3(nr(Sysno::readv), fd as usize, iov.as_ptr() as usize, iov.len()) })
+}
+
+/// `writev(2)`: write the buffers of `iov`, in order, at the file offset.
+///
+/// # Safety
+/// Every iovec must describe memory readable for its length.
+#[inline]
+pub unsafe fn writev(fd: i32, iov: &[IoVec]) -> Result<usize> {
+    // SAFETY: the caller vouches for the buffers; the kernel only reads them.
+    Errno::result(unsafe { raw::syscall3(nr(Sysno::writev), fd as usize, iov.as_ptr() as usize, iov.len()) })
 }
 
 /// `preadv(2)`: read from `fd` at `offset` into the buffers of `iov`, in order.
@@ -37,6 +505,185 @@ pub unsafe fn preadv(fd: i32, iov: &[IoVec], offset: i64) -> Result<usize> {
             iov.len(),
             offset as usize,
             0,
+        )
+    })
+}
+
+/// `pwritev(2)`: write the buffers of `iov` at `offset`.
+///
+/// # Safety
+/// Every iovec must describe memory readable for its length.
+#[inline]
+pub unsafe fn pwritev(fd: i32, iov: &[IoVec], offset: i64) -> Result<usize> {
+    // SAFETY: the caller vouches for the buffers; the kernel only reads them.
+    Errno::result(unsafe {
+        raw::syscall5(
+            nr(Sysno::pwritev),
+            fd as usize,
+            iov.as_ptr() as usize,
+            iov.len(),
+            offset as usize,
+            0,
+        )
+    })
+}
+
+/// `preadv2(2)`: `preadv` with `RWF_*` flags; `offset == -1` reads at the file offset.
+///
+/// # Safety
+/// Every iovec must describe memory writable for its length.
+#[inline]
+pub unsafe fn preadv2(fd: i32, iov: &[IoVec], offset: i64, flags: i32) -> Result<usize> {
+    // SAFETY: the caller vouches for the buffers.
+    Errno::result(unsafe {
+        raw::syscall6(
+            nr(Sysno::preadv2),
+            fd as usize,
+            iov.as_ptr() as usize,
+            iov.len(),
+            offset as usize,
+            0,
+            flags as usize,
+        )
+    })
+}
+
+/// `pwritev2(2)`: `pwritev` with `RWF_*` flags; [`RWF_APPEND`] writes at the end of the
+/// file whatever `offset` says; `offset == -1` writes at the file offset.
+///
+/// # Safety
+/// Every iovec must describe memory readable for its length.
+#[inline]
+pub unsafe fn pwritev2(fd: i32, iov: &[IoVec], offset: i64, flags: i32) -> Result<usize> {
+    // SAFETY: the caller vouches for the buffers; the kernel only reads them.
+    Errno::result(unsafe {
+        raw::syscall6(
+            nr(Sysno::pwritev2),
+            fd as usize,
+            iov.as_ptr() as usize,
+            iov.len(),
+            offset as usize,
+            0,
+            flags as usize,
+        )
+    })
+}
+
+/// `vmsplice(2)`: map or copy the user pages of `iov` into the pipe `fd`; returns bytes.
+///
+/// # Safety
+/// Every iovec must describe memory readable for its length; with [`SPLICE_F_GIFT`] the
+/// pages must also stay unmodified while the pipe holds them.
+#[inline]
+pub unsafe fn vmsplice(fd: i32, iov: &[IoVec], flags: u32) -> Result<usize> {
+    // SAFETY: the caller vouches for the buffers.
+    Errno::result(unsafe {
+        raw::syscall4(
+            nr(Sysno::vmsplice),
+            fd as usize,
+            iov.as_ptr() as usize,
+            iov.len(),
+            flags as usize,
+        )
+    })
+}
+
+/// `fsync(2)`: flush the data and metadata of `fd` to its device.
+#[inline]
+pub fn fsync(fd: i32) -> Result<()> {
+    // SAFETY: fsync touches no user memory.
+    unit(unsafe { raw::syscall1(nr(Sysno::fsync), fd as usize) })
+}
+
+/// `fdatasync(2)`: flush the data of `fd` (and the metadata needed to read it).
+#[inline]
+pub fn fdatasync(fd: i32) -> Result<()> {
+    // SAFETY: fdatasync touches no user memory.
+    unit(unsafe { raw::syscall1(nr(Sysno::fdatasync), fd as usize) })
+}
+
+/// `ftruncate(2)`: set the size of the file of `fd` to `len`.
+#[inline]
+pub fn ftruncate(fd: i32, len: i64) -> Result<()> {
+    // SAFETY: ftruncate touches no user memory.
+    unit(unsafe { raw::syscall2(nr(Sysno::ftruncate), fd as usize, len as usize) })
+}
+
+// ---------------------------------------------------------------------------------------
+// Page cache and file space.
+
+/// `readahead(2)`: start reading `count` bytes at `offset` of `fd` into the page cache.
+#[inline]
+pub fn readahead(fd: i32, offset: i64, count: usize) -> Result<()> {
+    // SAFETY: readahead writes no user memory.
+    Errno::result(unsafe { raw::syscall3(nr(Sysno::readahead), fd as usize, offset as usize, count) }).map(|_| ())
+}
+
+/// `fadvise64(2)`: declare the access pattern (`POSIX_FADV_*`) for `len` bytes at
+/// `offset` (`len == 0`: to the end). `ESPIPE` on pipes.
+#[inline]
+pub fn fadvise64(fd: i32, offset: i64, len: i64, advice: i32) -> Result<()> {
+    // SAFETY: fadvise64 touches no user memory.
+    unit(unsafe {
+        raw::syscall4(
+            nr(Sysno::fadvise64),
+            fd as usize,
+            offset as usize,
+            len as usize,
+            advice as usize,
+        )
+    })
+}
+
+/// `fallocate(2)`: allocate, punch, zero, collapse or insert (`FALLOC_FL_*`) `len` bytes
+/// of file space at `offset`.
+#[inline]
+pub fn fallocate(fd: i32, mode: i32, offset: i64, len: i64) -> Result<()> {
+    // SAFETY: fallocate touches no user memory.
+    unit(unsafe {
+        raw::syscall4(
+            nr(Sysno::fallocate),
+            fd as usize,
+            mode as usize,
+            offset as usize,
+            len as usize,
+        )
+    })
+}
+
+/// `cachestat(2)`: page cache statistics of `range` of `fd` (Linux 6.5; `ENOSYS` before).
+#[inline]
+pub fn cachestat(fd: i32, range: &CachestatRange, out: &mut Cachestat, flags: u32) -> Result<()> {
+    // SAFETY: the kernel reads `range` and writes one struct cachestat into `out`.
+    unit(unsafe {
+        raw::syscall4(
+            nr(Sysno::cachestat),
+            fd as usize,
+            range as *const CachestatRange as usize,
+            out as *mut Cachestat as usize,
+            flags as usize,
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Waiting.
+
+/// `ppoll(2)`: wait until one of `fds` is ready, the timeout passes (`None`: forever) or
+/// a signal arrives; `sigmask`, when given, is the mask while waiting. Returns the number
+/// of entries with nonzero `revents`.
+#[inline]
+pub fn ppoll(fds: &mut [PollFd], timeout: Option<&Timespec>, sigmask: Option<&SigSet>) -> Result<usize> {
+    // SAFETY: the kernel reads and writes `fds` (len entries) and reads the timeout and
+    // mask.
+    Errno::result(unsafe {
+        raw::syscall5(
+            nr(Sysno::ppoll),
+            fds.as_mut_ptr() as usize,
+            fds.len(),
+            opt_ptr(timeout),
+            opt_ptr(sigmask),
+            core::mem::size_of::<SigSet>(),
         )
     })
 }

@@ -3,12 +3,79 @@
 //! Numbers come from the `syscalls` crate; the instruction itself is in [`raw`]. Every
 //! wrapper is a thin layer: it converts arguments, issues the call and maps the result
 //! through [`Errno::result`]. Wrappers that can break memory safety are `unsafe fn`.
+//!
+//! Families, one module each:
+//!
+//! | module | syscalls |
+//! |---|---|
+//! | [`fs`] | fds and file data: open/openat/openat2, close/close_range, dup*, fcntl, flock, pipe2, memfd_create, ioctl, lseek, read/write and their positioned and vectored forms, readahead, fadvise64, fallocate, fsync, vmsplice, cachestat, ppoll |
+//! | [`path`] | names and metadata: mkdir(at), rmdir, unlink(at), readlinkat, umask, fstat/newfstatat/statx, name_to_handle_at, open_by_handle_at |
+//! | [`mm`] | memory: mmap, munmap, mprotect, mremap, madvise, process_madvise, mincore, brk, SysV shm, map_shadow_stack |
+//! | [`process`] | ids, exit, wait4/waitid, kill/tgkill, prctl, personality, namespaces, pidfds, kcmp, seccomp, ptrace |
+//! | [`creds`] | uids, gids, groups, fsuid/fsgid, capabilities |
+//! | [`sched`] | priorities, scheduling policy, affinity, yield, rlimits |
+//! | [`thread`] | clone, clone3, set_tid_address, robust lists, rseq, thread area, arch_prctl, membarrier |
+//! | [`futex`] | futex and its wait/wake helpers |
+//! | [`signal`] | rt_sigaction, rt_sigprocmask, rt_sigreturn, sigqueueinfo, sigaltstack, restart_syscall |
+//! | [`time`] | clocks, nanosleep, itimers, POSIX timers, timerfd |
+//! | [`net`] | sockets |
+//! | [`mount`] | mount, umount2 and the new mount API |
+//! | [`aio`] | Linux native AIO |
+//! | [`io_uring`] | io_uring setup, enter, register and its shared structures |
+//! | [`notify`] | fanotify, userfaultfd, signalfd |
+//! | [`random`] | getrandom |
+
+/// Give plain kernel structs an all-zero constructor and a `Default` built on it.
+macro_rules! zeroed_default {
+    ($($t:ty),* $(,)?) => {$(
+        impl $t {
+            /// Every field zero, a valid value of this plain kernel struct.
+            #[inline]
+            pub const fn zeroed() -> Self {
+                // SAFETY: the struct holds only integers, arrays of integers and raw
+                // pointers, for all of which all-zero bytes are a valid value.
+                unsafe { core::mem::zeroed() }
+            }
+        }
+        impl Default for $t {
+            #[inline]
+            fn default() -> Self {
+                Self::zeroed()
+            }
+        }
+    )*};
+}
+
+/// Compile-time checks that a struct matches the kernel's size (and field offsets).
+macro_rules! assert_layout {
+    ($t:ty, size = $size:expr $(, $field:ident = $off:expr)* $(,)?) => {
+        const _: () = assert!(core::mem::size_of::<$t>() == $size);
+        $(const _: () = assert!(core::mem::offset_of!($t, $field) == $off);)*
+    };
+}
 
 pub mod errno;
 pub mod raw;
 
+pub mod aio;
+pub mod creds;
 pub mod fs;
+pub mod futex;
+pub mod io_uring;
+pub mod mm;
+pub mod mount;
+pub mod net;
+pub mod notify;
+pub mod path;
 pub mod process;
+pub mod random;
+pub mod sched;
+pub mod signal;
+pub mod thread;
+pub mod time;
+
+#[cfg(test)]
+mod tests;
 
 pub use errno::{Errno, Result};
 
@@ -16,4 +83,40 @@ pub use errno::{Errno, Result};
 #[inline(always)]
 pub(crate) const fn nr(s: syscalls::Sysno) -> usize {
     s as usize
+}
+
+/// Map a raw return whose value carries no information.
+#[inline(always)]
+pub(crate) fn unit(raw: usize) -> Result<()> {
+    Errno::result(raw).map(|_| ())
+}
+
+/// Map a raw return that is a file descriptor (or another `int`, such as a pid).
+#[inline(always)]
+pub(crate) fn int(raw: usize) -> Result<i32> {
+    Errno::result(raw).map(|v| v as i32)
+}
+
+/// A C string argument as the raw layer takes it.
+#[inline(always)]
+pub(crate) fn cstr(s: &core::ffi::CStr) -> usize {
+    s.as_ptr() as usize
+}
+
+/// An optional C string argument: null when absent.
+#[inline(always)]
+pub(crate) fn opt_cstr(s: Option<&core::ffi::CStr>) -> usize {
+    s.map_or(0, cstr)
+}
+
+/// An optional shared reference as a pointer argument: null when absent.
+#[inline(always)]
+pub(crate) fn opt_ptr<T>(r: Option<&T>) -> usize {
+    r.map_or(0, |r| r as *const T as usize)
+}
+
+/// An optional exclusive reference as a pointer argument: null when absent.
+#[inline(always)]
+pub(crate) fn opt_mut<T>(r: Option<&mut T>) -> usize {
+    r.map_or(0, |r| r as *mut T as usize)
 }

@@ -1,0 +1,178 @@
+//! What the running kernel offers the engine, and how much of the image is cached.
+//! Each probe is cheap and has no lasting effect.
+
+use super::records::{Cursor, Records};
+use super::uring::Ring;
+use crate::sys::fs::{self, Cachestat, CachestatRange, IoVec};
+use crate::sys::io_uring::{
+    io_uring_register, IoUringProbe, IORING_OP_READV, IORING_REGISTER_PROBE, IO_URING_PROBE_OPS,
+};
+use crate::sys::thread::{clone3, CloneArgs};
+use crate::sys::{mm, process, signal, Errno};
+
+/// Probe results (C: `struct pie_restore_features`): 0 where the feature works, else
+/// the negative errno the kernel answered with.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Features {
+    /// cachestat(2) (Linux 6.5).
+    pub cachestat: i32,
+    /// io_uring_setup(2) (Linux 5.1; EPERM where `kernel.io_uring_disabled` forbids it).
+    pub io_uring: i32,
+    /// IORING_OP_READV reported by IORING_REGISTER_PROBE (Linux 5.6 for the probe).
+    pub io_uring_readv: i32,
+    /// madvise(MADV_POPULATE_WRITE) (Linux 5.14).
+    pub populate_write: i32,
+    /// clone3(2) (Linux 5.3).
+    pub clone3: i32,
+    /// clone3 `set_tid` (Linux 5.5, needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN).
+    pub clone3_set_tid: i32,
+    /// CPUs this task may run on.
+    pub cpus: u32,
+}
+
+fn code<T>(r: crate::sys::Result<T>) -> i32 {
+    match r {
+        Ok(_) => 0,
+        Err(e) => e.neg(),
+    }
+}
+
+/// Probe everything.
+pub fn features() -> Features {
+    Features {
+        cachestat: cachestat(),
+        io_uring: 0,
+        io_uring_readv: 0,
+        populate_write: populate_write(),
+        clone3: 0,
+        clone3_set_tid: 0,
+        cpus: process::cpus_allowed().unwrap_or(1) as u32,
+    }
+    .with_uring()
+    .with_clone3()
+}
+
+impl Features {
+    fn with_uring(mut self) -> Features {
+        match Ring::new(2) {
+            Err(e) => {
+                self.io_uring = e.neg();
+                self.io_uring_readv = e.neg();
+            }
+            Ok(ring) => {
+                let mut probe = IoUringProbe::default();
+                // SAFETY: the kernel fills one probe of IO_URING_PROBE_OPS entries.
+                let r = unsafe {
+                    io_uring_register(
+                        ring.fd(),
+                        IORING_REGISTER_PROBE,
+                        &mut probe as *mut IoUringProbe as *mut _,
+                        IO_URING_PROBE_OPS as u32,
+                    )
+                };
+                self.io_uring_readv = match r {
+                    Ok(_) if probe.supports(IORING_OP_READV) => 0,
+                    Ok(_) => Errno::EOPNOTSUPP.neg(),
+                    // No probe (before 5.6): READV itself dates from 5.1, with the ring.
+                    Err(Errno::EINVAL) => 0,
+                    Err(e) => e.neg(),
+                };
+            }
+        }
+        self
+    }
+
+    fn with_clone3(mut self) -> Features {
+        // A zero-sized clone3 is refused with EINVAL where the call exists.
+        // SAFETY: the kernel rejects the size before creating anything.
+        let r = unsafe { crate::sys::raw::syscall2(syscalls::Sysno::clone3 as usize, 0, 0) };
+        self.clone3 = match Errno::result(r) {
+            Err(Errno::EINVAL) => 0,
+            Err(e) => e.neg(),
+            Ok(_) => 0,
+        };
+        self.clone3_set_tid = if self.clone3 != 0 { self.clone3 } else { set_tid() };
+        self
+    }
+}
+
+fn cachestat() -> i32 {
+    let mut out = Cachestat::default();
+    // An invalid fd tells whether the call exists (EBADF) or not (ENOSYS).
+    match fs::cachestat(-1, &CachestatRange { off: 0, len: 0 }, &mut out, 0) {
+        Err(Errno::EBADF) | Ok(()) => 0,
+        Err(e) => e.neg(),
+    }
+}
+
+fn populate_write() -> i32 {
+    // SAFETY: a private page of our own, unmapped below.
+    let page = match unsafe {
+        mm::mmap(
+            core::ptr::null_mut(),
+            4096,
+            mm::PROT_READ | mm::PROT_WRITE,
+            mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    } {
+        Ok(p) => p,
+        Err(e) => return e.neg(),
+    };
+    // SAFETY: advice on our own page.
+    let r = code(unsafe { mm::madvise(page, 4096, mm::MADV_POPULATE_WRITE) });
+    // SAFETY: our own page.
+    let _ = unsafe { mm::munmap(page, 4096) };
+    r
+}
+
+/// Ask for TID 1, which always exists: EEXIST means set_tid works (and we may use it),
+/// EPERM that we lack the capability, EINVAL that the kernel predates it.
+fn set_tid() -> i32 {
+    let tid: i32 = 1;
+    let args = CloneArgs {
+        exit_signal: signal::SIGCHLD as u64,
+        set_tid: &tid as *const i32 as u64,
+        set_tid_size: 1,
+        ..CloneArgs::default()
+    };
+    // SAFETY: a fork-like clone (no shared memory); if it ever created a child, the
+    // child leaves at once and the parent reaps it.
+    match unsafe { clone3(&args) } {
+        Err(Errno::EEXIST) => 0,
+        Err(e) => e.neg(),
+        Ok(0) => process::exit_group(0),
+        Ok(pid) => {
+            let _ = process::wait4(pid, None, 0, None);
+            0
+        }
+    }
+}
+
+/// Fraction of the records' bytes in the page cache, in percent: cachestat(2) over the
+/// file where the kernel has it, else a `preadv2(RWF_NOWAIT)` probe of the first page
+/// read (100 if it came from the cache, 0 if not).
+pub fn cached_percent(fd: i32, records: &Records, bytes: u64) -> u32 {
+    if bytes == 0 {
+        return 100;
+    }
+    let mut cs = Cachestat::default();
+    if fs::cachestat(fd, &CachestatRange { off: 0, len: 0 }, &mut cs, 0).is_ok() {
+        return ((cs.nr_cache.saturating_mul(4096)).min(bytes) * 100 / bytes) as u32;
+    }
+    // Probe into the first destination page: the restore overwrites it anyway.
+    let Some((base, off)) = records
+        .iter_from(Cursor::default())
+        .find_map(|r| r.iovs.iter().find(|v| v.len > 0).map(|v| (v.base, r.off)))
+    else {
+        return 100;
+    };
+    let iov = [IoVec { base, len: 1 }];
+    // SAFETY: the first byte of a destination iovec, which the restore writes anyway.
+    match unsafe { fs::preadv2(fd, &iov, off, fs::RWF_NOWAIT) } {
+        Ok(_) => 100,
+        Err(_) => 0,
+    }
+}

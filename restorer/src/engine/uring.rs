@@ -1,0 +1,348 @@
+//! The io_uring strategy: the record stream cut into pieces, up to a queue's depth of
+//! READV requests in flight at once, short reads resubmitted for the rest.
+//!
+//! Nothing is left in flight when this returns: on an error the queue is drained first,
+//! so the kernel never writes into the task's memory after the caller got its answer.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use super::records::{Cursor, Records};
+use super::Failure;
+use crate::sys::fs::{self, IoVec};
+use crate::sys::io_uring::{
+    io_uring_enter, io_uring_setup, IoUringCqe, IoUringParams, IoUringSqe, IORING_ENTER_GETEVENTS,
+    IORING_FEAT_SINGLE_MMAP, IORING_OFF_CQ_RING, IORING_OFF_SQES, IORING_OFF_SQ_RING, IORING_OP_READV,
+};
+use crate::sys::{mm, Errno, Result};
+
+/// Requests in flight.
+pub const QUEUE_DEPTH: usize = 32;
+/// Bytes per request: large enough to amortise a request, small enough to spread a
+/// single large VMA over the whole queue.
+pub const PIECE: u64 = 2 << 20;
+
+/// Consecutive refusals of `io_uring_enter` before giving up on the ring.
+const ENTER_REFUSALS: u32 = 1 << 12;
+
+/// A mapped ring. Dropping it unmaps and closes it.
+pub struct Ring {
+    fd: i32,
+    sq: (*mut u8, usize),
+    cq: (*mut u8, usize),
+    sqes: (*mut u8, usize),
+    sq_tail: *const AtomicU32,
+    sq_mask: u32,
+    cq_head: *const AtomicU32,
+    cq_tail: *const AtomicU32,
+    cq_mask: u32,
+    cqes: *const IoUringCqe,
+}
+
+impl Ring {
+    /// Set up a ring of `entries` entries. Fails with the kernel's answer where io_uring
+    /// is missing (ENOSYS) or disabled (EPERM via `kernel.io_uring_disabled`).
+    pub fn new(entries: u32) -> Result<Ring> {
+        let mut p = IoUringParams::default();
+        // SAFETY: the kernel fills `p`; the ring memory is mapped below.
+        let fd = unsafe { io_uring_setup(entries, &mut p)? };
+        let mut ring = Ring {
+            fd,
+            sq: (core::ptr::null_mut(), 0),
+            cq: (core::ptr::null_mut(), 0),
+            sqes: (core::ptr::null_mut(), 0),
+            sq_tail: core::ptr::null(),
+            sq_mask: 0,
+            cq_head: core::ptr::null(),
+            cq_tail: core::ptr::null(),
+            cq_mask: 0,
+            cqes: core::ptr::null(),
+        };
+        let sq_len = p.sq_off.array as usize + p.sq_entries as usize * 4;
+        let cq_len = p.cq_off.cqes as usize + p.cq_entries as usize * core::mem::size_of::<IoUringCqe>();
+        let single = p.features & IORING_FEAT_SINGLE_MMAP != 0;
+        let map = |len: usize, off: i64| {
+            // SAFETY: a shared mapping of the ring fd at the kernel's documented offsets.
+            unsafe {
+                mm::mmap(
+                    core::ptr::null_mut(),
+                    len,
+                    mm::PROT_READ | mm::PROT_WRITE,
+                    mm::MAP_SHARED | mm::MAP_POPULATE,
+                    fd,
+                    off,
+                )
+            }
+        };
+        let sq_map = if single { sq_len.max(cq_len) } else { sq_len };
+        ring.sq = (map(sq_map, IORING_OFF_SQ_RING)?, sq_map);
+        ring.cq = if single {
+            (ring.sq.0, 0)
+        } else {
+            (map(cq_len, IORING_OFF_CQ_RING)?, cq_len)
+        };
+        let sqes_len = p.sq_entries as usize * core::mem::size_of::<IoUringSqe>();
+        ring.sqes = (map(sqes_len, IORING_OFF_SQES)?, sqes_len);
+        // SAFETY: offsets come from the kernel and lie inside the mappings just made.
+        unsafe {
+            let sq = ring.sq.0;
+            let cq = ring.cq.0;
+            ring.sq_tail = sq.add(p.sq_off.tail as usize) as *const AtomicU32;
+            ring.sq_mask = *(sq.add(p.sq_off.ring_mask as usize) as *const u32);
+            ring.cq_head = cq.add(p.cq_off.head as usize) as *const AtomicU32;
+            ring.cq_tail = cq.add(p.cq_off.tail as usize) as *const AtomicU32;
+            ring.cq_mask = *(cq.add(p.cq_off.ring_mask as usize) as *const u32);
+            ring.cqes = cq.add(p.cq_off.cqes as usize) as *const IoUringCqe;
+            // The indirection array maps SQ slot i to SQE i, once and for all.
+            let array = sq.add(p.sq_off.array as usize) as *mut u32;
+            for i in 0..p.sq_entries {
+                array.add(i as usize).write(i);
+            }
+        }
+        Ok(ring)
+    }
+
+    /// The ring's fd.
+    pub fn fd(&self) -> i32 {
+        self.fd
+    }
+
+    /// Queue a READV of `iov` at `off`, tagged `user_data`; `iov` must stay put until
+    /// its completion is reaped.
+    fn push_readv(&mut self, fd: i32, iov: *const IoVec, off: i64, user_data: u64) {
+        // SAFETY: the tail is ours to write (single submitter); the SQE slot at the tail
+        // is free because no more than the ring's entries are ever in flight.
+        unsafe {
+            let tail = (*self.sq_tail).load(Ordering::Relaxed);
+            let sqe = (self.sqes.0 as *mut IoUringSqe).add((tail & self.sq_mask) as usize);
+            sqe.write(IoUringSqe {
+                opcode: IORING_OP_READV,
+                fd,
+                off: off as u64,
+                addr: iov as u64,
+                len: 1,
+                user_data,
+                ..IoUringSqe::default()
+            });
+            (*self.sq_tail).store(tail.wrapping_add(1), Ordering::Release);
+        }
+    }
+
+    /// Submit what was queued and wait for at least `wait` completions.
+    fn enter(&self, submit: u32, wait: u32) -> Result<usize> {
+        loop {
+            // SAFETY: the queued SQEs point at iovecs that live until their completion.
+            match unsafe { io_uring_enter(self.fd, submit, wait, IORING_ENTER_GETEVENTS, None) } {
+                Err(Errno::EINTR) => continue,
+                r => return r,
+            }
+        }
+    }
+
+    /// The next completion, if any.
+    fn pop(&mut self) -> Option<IoUringCqe> {
+        // SAFETY: head is ours, tail the kernel's; CQEs between them are complete.
+        unsafe {
+            let head = (*self.cq_head).load(Ordering::Relaxed);
+            if head == (*self.cq_tail).load(Ordering::Acquire) {
+                return None;
+            }
+            let cqe = self.cqes.add((head & self.cq_mask) as usize).read();
+            (*self.cq_head).store(head.wrapping_add(1), Ordering::Release);
+            Some(cqe)
+        }
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        for (p, len) in [self.sqes, self.cq, self.sq] {
+            if !p.is_null() && len != 0 {
+                // SAFETY: mappings this ring made; nothing is in flight any more.
+                let _ = unsafe { mm::munmap(p, len) };
+            }
+        }
+        let _ = fs::close(self.fd);
+    }
+}
+
+/// One request: where it writes, what it reads, and which record it belongs to.
+#[derive(Clone, Copy)]
+struct Slot {
+    iov: IoVec,
+    off: i64,
+    record: usize,
+    busy: bool,
+}
+
+/// Pieces of the record stream, in order.
+struct Pieces<'a> {
+    iter: super::records::RecordIter<'a>,
+    rec: Option<super::records::Record<'a>>,
+    iov: usize,
+    into: u64,
+    off: i64,
+    max: u64,
+}
+
+impl Iterator for Pieces<'_> {
+    type Item = Slot;
+
+    fn next(&mut self) -> Option<Slot> {
+        loop {
+            let rec = match self.rec {
+                Some(r) => r,
+                None => {
+                    let r = self.iter.next()?;
+                    self.rec = Some(r);
+                    (self.iov, self.into, self.off) = (0, 0, r.off);
+                    r
+                }
+            };
+            let Some(v) = rec.iovs.get(self.iov) else {
+                self.rec = None;
+                continue;
+            };
+            let left = v.len as u64 - self.into;
+            if left == 0 {
+                self.iov += 1;
+                self.into = 0;
+                continue;
+            }
+            let take = left.min(self.max);
+            // SAFETY: into + take <= v.len: inside the caller's iovec.
+            let base = unsafe { v.base.add(self.into as usize) };
+            let slot = Slot {
+                iov: IoVec {
+                    base,
+                    len: take as usize,
+                },
+                off: self.off,
+                record: rec.index,
+                busy: true,
+            };
+            self.into += take;
+            self.off += take as i64;
+            return Some(slot);
+        }
+    }
+}
+
+/// Read all of `records` through `ring`. Returns the bytes read.
+pub fn read_uring(ring: &mut Ring, records: &Records, fd: i32, dedup_chunk: u64) -> core::result::Result<u64, Failure> {
+    let max = if dedup_chunk != 0 {
+        dedup_chunk.min(PIECE)
+    } else {
+        PIECE
+    };
+    let mut pieces = Pieces {
+        iter: records.iter_from(Cursor::default()),
+        rec: None,
+        iov: 0,
+        into: 0,
+        off: 0,
+        max,
+    };
+    let mut slots = [Slot {
+        iov: IoVec {
+            base: core::ptr::null_mut(),
+            len: 0,
+        },
+        off: 0,
+        record: 0,
+        busy: false,
+    }; QUEUE_DEPTH];
+    let mut in_flight = 0usize;
+    let mut queued = 0u32;
+    let mut bytes = 0u64;
+    let mut failure: Option<Failure> = None;
+    let mut exhausted = false;
+    let mut refusals = 0u32;
+    loop {
+        // Fill free slots, unless failing (then only drain).
+        if failure.is_none() && !exhausted {
+            for (i, s) in slots.iter_mut().enumerate() {
+                if s.busy {
+                    continue;
+                }
+                match pieces.next() {
+                    Some(p) => {
+                        *s = p;
+                        ring.push_readv(fd, &s.iov, s.off, i as u64);
+                        in_flight += 1;
+                        queued += 1;
+                    }
+                    None => {
+                        exhausted = true;
+                        break;
+                    }
+                }
+            }
+        }
+        if in_flight == 0 {
+            break;
+        }
+        // Submit (the kernel may take fewer than queued: the rest stay in the SQ ring and
+        // go with the next call) and wait for a completion.
+        match ring.enter(queued, 1) {
+            Ok(n) => {
+                queued -= (n as u32).min(queued);
+                refusals = 0;
+            }
+            Err(e) => {
+                // EAGAIN/EBUSY: the kernel is short of resources; reaping frees them.
+                if e != Errno::EAGAIN && e != Errno::EBUSY {
+                    failure.get_or_insert(Failure::new(e, 0, -1));
+                }
+                refusals += 1;
+                if refusals > ENTER_REFUSALS {
+                    return Err(failure.unwrap_or(Failure::new(e, 0, -1)));
+                }
+            }
+        }
+        while let Some(c) = ring.pop() {
+            let i = c.user_data as usize;
+            let s = &mut slots[i];
+            in_flight -= 1;
+            match c.res {
+                n if n > 0 => {
+                    let n = n as usize;
+                    bytes += n as u64;
+                    if dedup_chunk != 0 {
+                        let _ = fs::fallocate(fd, fs::FALLOC_FL_KEEP_SIZE | fs::FALLOC_FL_PUNCH_HOLE, s.off, n as i64);
+                    }
+                    if n < s.iov.len && failure.is_none() {
+                        // Short read: the rest goes back into the queue.
+                        // SAFETY: n < len, inside the piece.
+                        s.iov = IoVec {
+                            base: unsafe { s.iov.base.add(n) },
+                            len: s.iov.len - n,
+                        };
+                        s.off += n as i64;
+                        ring.push_readv(fd, &s.iov, s.off, i as u64);
+                        in_flight += 1;
+                        queued += 1;
+                    } else {
+                        s.busy = false;
+                    }
+                }
+                0 => {
+                    s.busy = false;
+                    failure.get_or_insert(Failure::new(Errno::ENODATA, s.record, s.off));
+                }
+                e if (e == -Errno::EINTR.0 || e == -Errno::EAGAIN.0) && failure.is_none() => {
+                    ring.push_readv(fd, &s.iov, s.off, i as u64);
+                    in_flight += 1;
+                    queued += 1;
+                }
+                e => {
+                    s.busy = false;
+                    failure.get_or_insert(Failure::new(Errno(-e), s.record, s.off));
+                }
+            }
+        }
+    }
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(bytes),
+    }
+}

@@ -1,0 +1,125 @@
+//! Linux native AIO: contexts, submissions, completions.
+
+use super::time::Timespec;
+use super::{nr, opt_ptr, raw, unit, Errno, Result};
+use syscalls::Sysno;
+
+/// An AIO context handle (`aio_context_t`): the address of its ring in the caller.
+pub type AioContext = u64;
+
+// `aio_lio_opcode`.
+pub const IOCB_CMD_PREAD: u16 = 0;
+pub const IOCB_CMD_PWRITE: u16 = 1;
+pub const IOCB_CMD_FSYNC: u16 = 2;
+pub const IOCB_CMD_FDSYNC: u16 = 3;
+pub const IOCB_CMD_POLL: u16 = 5;
+pub const IOCB_CMD_NOOP: u16 = 6;
+pub const IOCB_CMD_PREADV: u16 = 7;
+pub const IOCB_CMD_PWRITEV: u16 = 8;
+/// `aio_flags`: signal completion on the eventfd `aio_resfd`.
+pub const IOCB_FLAG_RESFD: u32 = 1 << 0;
+/// `aio_flags`: `aio_reqprio` is an I/O priority.
+pub const IOCB_FLAG_IOPRIO: u32 = 1 << 1;
+
+/// The kernel's `struct iocb` (x86_64, little endian: key before rw_flags).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Iocb {
+    /// Returned in [`IoEvent::data`].
+    pub aio_data: u64,
+    pub aio_key: u32,
+    /// `RWF_*` flags.
+    pub aio_rw_flags: i32,
+    /// `IOCB_CMD_*`.
+    pub aio_lio_opcode: u16,
+    pub aio_reqprio: i16,
+    pub aio_fildes: u32,
+    /// Buffer address (or iovec array for the vectored commands).
+    pub aio_buf: u64,
+    /// Bytes (or iovec count).
+    pub aio_nbytes: u64,
+    pub aio_offset: i64,
+    pub aio_reserved2: u64,
+    /// `IOCB_FLAG_*`.
+    pub aio_flags: u32,
+    pub aio_resfd: u32,
+}
+assert_layout!(
+    Iocb,
+    size = 64,
+    aio_rw_flags = 12,
+    aio_lio_opcode = 16,
+    aio_fildes = 20,
+    aio_buf = 24,
+    aio_offset = 40,
+    aio_flags = 56
+);
+
+/// The kernel's `struct io_event`: one completion.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoEvent {
+    /// The `aio_data` of the request.
+    pub data: u64,
+    /// The address of the request's iocb.
+    pub obj: u64,
+    /// Bytes transferred, or `-errno`.
+    pub res: i64,
+    pub res2: i64,
+}
+assert_layout!(IoEvent, size = 32);
+
+/// `io_setup(2)`: a context able to hold `nr_events` requests in flight.
+#[inline]
+pub fn io_setup(nr_events: u32) -> Result<AioContext> {
+    let mut ctx: AioContext = 0;
+    // SAFETY: the kernel reads the (zero) handle and writes the new one.
+    unit(unsafe {
+        raw::syscall2(
+            nr(Sysno::io_setup),
+            nr_events as usize,
+            &mut ctx as *mut AioContext as usize,
+        )
+    })?;
+    Ok(ctx)
+}
+
+/// `io_destroy(2)`: cancel what it can, wait for the rest and free context `ctx`.
+#[inline]
+pub fn io_destroy(ctx: AioContext) -> Result<()> {
+    // SAFETY: io_destroy touches no user memory of ours beyond the ring it unmaps.
+    unit(unsafe { raw::syscall1(nr(Sysno::io_destroy), ctx as usize) })
+}
+
+/// `io_submit(2)`: queue the requests `iocbs` point to; returns how many were queued.
+///
+/// # Safety
+/// Every iocb and the buffers it names must stay valid (and the buffers otherwise
+/// unused) until its completion is reaped with [`io_getevents`].
+#[inline]
+pub unsafe fn io_submit(ctx: AioContext, iocbs: &[*mut Iocb]) -> Result<usize> {
+    // SAFETY: the caller vouches for the requests and their buffers.
+    Errno::result(unsafe { raw::syscall3(nr(Sysno::io_submit), ctx as usize, iocbs.len(), iocbs.as_ptr() as usize) })
+}
+
+/// `io_getevents(2)`: reap between `min_nr` and `events.len()` completions, waiting up to
+/// `timeout` (`None`: forever) for the first `min_nr`.
+#[inline]
+pub fn io_getevents(
+    ctx: AioContext,
+    min_nr: usize,
+    events: &mut [IoEvent],
+    timeout: Option<&Timespec>,
+) -> Result<usize> {
+    // SAFETY: the kernel writes at most events.len() io_events and reads the timeout.
+    Errno::result(unsafe {
+        raw::syscall5(
+            nr(Sysno::io_getevents),
+            ctx as usize,
+            min_nr,
+            events.len(),
+            events.as_mut_ptr() as usize,
+            opt_ptr(timeout),
+        )
+    })
+}

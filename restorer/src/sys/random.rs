@@ -1,0 +1,26 @@
+//! Randomness from the kernel.
+
+use super::{nr, raw, Errno, Result};
+use syscalls::Sysno;
+
+/// `getrandom` flag: fail with `EAGAIN` rather than block before the pool is ready.
+pub const GRND_NONBLOCK: u32 = 0x0001;
+/// `getrandom` flag: draw from the (legacy) blocking pool.
+pub const GRND_RANDOM: u32 = 0x0002;
+/// `getrandom` flag: never block, even before the pool is ready.
+pub const GRND_INSECURE: u32 = 0x0004;
+
+/// `getrandom(2)`: fill `buf` with random bytes; returns how many were written (may be
+/// fewer than asked for requests over 256 bytes interrupted by a signal).
+#[inline]
+pub fn getrandom(buf: &mut [u8], flags: u32) -> Result<usize> {
+    // SAFETY: the kernel writes at most buf.len() bytes into buf.
+    Errno::result(unsafe {
+        raw::syscall3(
+            nr(Sysno::getrandom),
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+            flags as usize,
+        )
+    })
+}

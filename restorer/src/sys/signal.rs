@@ -1,0 +1,389 @@
+//! Signals: actions, masks, queued signals with data, the alternate stack, returning from
+//! a handler, restarting an interrupted call. (`kill`/`tgkill` are in
+//! [`super::process`], `signalfd4` in [`super::notify`].)
+
+use super::time::Timespec;
+use super::{int, nr, opt_mut, opt_ptr, raw, unit, Errno, Result};
+use syscalls::Sysno;
+
+// Signal numbers (x86_64).
+pub const SIGHUP: i32 = 1;
+pub const SIGINT: i32 = 2;
+pub const SIGQUIT: i32 = 3;
+pub const SIGILL: i32 = 4;
+pub const SIGTRAP: i32 = 5;
+pub const SIGABRT: i32 = 6;
+pub const SIGIOT: i32 = 6;
+pub const SIGBUS: i32 = 7;
+pub const SIGFPE: i32 = 8;
+pub const SIGKILL: i32 = 9;
+pub const SIGUSR1: i32 = 10;
+pub const SIGSEGV: i32 = 11;
+pub const SIGUSR2: i32 = 12;
+pub const SIGPIPE: i32 = 13;
+pub const SIGALRM: i32 = 14;
+pub const SIGTERM: i32 = 15;
+pub const SIGSTKFLT: i32 = 16;
+pub const SIGCHLD: i32 = 17;
+pub const SIGCONT: i32 = 18;
+pub const SIGSTOP: i32 = 19;
+pub const SIGTSTP: i32 = 20;
+pub const SIGTTIN: i32 = 21;
+pub const SIGTTOU: i32 = 22;
+pub const SIGURG: i32 = 23;
+pub const SIGXCPU: i32 = 24;
+pub const SIGXFSZ: i32 = 25;
+pub const SIGVTALRM: i32 = 26;
+pub const SIGPROF: i32 = 27;
+pub const SIGWINCH: i32 = 28;
+pub const SIGIO: i32 = 29;
+pub const SIGPOLL: i32 = SIGIO;
+pub const SIGPWR: i32 = 30;
+pub const SIGSYS: i32 = 31;
+/// First real-time signal as the kernel numbers them (C libraries reserve a few).
+pub const SIGRTMIN: i32 = 32;
+/// Last real-time signal.
+pub const SIGRTMAX: i32 = 64;
+/// Number of signals plus one (`_NSIG`).
+pub const NSIG: i32 = 65;
+
+// `sa_flags`.
+pub const SA_NOCLDSTOP: u64 = 0x0000_0001;
+pub const SA_NOCLDWAIT: u64 = 0x0000_0002;
+pub const SA_SIGINFO: u64 = 0x0000_0004;
+pub const SA_UNSUPPORTED: u64 = 0x0000_0400;
+pub const SA_EXPOSE_TAGBITS: u64 = 0x0000_0800;
+pub const SA_RESTORER: u64 = 0x0400_0000;
+pub const SA_ONSTACK: u64 = 0x0800_0000;
+pub const SA_RESTART: u64 = 0x1000_0000;
+pub const SA_NODEFER: u64 = 0x4000_0000;
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+
+/// Handler value: the default action.
+pub const SIG_DFL: usize = 0;
+/// Handler value: ignore the signal.
+pub const SIG_IGN: usize = 1;
+
+// `rt_sigprocmask` how.
+pub const SIG_BLOCK: i32 = 0;
+pub const SIG_UNBLOCK: i32 = 1;
+pub const SIG_SETMASK: i32 = 2;
+
+// `sigaltstack` flags and sizes.
+pub const SS_ONSTACK: i32 = 1;
+pub const SS_DISABLE: i32 = 2;
+pub const SS_AUTODISARM: i32 = 1 << 31;
+pub const MINSIGSTKSZ: usize = 2048;
+pub const SIGSTKSZ: usize = 8192;
+
+// `si_code` values.
+pub const SI_USER: i32 = 0;
+pub const SI_KERNEL: i32 = 0x80;
+pub const SI_QUEUE: i32 = -1;
+pub const SI_TIMER: i32 = -2;
+pub const SI_MESGQ: i32 = -3;
+pub const SI_ASYNCIO: i32 = -4;
+pub const SI_SIGIO: i32 = -5;
+pub const SI_TKILL: i32 = -6;
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
+pub const CLD_DUMPED: i32 = 3;
+pub const CLD_TRAPPED: i32 = 4;
+pub const CLD_STOPPED: i32 = 5;
+pub const CLD_CONTINUED: i32 = 6;
+
+/// The kernel's signal set (`sigset_t` as the rt_* calls take it: 64 bits).
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigSet(pub u64);
+assert_layout!(SigSet, size = 8);
+
+impl SigSet {
+    /// No signals.
+    pub const EMPTY: SigSet = SigSet(0);
+    /// Every signal.
+    pub const FULL: SigSet = SigSet(!0);
+
+    /// The set holding just `sig`.
+    #[inline]
+    pub const fn of(sig: i32) -> SigSet {
+        SigSet(Self::bit(sig))
+    }
+
+    #[inline]
+    const fn bit(sig: i32) -> u64 {
+        1u64 << ((sig - 1) as u32 & 63)
+    }
+
+    /// Add `sig`.
+    #[inline]
+    pub const fn with(self, sig: i32) -> SigSet {
+        SigSet(self.0 | Self::bit(sig))
+    }
+
+    /// Remove `sig`.
+    #[inline]
+    pub const fn without(self, sig: i32) -> SigSet {
+        SigSet(self.0 & !Self::bit(sig))
+    }
+
+    /// Whether `sig` is in the set.
+    #[inline]
+    pub const fn contains(self, sig: i32) -> bool {
+        self.0 & Self::bit(sig) != 0
+    }
+}
+
+/// The kernel's `struct sigaction` as `rt_sigaction` takes it on x86_64 (the order
+/// differs from the C library's).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelSigaction {
+    /// Handler address, or [`SIG_DFL`]/[`SIG_IGN`].
+    pub handler: usize,
+    /// `SA_*` flags; x86_64 delivers only with [`SA_RESTORER`] and a restorer.
+    pub flags: u64,
+    /// Where the handler returns to: code that calls `rt_sigreturn`, such as
+    /// [`restore_rt`].
+    pub restorer: usize,
+    /// Signals blocked while the handler runs.
+    pub mask: SigSet,
+}
+assert_layout!(
+    KernelSigaction,
+    size = 32,
+    handler = 0,
+    flags = 8,
+    restorer = 16,
+    mask = 24
+);
+
+/// The kernel's `siginfo_t` (128 bytes): the common head and the union as words.
+#[repr(C, align(8))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SigInfo {
+    pub signo: i32,
+    pub errno: i32,
+    pub code: i32,
+    pub __pad: i32,
+    /// The union, as 32-bit words; the accessors read the common members.
+    pub fields: [u32; 28],
+}
+assert_layout!(SigInfo, size = 128, code = 8, fields = 16);
+zeroed_default!(SigInfo);
+
+impl SigInfo {
+    /// A siginfo as `sigqueue` makes it: `SI_QUEUE` from `pid`/`uid` carrying `value`.
+    #[inline]
+    pub const fn queue(signo: i32, pid: i32, uid: u32, value: u64) -> SigInfo {
+        let mut si = SigInfo::zeroed();
+        si.signo = signo;
+        si.code = SI_QUEUE;
+        si.fields[0] = pid as u32;
+        si.fields[1] = uid;
+        si.fields[2] = value as u32;
+        si.fields[3] = (value >> 32) as u32;
+        si
+    }
+
+    /// `si_pid` (kill, queue, child signals), or the timer id for `SI_TIMER`.
+    #[inline]
+    pub const fn pid(&self) -> i32 {
+        self.fields[0] as i32
+    }
+
+    /// `si_uid` (kill, queue, child signals), or the overrun for `SI_TIMER`.
+    #[inline]
+    pub const fn uid(&self) -> u32 {
+        self.fields[1]
+    }
+
+    /// `si_status` of a `SIGCHLD`: the exit code or the signal.
+    #[inline]
+    pub const fn status(&self) -> i32 {
+        self.fields[2] as i32
+    }
+
+    /// `si_value` of a queued or timer signal (`sival_ptr`, whose low half is
+    /// `sival_int`).
+    #[inline]
+    pub const fn value(&self) -> u64 {
+        self.fields[2] as u64 | (self.fields[3] as u64) << 32
+    }
+
+    /// `si_addr` of a fault signal.
+    #[inline]
+    pub const fn addr(&self) -> u64 {
+        self.fields[0] as u64 | (self.fields[1] as u64) << 32
+    }
+}
+
+/// The kernel's `stack_t`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StackT {
+    pub sp: *mut u8,
+    pub flags: i32,
+    pub size: usize,
+}
+assert_layout!(StackT, size = 24, sp = 0, flags = 8, size = 16);
+zeroed_default!(StackT);
+
+/// `rt_sigaction(2)`: install `act` (if given) for `sig`, storing the old action in
+/// `old` (if given).
+///
+/// # Safety
+/// A handler is code the kernel will jump to on delivery, with the restorer as return
+/// address: both must be valid for that, and the handler async-signal safe.
+#[inline]
+pub unsafe fn rt_sigaction(sig: i32, act: Option<&KernelSigaction>, old: Option<&mut KernelSigaction>) -> Result<()> {
+    // SAFETY: the kernel reads `act` and writes `old`; the caller vouches for the code
+    // addresses.
+    unit(unsafe {
+        raw::syscall4(
+            nr(Sysno::rt_sigaction),
+            sig as usize,
+            opt_ptr(act),
+            opt_mut(old),
+            core::mem::size_of::<SigSet>(),
+        )
+    })
+}
+
+/// `rt_sigprocmask(2)`: change the calling thread's mask (`SIG_BLOCK`, `SIG_UNBLOCK`,
+/// `SIG_SETMASK` with `set`), storing the old one in `old`. `SIGKILL`/`SIGSTOP` stay
+/// unblocked.
+#[inline]
+pub fn rt_sigprocmask(how: i32, set: Option<&SigSet>, old: Option<&mut SigSet>) -> Result<()> {
+    // SAFETY: the kernel reads `set` and writes `old`.
+    unit(unsafe {
+        raw::syscall4(
+            nr(Sysno::rt_sigprocmask),
+            how as usize,
+            opt_ptr(set),
+            opt_mut(old),
+            core::mem::size_of::<SigSet>(),
+        )
+    })
+}
+
+/// `rt_sigpending(2)`: the signals pending for the thread or process and blocked.
+#[inline]
+pub fn rt_sigpending(set: &mut SigSet) -> Result<()> {
+    // SAFETY: the kernel writes one sigset into `set`.
+    unit(unsafe {
+        raw::syscall2(
+            nr(Sysno::rt_sigpending),
+            set as *mut SigSet as usize,
+            core::mem::size_of::<SigSet>(),
+        )
+    })
+}
+
+/// `rt_sigtimedwait(2)`: dequeue a pending signal of `set` (which should be blocked),
+/// waiting up to `timeout` (`None`: forever); returns its number, `EAGAIN` on timeout.
+#[inline]
+pub fn rt_sigtimedwait(set: &SigSet, info: Option<&mut SigInfo>, timeout: Option<&Timespec>) -> Result<i32> {
+    // SAFETY: the kernel reads `set` and the timeout and writes one siginfo into `info`.
+    int(unsafe {
+        raw::syscall4(
+            nr(Sysno::rt_sigtimedwait),
+            set as *const SigSet as usize,
+            opt_mut(info),
+            opt_ptr(timeout),
+            core::mem::size_of::<SigSet>(),
+        )
+    })
+}
+
+/// `rt_sigqueueinfo(2)`: send `sig` with `info` to the thread group `tgid`. For a target
+/// other than the caller, `info.code` must be negative (`SI_QUEUE`).
+#[inline]
+pub fn rt_sigqueueinfo(tgid: i32, sig: i32, info: &SigInfo) -> Result<()> {
+    // SAFETY: the kernel only reads the siginfo.
+    unit(unsafe {
+        raw::syscall3(
+            nr(Sysno::rt_sigqueueinfo),
+            tgid as usize,
+            sig as usize,
+            info as *const SigInfo as usize,
+        )
+    })
+}
+
+/// `rt_tgsigqueueinfo(2)`: send `sig` with `info` to thread `tid` of group `tgid`.
+#[inline]
+pub fn rt_tgsigqueueinfo(tgid: i32, tid: i32, sig: i32, info: &SigInfo) -> Result<()> {
+    // SAFETY: the kernel only reads the siginfo.
+    unit(unsafe {
+        raw::syscall4(
+            nr(Sysno::rt_tgsigqueueinfo),
+            tgid as usize,
+            tid as usize,
+            sig as usize,
+            info as *const SigInfo as usize,
+        )
+    })
+}
+
+/// `sigaltstack(2)`: set (if `new`) and query (if `old`) the calling thread's alternate
+/// signal stack. `EPERM` while running on it; `ENOMEM` below [`MINSIGSTKSZ`].
+///
+/// # Safety
+/// The new stack must stay valid, writable and otherwise unused for as long as it is
+/// installed: `SA_ONSTACK` handlers will run on it.
+#[inline]
+pub unsafe fn sigaltstack(new: Option<&StackT>, old: Option<&mut StackT>) -> Result<()> {
+    // SAFETY: the kernel reads `new` and writes `old`; the caller vouches for the stack.
+    unit(unsafe { raw::syscall2(nr(Sysno::sigaltstack), opt_ptr(new), opt_mut(old)) })
+}
+
+/// `rt_sigreturn(2)`: restore the context of the signal frame just above `new_sp` and
+/// resume it. The kernel reads the `struct rt_sigframe` at `new_sp - 8` (the address
+/// right past its `pretcode`, which is where the stack pointer is after a handler's
+/// `ret`): pass `frame + 8`, as CRIU's `RT_SIGFRAME_OFFSET` does.
+///
+/// # Safety
+/// A valid `rt_sigframe` must lie there; every register, the stack and the signal mask
+/// of the thread are replaced by its contents. A bad frame kills the task with SIGSEGV.
+#[inline(always)]
+pub unsafe fn rt_sigreturn(new_sp: usize) -> ! {
+    // SAFETY: the caller vouches for the frame; the call does not return here.
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, {sp}",
+            "syscall",
+            "ud2",
+            sp = in(reg) new_sp,
+            in("rax") nr(Sysno::rt_sigreturn),
+            options(noreturn),
+        )
+    }
+}
+
+/// A signal restorer: `rt_sigreturn` from the frame the kernel pushed. Put its address in
+/// [`KernelSigaction::restorer`] with [`SA_RESTORER`]; the handler's `ret` lands here.
+///
+/// # Safety
+/// Never call it: it is only a return target for signal handlers.
+#[unsafe(naked)]
+pub unsafe extern "C" fn restore_rt() -> ! {
+    core::arch::naked_asm!(
+        "mov eax, {nr}",
+        "syscall",
+        "ud2",
+        nr = const nr(Sysno::rt_sigreturn),
+    )
+}
+
+/// `restart_syscall(2)`: continue the call the thread's restart block describes
+/// (after a stop/continue); with none pending, it fails with `EINTR`.
+///
+/// # Safety
+/// The restarted call (a sleep, futex wait or poll) writes through the pointers it was
+/// first given; those must still be valid.
+#[inline]
+pub unsafe fn restart_syscall() -> Result<usize> {
+    // SAFETY: the caller vouches for the pointers of the restarted call.
+    Errno::result(unsafe { raw::syscall0(nr(Sysno::restart_syscall)) })
+}

@@ -1,0 +1,296 @@
+//! mm: mappings, protections, remaps, advice, residency, brk, SysV shm, shadow stacks.
+
+use core::ptr::null_mut;
+
+use super::*;
+use crate::sys::fs::{close, IoVec};
+use crate::sys::mm::*;
+use crate::sys::process::{getpid, pidfd_open};
+
+const P: usize = PAGE_SIZE;
+
+/// A fresh private anonymous read-write mapping of `pages` pages.
+fn anon(pages: usize, extra: i32) -> *mut u8 {
+    // SAFETY: no MAP_FIXED: fresh memory.
+    unsafe {
+        mmap(
+            null_mut(),
+            pages * P,
+            PROT_READ | PROT_WRITE,
+            MAP_PRIVATE | MAP_ANONYMOUS | extra,
+            -1,
+            0,
+        )
+    }
+    .unwrap()
+}
+
+/// Resident flags of `pages` pages at `addr`.
+fn resident(addr: *const u8, pages: usize) -> Vec<bool> {
+    let mut v = vec![0u8; pages];
+    mincore(addr, pages * P, &mut v).unwrap();
+    v.iter().map(|b| b & 1 != 0).collect()
+}
+
+#[test]
+fn mmap_write_mincore_munmap() {
+    let a = anon(4, 0);
+    assert_eq!(a as usize % P, 0);
+    assert_eq!(resident(a, 4), [false; 4], "fresh anonymous memory is not populated");
+    // SAFETY: inside our mapping.
+    unsafe {
+        a.write(1);
+        a.add(2 * P).write(2);
+    }
+    assert_eq!(resident(a, 4), [true, false, true, false]);
+    let mut short = [0u8; 2];
+    assert_eq!(mincore(a, 4 * P, &mut short), Err(Errno::EINVAL), "vector too short");
+    let mut v = [0u8; 1];
+    assert_eq!(mincore(a.wrapping_add(1), P, &mut v), Err(Errno::EINVAL), "unaligned");
+    // SAFETY: our mapping, no longer used.
+    unsafe { munmap(a, 4 * P) }.unwrap();
+    let mut v4 = [0u8; 4];
+    assert_eq!(mincore(a, 4 * P, &mut v4), Err(Errno::ENOMEM), "unmapped");
+
+    // SAFETY (error cases): no mapping is created or replaced.
+    assert_eq!(
+        unsafe { mmap(null_mut(), 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) },
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        unsafe { mmap(null_mut(), P, PROT_READ, MAP_PRIVATE, -1, 0) },
+        Err(Errno::EBADF)
+    );
+    assert_eq!(
+        unsafe { mmap(null_mut(), P, PROT_READ, MAP_ANONYMOUS, -1, 0) },
+        Err(Errno::EINVAL),
+        "no map type"
+    );
+    assert_eq!(unsafe { munmap(a.wrapping_add(1), P) }, Err(Errno::EINVAL));
+}
+
+#[test]
+fn mmap_flags_populate_noreplace_growsdown_stack() {
+    let a = anon(4, MAP_POPULATE);
+    assert_eq!(resident(a, 4), [true; 4], "MAP_POPULATE prefaults");
+    // SAFETY: MAP_FIXED_NOREPLACE never replaces a mapping: it fails instead.
+    let r = unsafe {
+        mmap(
+            a,
+            P,
+            PROT_READ,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    assert_eq!(r, Err(Errno::EEXIST));
+    // SAFETY: our mapping, no longer used.
+    unsafe { munmap(a.wrapping_add(3 * P), P) }.unwrap();
+    // SAFETY: the page was just unmapped and is ours to refill.
+    let b = unsafe {
+        mmap(
+            a.wrapping_add(3 * P),
+            P,
+            PROT_READ,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    assert_eq!(b, Ok(a.wrapping_add(3 * P)));
+    // SAFETY: our mapping, no longer used.
+    unsafe { munmap(a, 4 * P) }.unwrap();
+
+    let s = anon(8, MAP_GROWSDOWN | MAP_STACK | MAP_NORESERVE);
+    // SAFETY: inside our mapping.
+    unsafe { s.add(8 * P - 1).write(7) };
+    assert_eq!(maps_perms(s as usize + 4 * P).as_deref(), Some("rw-p"));
+    // SAFETY: our mapping, no longer used.
+    unsafe { munmap(s, 8 * P) }.unwrap();
+}
+
+#[test]
+fn mprotect_changes_permissions() {
+    let a = anon(2, 0);
+    // SAFETY: inside our mapping.
+    unsafe { a.write(9) };
+    assert_eq!(maps_perms(a as usize).as_deref(), Some("rw-p"));
+    // SAFETY: our mapping; only read afterwards.
+    unsafe { mprotect(a, P, PROT_READ) }.unwrap();
+    assert_eq!(maps_perms(a as usize).as_deref(), Some("r--p"));
+    assert_eq!(maps_perms(a as usize + P).as_deref(), Some("rw-p"));
+    // SAFETY: reading a readable page.
+    assert_eq!(unsafe { a.read() }, 9);
+    // SAFETY: our mapping; not accessed until restored.
+    unsafe { mprotect(a, 2 * P, PROT_NONE) }.unwrap();
+    assert_eq!(maps_perms(a as usize).as_deref(), Some("---p"));
+    // SAFETY: error cases change nothing.
+    assert_eq!(unsafe { mprotect(a.wrapping_add(1), P, PROT_READ) }, Err(Errno::EINVAL));
+    assert_eq!(unsafe { mprotect(a, P, 0x7000) }, Err(Errno::EINVAL));
+    // SAFETY: our mapping, no longer used.
+    unsafe { munmap(a, 2 * P) }.unwrap();
+    // SAFETY: the range is unmapped: nothing to change.
+    assert_eq!(unsafe { mprotect(a, P, PROT_READ) }, Err(Errno::ENOMEM));
+}
+
+#[test]
+fn mremap_grows_moves_and_shrinks() {
+    let a = anon(1, 0);
+    // SAFETY: inside our mapping.
+    unsafe { core::ptr::copy_nonoverlapping(b"remap me".as_ptr(), a, 8) };
+    // SAFETY: our mapping; only `b` is used afterwards.
+    let b = unsafe { mremap(a, P, 4 * P, MREMAP_MAYMOVE, null_mut()) }.unwrap();
+    // SAFETY: inside the remapped range.
+    let got = unsafe { core::slice::from_raw_parts(b, 8) };
+    assert_eq!(got, b"remap me");
+    // SAFETY: inside the remapped range (the new pages are zero-fill).
+    unsafe { b.add(3 * P).write(5) };
+    // SAFETY: our mapping; the tail is not used afterwards.
+    let c = unsafe { mremap(b, 4 * P, P, 0, null_mut()) }.unwrap();
+    assert_eq!(c, b, "shrinking stays in place");
+    // SAFETY: MREMAP_FIXED without MAYMOVE is refused before anything is touched.
+    assert_eq!(
+        unsafe { mremap(c, P, P, MREMAP_FIXED, c.wrapping_add(64 * P)) },
+        Err(Errno::EINVAL)
+    );
+    // SAFETY: unaligned addresses are refused.
+    assert_eq!(
+        unsafe { mremap(c.wrapping_add(1), P, P, 0, null_mut()) },
+        Err(Errno::EINVAL)
+    );
+    // SAFETY: our mapping, no longer used.
+    unsafe { munmap(c, P) }.unwrap();
+}
+
+#[test]
+fn madvise_advice_including_populate() {
+    let a = anon(4, 0);
+    // POPULATE_WRITE on fresh anonymous memory faults it in writable.
+    // SAFETY (madvise calls): advice on our own mapping, whose contents we no longer need
+    // where it is DONTNEED.
+    unsafe { madvise(a, 4 * P, MADV_POPULATE_WRITE) }.unwrap();
+    assert_eq!(resident(a, 4), [true; 4]);
+    // SAFETY: inside our mapping.
+    unsafe { a.write(42) };
+    unsafe { madvise(a, P, MADV_DONTNEED) }.unwrap();
+    assert!(!resident(a, 1)[0]);
+    // SAFETY: reading our mapping; DONTNEED'd private anonymous memory reads as zero.
+    assert_eq!(unsafe { a.read() }, 0);
+    unsafe { madvise(a, 4 * P, MADV_POPULATE_READ) }.unwrap();
+    for advice in [
+        MADV_NORMAL,
+        MADV_RANDOM,
+        MADV_SEQUENTIAL,
+        MADV_WILLNEED,
+        MADV_COLD,
+        MADV_DONTFORK,
+        MADV_DOFORK,
+        MADV_DONTDUMP,
+        MADV_DODUMP,
+    ] {
+        unsafe { madvise(a, 4 * P, advice) }.unwrap_or_else(|e| panic!("advice {advice}: {e:?}"));
+    }
+    let thp = Path::new("/sys/kernel/mm/transparent_hugepage/enabled").exists();
+    for advice in [MADV_HUGEPAGE, MADV_NOHUGEPAGE] {
+        let r = unsafe { madvise(a, 4 * P, advice) };
+        if thp {
+            r.unwrap();
+        } else {
+            assert_eq!(r, Err(Errno::EINVAL));
+        }
+    }
+    assert_eq!(unsafe { madvise(a, 4 * P, 999) }, Err(Errno::EINVAL));
+    assert_eq!(
+        unsafe { madvise(a.wrapping_add(1), P, MADV_NORMAL) },
+        Err(Errno::EINVAL)
+    );
+    // SAFETY: our mapping, no longer used.
+    unsafe { munmap(a, 4 * P) }.unwrap();
+    // Populating an unmapped range fails with ENOMEM.
+    assert_eq!(unsafe { madvise(a, P, MADV_POPULATE_WRITE) }, Err(Errno::ENOMEM));
+}
+
+#[test]
+fn process_madvise_on_our_own_pidfd() {
+    let pidfd = pidfd_open(getpid(), 0).unwrap();
+    let a = anon(4, MAP_POPULATE);
+    let iov = [IoVec { base: a, len: 4 * P }];
+    // SAFETY: non-destructive advice on our own mapping.
+    assert_eq!(unsafe { process_madvise(pidfd, &iov, MADV_COLD, 0) }, Ok(4 * P));
+    assert_eq!(unsafe { process_madvise(pidfd, &iov, MADV_WILLNEED, 0) }, Ok(4 * P));
+    // Unknown advice and unknown flags are refused.
+    assert_eq!(unsafe { process_madvise(pidfd, &iov, 999, 0) }, Err(Errno::EINVAL));
+    assert_eq!(
+        unsafe { process_madvise(pidfd, &iov, MADV_COLD, 1) },
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(unsafe { process_madvise(-1, &iov, MADV_COLD, 0) }, Err(Errno::EBADF));
+    // SAFETY: our mapping, no longer used.
+    unsafe { munmap(a, 4 * P) }.unwrap();
+    close(pidfd).unwrap();
+}
+
+#[test]
+fn brk_queries_and_moves_the_break() {
+    // SAFETY: brk(0) only queries.
+    let cur = unsafe { brk(0) };
+    assert_ne!(cur, 0);
+    in_child(|| {
+        // SAFETY: the child owns its heap and never uses the allocator.
+        let now = unsafe { brk(0) };
+        // SAFETY: growing the break maps fresh memory.
+        let grown = unsafe { brk(now + 4 * P) };
+        ensure!(grown == now + 4 * P);
+        // SAFETY: inside the new heap range.
+        unsafe { (now as *mut u8).add(4 * P - 1).write(1) };
+        // SAFETY: the range given back is not used again.
+        ensure!(unsafe { brk(now) } == now);
+        0
+    });
+}
+
+#[test]
+fn sysv_shared_memory() {
+    let id = shmget(IPC_PRIVATE, P, IPC_CREAT | 0o600).unwrap();
+    // SAFETY: no address: attached anywhere free.
+    let a = unsafe { shmat(id, null_mut(), 0) }.unwrap();
+    // SAFETY: inside the attachment.
+    unsafe { a.write(77) };
+    // SAFETY: a second attachment of the same segment shares the bytes.
+    let b = unsafe { shmat(id, null_mut(), SHM_RDONLY) }.unwrap();
+    assert_ne!(a, b);
+    // SAFETY: inside the read-only attachment.
+    assert_eq!(unsafe { b.read() }, 77);
+    assert_eq!(maps_perms(b as usize).as_deref(), Some("r--s"));
+    // SAFETY: IPC_RMID takes no buffer; the segment goes away at the last detach.
+    unsafe { shmctl(id, IPC_RMID, null_mut()) }.unwrap();
+    // SAFETY: our attachments, no longer used.
+    unsafe { shmdt(a) }.unwrap();
+    unsafe { shmdt(b) }.unwrap();
+    assert_eq!(unsafe { shmdt(b) }, Err(Errno::EINVAL));
+    // SAFETY: an invalid id attaches nothing.
+    assert_eq!(unsafe { shmat(-1, null_mut(), 0) }, Err(Errno::EINVAL));
+    assert_eq!(shmget(IPC_PRIVATE, 0, IPC_CREAT | 0o600), Err(Errno::EINVAL));
+}
+
+#[test]
+fn map_shadow_stack_depends_on_cpu_support() {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+    let shstk = cpuinfo
+        .lines()
+        .any(|l| l.starts_with("flags") && l.split_whitespace().any(|f| f == "user_shstk"));
+    match map_shadow_stack(0, 4 * P, SHADOW_STACK_SET_TOKEN) {
+        Ok(p) => {
+            assert!(shstk, "mapped a shadow stack without user_shstk");
+            // SAFETY: the fresh shadow stack is ours and unused.
+            unsafe { munmap(p, 4 * P) }.unwrap();
+        }
+        Err(e) => {
+            assert!(!shstk, "user_shstk present but {e:?}");
+            // EOPNOTSUPP without CPU support, ENOSYS from a kernel built without
+            // CONFIG_X86_USER_SHADOW_STACK.
+            assert!(e == Errno::EOPNOTSUPP || e == Errno::ENOSYS, "{e:?}");
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Time: clocks, sleeping, interval timers, POSIX timers and timerfds.
+
+use super::{int, nr, opt_mut, opt_ptr, raw, unit, Result};
+use syscalls::Sysno;
+
+// Clocks.
+pub const CLOCK_REALTIME: i32 = 0;
+pub const CLOCK_MONOTONIC: i32 = 1;
+pub const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+pub const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+pub const CLOCK_MONOTONIC_RAW: i32 = 4;
+pub const CLOCK_REALTIME_COARSE: i32 = 5;
+pub const CLOCK_MONOTONIC_COARSE: i32 = 6;
+pub const CLOCK_BOOTTIME: i32 = 7;
+pub const CLOCK_REALTIME_ALARM: i32 = 8;
+pub const CLOCK_BOOTTIME_ALARM: i32 = 9;
+pub const CLOCK_TAI: i32 = 11;
+
+/// `clock_nanosleep`/`timer_settime` flag: the time is absolute.
+pub const TIMER_ABSTIME: i32 = 1;
+
+// Interval timers.
+pub const ITIMER_REAL: i32 = 0;
+pub const ITIMER_VIRTUAL: i32 = 1;
+pub const ITIMER_PROF: i32 = 2;
+
+// `sigevent` notification kinds.
+pub const SIGEV_SIGNAL: i32 = 0;
+pub const SIGEV_NONE: i32 = 1;
+pub const SIGEV_THREAD: i32 = 2;
+pub const SIGEV_THREAD_ID: i32 = 4;
+
+// timerfd flags.
+pub const TFD_TIMER_ABSTIME: i32 = 1;
+pub const TFD_TIMER_CANCEL_ON_SET: i32 = 2;
+pub const TFD_CLOEXEC: i32 = super::fs::O_CLOEXEC;
+pub const TFD_NONBLOCK: i32 = super::fs::O_NONBLOCK;
+
+/// Nanoseconds in a second.
+pub const NSEC_PER_SEC: i64 = 1_000_000_000;
+
+/// The kernel's `struct timespec` (64-bit).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timespec {
+    pub tv_sec: i64,
+    pub tv_nsec: i64,
+}
+assert_layout!(Timespec, size = 16, tv_nsec = 8);
+
+impl Timespec {
+    /// `sec` seconds and `nsec` nanoseconds.
+    #[inline]
+    pub const fn new(sec: i64, nsec: i64) -> Timespec {
+        Timespec {
+            tv_sec: sec,
+            tv_nsec: nsec,
+        }
+    }
+
+    /// A duration of `ms` milliseconds.
+    #[inline]
+    pub const fn from_millis(ms: i64) -> Timespec {
+        Timespec {
+            tv_sec: ms / 1000,
+            tv_nsec: (ms % 1000) * 1_000_000,
+        }
+    }
+
+    /// The value in nanoseconds (saturating is not needed for realistic clocks).
+    #[inline]
+    pub const fn as_nanos(&self) -> i128 {
+        self.tv_sec as i128 * NSEC_PER_SEC as i128 + self.tv_nsec as i128
+    }
+}
+
+/// The kernel's `struct timeval`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timeval {
+    pub tv_sec: i64,
+    pub tv_usec: i64,
+}
+assert_layout!(Timeval, size = 16);
+
+/// The kernel's `struct itimerspec`: reload interval, then time to the next expiry.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Itimerspec {
+    pub it_interval: Timespec,
+    pub it_value: Timespec,
+}
+assert_layout!(Itimerspec, size = 32, it_value = 16);
+
+/// The kernel's `struct itimerval`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Itimerval {
+    pub it_interval: Timeval,
+    pub it_value: Timeval,
+}
+assert_layout!(Itimerval, size = 32, it_value = 16);
+
+/// The kernel's `struct sigevent` (64 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sigevent {
+    /// `sigev_value`, delivered as `si_value`.
+    pub value: u64,
+    pub signo: i32,
+    /// `SIGEV_*`.
+    pub notify: i32,
+    /// The thread for `SIGEV_THREAD_ID` (`sigev_notify_thread_id`).
+    pub tid: i32,
+    pub __pad: [i32; 11],
+}
+assert_layout!(Sigevent, size = 64, signo = 8, notify = 12, tid = 16);
+zeroed_default!(Sigevent);
+
+/// `clock_gettime(2)`: the time of clock `clock`.
+#[inline]
+pub fn clock_gettime(clock: i32) -> Result<Timespec> {
+    let mut ts = Timespec::default();
+    // SAFETY: the kernel writes one timespec into `ts`.
+    unit(unsafe {
+        raw::syscall2(
+            nr(Sysno::clock_gettime),
+            clock as usize,
+            &mut ts as *mut Timespec as usize,
+        )
+    })?;
+    Ok(ts)
+}
+
+/// `clock_getres(2)`: the resolution of clock `clock`.
+#[inline]
+pub fn clock_getres(clock: i32) -> Result<Timespec> {
+    let mut ts = Timespec::default();
+    // SAFETY: the kernel writes one timespec into `ts`.
+    unit(unsafe {
+        raw::syscall2(
+            nr(Sysno::clock_getres),
+            clock as usize,
+            &mut ts as *mut Timespec as usize,
+        )
+    })?;
+    Ok(ts)
+}
+
+/// `gettimeofday(2)`: wall-clock time in microseconds (no timezone).
+#[inline]
+pub fn gettimeofday() -> Result<Timeval> {
+    let mut tv = Timeval::default();
+    // SAFETY: the kernel writes one timeval into `tv`; the timezone pointer is null.
+    unit(unsafe { raw::syscall2(nr(Sysno::gettimeofday), &mut tv as *mut Timeval as usize, 0) })?;
+    Ok(tv)
+}
+
+/// `nanosleep(2)`: sleep `req`; on `EINTR` the time left is in `rem` (if given).
+#[inline]
+pub fn nanosleep(req: &Timespec, rem: Option<&mut Timespec>) -> Result<()> {
+    // SAFETY: the kernel reads `req` and writes `rem`.
+    unit(unsafe { raw::syscall2(nr(Sysno::nanosleep), req as *const Timespec as usize, opt_mut(rem)) })
+}
+
+/// `clock_nanosleep(2)`: sleep on `clock`, relatively or until `req` with
+/// [`TIMER_ABSTIME`].
+#[inline]
+pub fn clock_nanosleep(clock: i32, flags: i32, req: &Timespec, rem: Option<&mut Timespec>) -> Result<()> {
+    // SAFETY: the kernel reads `req` and writes `rem`.
+    unit(unsafe {
+        raw::syscall4(
+            nr(Sysno::clock_nanosleep),
+            clock as usize,
+            flags as usize,
+            req as *const Timespec as usize,
+            opt_mut(rem),
+        )
+    })
+}
+
+/// `getitimer(2)`: the current value of interval timer `which` (`ITIMER_*`).
+#[inline]
+pub fn getitimer(which: i32, out: &mut Itimerval) -> Result<()> {
+    // SAFETY: the kernel writes one itimerval into `out`.
+    unit(unsafe { raw::syscall2(nr(Sysno::getitimer), which as usize, out as *mut Itimerval as usize) })
+}
+
+/// `setitimer(2)`: arm (or with a zero value disarm) interval timer `which`; the old
+/// value goes to `old`. Expiry sends SIGALRM/SIGVTALRM/SIGPROF to the process.
+#[inline]
+pub fn setitimer(which: i32, new: &Itimerval, old: Option<&mut Itimerval>) -> Result<()> {
+    // SAFETY: the kernel reads `new` and writes `old`.
+    unit(unsafe {
+        raw::syscall3(
+            nr(Sysno::setitimer),
+            which as usize,
+            new as *const Itimerval as usize,
+            opt_mut(old),
+        )
+    })
+}
+
+/// `timer_create(2)`: a POSIX timer on `clock` notifying as `event` says (`None`: SIGALRM
+/// to the process); returns the timer id.
+#[inline]
+pub fn timer_create(clock: i32, event: Option<&Sigevent>) -> Result<i32> {
+    let mut id = 0i32;
+    // SAFETY: the kernel reads `event` and writes the id into `id`.
+    unit(unsafe {
+        raw::syscall3(
+            nr(Sysno::timer_create),
+            clock as usize,
+            opt_ptr(event),
+            &mut id as *mut i32 as usize,
+        )
+    })?;
+    Ok(id)
+}
+
+/// `timer_settime(2)`: arm or disarm timer `id` (`TIMER_ABSTIME` in `flags`); the old
+/// setting goes to `old`.
+#[inline]
+pub fn timer_settime(id: i32, flags: i32, new: &Itimerspec, old: Option<&mut Itimerspec>) -> Result<()> {
+    // SAFETY: the kernel reads `new` and writes `old`.
+    unit(unsafe {
+        raw::syscall4(
+            nr(Sysno::timer_settime),
+            id as usize,
+            flags as usize,
+            new as *const Itimerspec as usize,
+            opt_mut(old),
+        )
+    })
+}
+
+/// `timer_gettime(2)`: the interval and time to the next expiry of timer `id`.
+#[inline]
+pub fn timer_gettime(id: i32) -> Result<Itimerspec> {
+    let mut cur = Itimerspec::default();
+    // SAFETY: the kernel writes one itimerspec into `cur`.
+    unit(unsafe {
+        raw::syscall2(
+            nr(Sysno::timer_gettime),
+            id as usize,
+            &mut cur as *mut Itimerspec as usize,
+        )
+    })?;
+    Ok(cur)
+}
+
+/// `timer_getoverrun(2)`: expirations of timer `id` lost while its signal was pending.
+#[inline]
+pub fn timer_getoverrun(id: i32) -> Result<i32> {
+    // SAFETY: timer_getoverrun touches no user memory.
+    int(unsafe { raw::syscall1(nr(Sysno::timer_getoverrun), id as usize) })
+}
+
+/// `timer_delete(2)`: disarm and free timer `id`.
+#[inline]
+pub fn timer_delete(id: i32) -> Result<()> {
+    // SAFETY: timer_delete touches no user memory.
+    unit(unsafe { raw::syscall1(nr(Sysno::timer_delete), id as usize) })
+}
+
+/// `timerfd_create(2)`: a timer that reports expirations as 8-byte counts read from an fd.
+#[inline]
+pub fn timerfd_create(clock: i32, flags: i32) -> Result<i32> {
+    // SAFETY: timerfd_create touches no user memory.
+    int(unsafe { raw::syscall2(nr(Sysno::timerfd_create), clock as usize, flags as usize) })
+}
+
+/// `timerfd_settime(2)`: arm or disarm timerfd `fd` (`TFD_TIMER_*` flags); the old
+/// setting goes to `old`.
+#[inline]
+pub fn timerfd_settime(fd: i32, flags: i32, new: &Itimerspec, old: Option<&mut Itimerspec>) -> Result<()> {
+    // SAFETY: the kernel reads `new` and writes `old`.
+    unit(unsafe {
+        raw::syscall4(
+            nr(Sysno::timerfd_settime),
+            fd as usize,
+            flags as usize,
+            new as *const Itimerspec as usize,
+            opt_mut(old),
+        )
+    })
+}
+
+/// `timerfd_gettime(2)`: the interval and time to the next expiry of timerfd `fd`.
+#[inline]
+pub fn timerfd_gettime(fd: i32) -> Result<Itimerspec> {
+    let mut cur = Itimerspec::default();
+    // SAFETY: the kernel writes one itimerspec into `cur`.
+    unit(unsafe {
+        raw::syscall2(
+            nr(Sysno::timerfd_gettime),
+            fd as usize,
+            &mut cur as *mut Itimerspec as usize,
+        )
+    })?;
+    Ok(cur)
+}
