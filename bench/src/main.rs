@@ -45,12 +45,18 @@ fn parse() -> Result<Config, String> {
             "--sizes" => {
                 c.sizes_mib = val()?
                     .split(',')
-                    .map(|s| s.parse::<f64>().map(|g| (g * 1024.0) as u64).map_err(|e| format!("--sizes: {e}")))
+                    .map(|s| {
+                        s.parse::<f64>()
+                            .map(|g| (g * 1024.0) as u64)
+                            .map_err(|e| format!("--sizes: {e}"))
+                    })
                     .collect::<Result<_, _>>()?
             }
             "--sizes-mib" => {
-                c.sizes_mib =
-                    val()?.split(',').map(|s| s.parse::<u64>().map_err(|e| format!("--sizes-mib: {e}"))).collect::<Result<_, _>>()?
+                c.sizes_mib = val()?
+                    .split(',')
+                    .map(|s| s.parse::<u64>().map_err(|e| format!("--sizes-mib: {e}")))
+                    .collect::<Result<_, _>>()?
             }
             "--rounds" => c.rounds = val()?.parse().map_err(|e| format!("--rounds: {e}"))?,
             "--dir" => c.dir = PathBuf::from(val()?),

@@ -14,7 +14,14 @@ impl Region {
         use restorer::sys::mm;
         // SAFETY: a new mapping owned by the Region.
         let base = unsafe {
-            mm::mmap(std::ptr::null_mut(), len, mm::PROT_READ | mm::PROT_WRITE, mm::MAP_PRIVATE | mm::MAP_ANONYMOUS | mm::MAP_NORESERVE, -1, 0)
+            mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                mm::PROT_READ | mm::PROT_WRITE,
+                mm::MAP_PRIVATE | mm::MAP_ANONYMOUS | mm::MAP_NORESERVE,
+                -1,
+                0,
+            )
         }
         .expect("mmap destination");
         Region { base, len }

@@ -19,7 +19,9 @@ fn strategy_name(v: u32) -> &'static str {
 }
 
 fn find(r: &Results, size: u64, cold: bool, v: Variant) -> Option<&Figure> {
-    r.figures.iter().find(|f| f.size_mib == size && f.cold == cold && f.variant == v)
+    r.figures
+        .iter()
+        .find(|f| f.size_mib == size && f.cold == cold && f.variant == v)
 }
 
 fn gbps(f: &Figure) -> f64 {
@@ -31,13 +33,26 @@ fn ratio(f: &Figure, g: Option<&Figure>) -> Option<f64> {
     g.map(|g| g.median() / f.median())
 }
 
-fn limit(r: &Results, f: &Figure) -> Option<&Figure> {
-    find(r, f.size_mib, f.cold, if f.cold { Variant::ReadLimit } else { Variant::MemcpyLimit })
+fn limit<'a>(r: &'a Results, f: &Figure) -> Option<&'a Figure> {
+    find(
+        r,
+        f.size_mib,
+        f.cold,
+        if f.cold {
+            Variant::ReadLimit
+        } else {
+            Variant::MemcpyLimit
+        },
+    )
 }
 
 pub fn table(r: &Results) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "restore-bench: {} CPUs allowed, kernel {}, medians of the rounds", r.cpus, r.kernel);
+    let _ = writeln!(
+        s,
+        "restore-bench: {} CPUs allowed, kernel {}, medians of the rounds",
+        r.cpus, r.kernel
+    );
     if let Some(why) = &r.cold_skipped {
         let _ = writeln!(s, "cold runs skipped: {why}");
     }
@@ -59,12 +74,17 @@ pub fn table(r: &Results) -> String {
             gbps(f),
             opt(ratio(f, serial)),
             opt(ratio(f, limit(r, f))),
-            f.ran.map_or("-".to_owned(), |(st, w)| format!("{} ({w})", strategy_name(st))),
+            f.ran
+                .map_or("-".to_owned(), |(st, w)| format!("{} ({w})", strategy_name(st))),
             opt(f.memory_ratio),
         );
     }
     let _ = writeln!(s, "targets (2-core machine): auto >= 1.7x serial warm, >= 0.8 of the memcpy limit warm, >= 0.9 of the read limit cold, direct mem/img <= 1.1 cold");
-    for f in r.figures.iter().filter(|f| f.variant == Variant::Engine(Strategy::Auto)) {
+    for f in r
+        .figures
+        .iter()
+        .filter(|f| f.variant == Variant::Engine(Strategy::Auto))
+    {
         let serial = find(r, f.size_mib, f.cold, Variant::Engine(Strategy::Serial));
         let (a, b) = (ratio(f, serial), ratio(f, limit(r, f)));
         let _ = writeln!(
@@ -88,7 +108,12 @@ fn esc(s: &str) -> String {
 
 pub fn json(r: &Results) -> String {
     let mut s = String::new();
-    let _ = write!(s, "{{\"cpus\": {}, \"kernel\": \"{}\", \"cold_skipped\": ", r.cpus, esc(&r.kernel));
+    let _ = write!(
+        s,
+        "{{\"cpus\": {}, \"kernel\": \"{}\", \"cold_skipped\": ",
+        r.cpus,
+        esc(&r.kernel)
+    );
     match &r.cold_skipped {
         Some(w) => {
             let _ = write!(s, "\"{}\"", esc(w));
@@ -117,7 +142,13 @@ pub fn json(r: &Results) -> String {
         );
     }
     s.push_str("\n], \"failures\": [");
-    s.push_str(&r.failures.iter().map(|f| format!("\"{}\"", esc(f))).collect::<Vec<_>>().join(", "));
+    s.push_str(
+        &r.failures
+            .iter()
+            .map(|f| format!("\"{}\"", esc(f)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
     s.push_str("]}\n");
     s
 }

@@ -65,15 +65,24 @@ pub struct Results {
     pub cold_skipped: Option<String>,
 }
 
-const ENGINE: [Strategy; 6] =
-    [Strategy::Serial, Strategy::Prefetch, Strategy::Parallel, Strategy::IoUring, Strategy::Direct, Strategy::Auto];
+const ENGINE: [Strategy; 6] = [
+    Strategy::Serial,
+    Strategy::Prefetch,
+    Strategy::Parallel,
+    Strategy::IoUring,
+    Strategy::Direct,
+    Strategy::Auto,
+];
 
 pub fn all(cfg: &Config) -> Result<Results, String> {
     let mut res = Results {
         figures: Vec::new(),
         failures: Vec::new(),
         cpus: restorer::sys::process::cpus_allowed().unwrap_or(1),
-        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned(),
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
         cold_skipped: None,
     };
     if cfg.cold && !mem::drop_caches() {
@@ -102,7 +111,14 @@ pub fn all(cfg: &Config) -> Result<Results, String> {
 fn measure(img: &Image, size: u64, cold: bool, variants: &[Variant], rounds: usize, res: &mut Results) {
     let first = res.figures.len();
     for &v in variants {
-        res.figures.push(Figure { size_mib: size, cold, variant: v, seconds: Vec::new(), ran: None, memory_ratio: None });
+        res.figures.push(Figure {
+            size_mib: size,
+            cold,
+            variant: v,
+            seconds: Vec::new(),
+            ran: None,
+            memory_ratio: None,
+        });
     }
     if !cold {
         img.warm_up();
@@ -124,7 +140,11 @@ fn measure(img: &Image, size: u64, cold: bool, variants: &[Variant], rounds: usi
                         f.memory_ratio = Some(f.memory_ratio.map_or(r, |m: f64| m.max(r)));
                     }
                 }
-                Err(e) => res.failures.push(format!("{size} MiB {} {}: {e}", if cold { "cold" } else { "warm" }, v.name())),
+                Err(e) => res.failures.push(format!(
+                    "{size} MiB {} {}: {e}",
+                    if cold { "cold" } else { "warm" },
+                    v.name()
+                )),
             }
         }
     }

@@ -103,9 +103,9 @@ impl Records {
             }
             let rec = self.record_at(index, at);
             let mut len: u64 = 0;
-            t.aligned &= rec.off % 4096 == 0;
+            t.aligned &= (rec.off as u64).is_multiple_of(4096);
             for v in rec.iovs {
-                t.aligned &= (v.base as usize | v.len) % 4096 == 0;
+                t.aligned &= (v.base as usize | v.len).is_multiple_of(4096);
                 len = match len.checked_add(v.len as u64) {
                     Some(l) if l <= i64::MAX as u64 => l,
                     _ => return Err(Failure::new(Errno::EOVERFLOW, index, rec.off)),
