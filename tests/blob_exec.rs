@@ -25,7 +25,9 @@ fn getpid_through_the_relocated_blob() {
 
 #[test]
 fn readahead_and_preadv_through_the_blob() {
-    let data: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let data: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let f = temp_file("read-range", &data);
     // Whole file, an unaligned middle range, a range running past the end (short).
     for (cmd, off, len, want) in [
@@ -33,7 +35,12 @@ fn readahead_and_preadv_through_the_blob() {
         ("read", 4097, 123_457, 123_457),
         ("trap-read", 250_000, 100_000, 50_000),
     ] {
-        let o = run_loader([cmd.to_string(), f.display().to_string(), off.to_string(), len.to_string()]);
+        let o = run_loader([
+            cmd.to_string(),
+            f.display().to_string(),
+            off.to_string(),
+            len.to_string(),
+        ]);
         let out = stdout(&o);
         assert!(o.status.success(), "{cmd} {off} {len}: {out}");
         assert_eq!(field(&out, "ret").unwrap().parse::<i64>().unwrap(), want, "{out}");

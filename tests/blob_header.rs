@@ -65,15 +65,34 @@ fn mem_builtins_are_weak_and_never_call_themselves() {
     let data = blob();
     let elf = Elf::parse(&data).unwrap();
     for name in BUILTINS {
-        let sym = elf.symbols.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{} missing", String::from_utf8_lossy(name)));
-        assert_eq!(sym.bind, object::elf::STB_WEAK, "{}: must be weak so compel's std.lib.a wins inside CRIU", sym.display_name());
+        let sym = elf
+            .symbols
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{} missing", String::from_utf8_lossy(name)));
+        assert_eq!(
+            sym.bind,
+            object::elf::STB_WEAK,
+            "{}: must be weak so compel's std.lib.a wins inside CRIU",
+            sym.display_name()
+        );
         let text = &elf.sections[sym.shndx as usize];
         let (start, end) = (sym.value, sym.value + sym.size);
-        for rs in elf.sections.iter().filter(|s| s.is_reloc() && s.info as usize == text.index) {
+        for rs in elf
+            .sections
+            .iter()
+            .filter(|s| s.is_reloc() && s.info as usize == text.index)
+        {
             for r in elf.relocs(rs) {
                 let target = &elf.symbols[r.sym];
                 if r.offset >= start && r.offset < end {
-                    assert!(!BUILTINS.contains(&target.name), "{} calls {} at {:#x}", sym.display_name(), target.display_name(), r.offset);
+                    assert!(
+                        !BUILTINS.contains(&target.name),
+                        "{} calls {} at {:#x}",
+                        sym.display_name(),
+                        target.display_name(),
+                        r.offset
+                    );
                 }
             }
         }
@@ -90,14 +109,31 @@ fn main_job_writes_artifacts_and_a_clean_audit() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.contains("audit: clean"), "{out}");
-    for f in ["restorer.built-in.o", "restorer-blob.h", "restorer-audit.txt", "restorer-audit.json"] {
+    for f in [
+        "restorer.built-in.o",
+        "restorer-blob.h",
+        "restorer-audit.txt",
+        "restorer-audit.json",
+    ] {
         assert!(dir.join(f).is_file(), "{f} not written");
         assert!(out.contains(f), "{f} not printed: {out}");
     }
     // The copied header is compel's for the copied object, path included.
     let obj = dir.join("restorer.built-in.o");
     let theirs = dir.join("compel.h");
-    let st = Command::new("compel").arg("hgen").arg("-f").arg(&obj).arg("-p").arg("restorer").arg("-o").arg(&theirs).status().unwrap();
+    let st = Command::new("compel")
+        .arg("hgen")
+        .arg("-f")
+        .arg(&obj)
+        .arg("-p")
+        .arg("restorer")
+        .arg("-o")
+        .arg(&theirs)
+        .status()
+        .unwrap();
     assert!(st.success());
-    assert_eq!(std::fs::read(theirs).unwrap(), std::fs::read(dir.join("restorer-blob.h")).unwrap());
+    assert_eq!(
+        std::fs::read(theirs).unwrap(),
+        std::fs::read(dir.join("restorer-blob.h")).unwrap()
+    );
 }

@@ -66,5 +66,9 @@ pub fn stdout(o: &Output) -> String {
 
 /// `key=value` from a loader result line.
 pub fn field(line: &str, key: &str) -> Option<String> {
-    line.split_whitespace().find_map(|kv| kv.strip_prefix(key).and_then(|r| r.strip_prefix('=')).map(str::to_owned))
+    line.split_whitespace().find_map(|kv| {
+        kv.strip_prefix(key)
+            .and_then(|r| r.strip_prefix('='))
+            .map(str::to_owned)
+    })
 }

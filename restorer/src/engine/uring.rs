@@ -327,7 +327,7 @@ pub fn read_uring(ring: &mut Ring, records: &Records, fd: i32, dedup_chunk: u64)
                 }
                 0 => {
                     s.busy = false;
-                    failure.get_or_insert(Failure::new(Errno::ENODATA, s.record, s.off));
+                    first(&mut failure, Failure::new(Errno::ENODATA, s.record, s.off));
                 }
                 e if (e == -Errno::EINTR.0 || e == -Errno::EAGAIN.0) && failure.is_none() => {
                     ring.push_readv(fd, &s.iov, s.off, i as u64);
@@ -336,7 +336,7 @@ pub fn read_uring(ring: &mut Ring, records: &Records, fd: i32, dedup_chunk: u64)
                 }
                 e => {
                     s.busy = false;
-                    failure.get_or_insert(Failure::new(Errno(-e), s.record, s.off));
+                    first(&mut failure, Failure::new(Errno(-e), s.record, s.off));
                 }
             }
         }
@@ -344,5 +344,12 @@ pub fn read_uring(ring: &mut Ring, records: &Records, fd: i32, dedup_chunk: u64)
     match failure {
         Some(f) => Err(f),
         None => Ok(bytes),
+    }
+}
+
+/// Keep the failure earliest in the stream: completions arrive in any order.
+fn first(kept: &mut Option<Failure>, f: Failure) {
+    if kept.is_none_or(|k| (f.record, f.offset) < (k.record, k.offset)) {
+        *kept = Some(f);
     }
 }
