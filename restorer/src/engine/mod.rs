@@ -9,6 +9,8 @@
 pub mod abi;
 pub mod capi;
 pub mod direct;
+#[cfg(test)]
+pub mod fault;
 pub mod parallel;
 pub mod probe;
 pub mod reader;
@@ -57,8 +59,31 @@ impl Failure {
 ///
 /// Returns what ran in `Outcome` either way; `Err` carries the first failure.
 pub fn restore(fd: i32, records: &Records, opts: &Options) -> (Result<(), Failure>, Outcome) {
+    restore_in(fd, records, opts, Inject::default())
+}
+
+/// What the tests inject into a restore (nothing outside test builds).
+#[derive(Clone, Copy, Default)]
+pub struct Inject<'a> {
+    #[cfg(test)]
+    pub faults: Option<&'a fault::Faults>,
+    _life: core::marker::PhantomData<&'a ()>,
+}
+
+/// [`restore`] with faults injected (test builds).
+#[cfg(test)]
+pub fn restore_with_faults(
+    fd: i32,
+    records: &Records,
+    opts: &Options,
+    faults: &fault::Faults,
+) -> (Result<(), Failure>, Outcome) {
+    restore_in(fd, records, opts, Inject { faults: Some(faults), _life: core::marker::PhantomData })
+}
+
+fn restore_in(fd: i32, records: &Records, opts: &Options, inject: Inject<'_>) -> (Result<(), Failure>, Outcome) {
     let mut out = Outcome::empty();
-    let (result, bytes) = match run(fd, records, opts, &mut out) {
+    let (result, bytes) = match run(fd, records, opts, &mut out, inject) {
         Ok(bytes) => (Ok(()), bytes),
         Err(f) => {
             out.record = f.record as i64;
@@ -70,7 +95,7 @@ pub fn restore(fd: i32, records: &Records, opts: &Options) -> (Result<(), Failur
     (result, out)
 }
 
-fn run(fd: i32, records: &Records, opts: &Options, out: &mut Outcome) -> Result<u64, Failure> {
+fn run(fd: i32, records: &Records, opts: &Options, out: &mut Outcome, inject: Inject<'_>) -> Result<u64, Failure> {
     if opts.version != OPTIONS_V1 || (opts.size as usize) < core::mem::size_of::<Options>() {
         return Err(Failure::new(Errno::EINVAL, 0, -1));
     }
@@ -83,6 +108,7 @@ fn run(fd: i32, records: &Records, opts: &Options, out: &mut Outcome) -> Result<
         prefetch_window: 0,
         abort: &abort,
         direct: None,
+        inject,
     };
     let workers = if opts.workers == 0 {
         auto_workers(totals.bytes)
@@ -198,3 +224,6 @@ pub fn auto_workers(bytes: u64) -> usize {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fault_tests;

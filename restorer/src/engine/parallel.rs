@@ -78,7 +78,7 @@ pub fn read_parallel(
         let Some(arg) = job else { continue };
         // SAFETY: the job and its borrows live until the joins below; the reader uses
         // no thread-local storage and does not unwind (panic=abort in the blob).
-        match unsafe { thread::spawn(worker_entry, arg, &tid_words[k], tids) } {
+        match unsafe { thread::spawn(worker_entry, arg, &tid_words[k], tids, ctx.inject) } {
             Ok(t) => threads[k] = Some(t),
             // No thread (no memory for a stack, no TID): this share is read below.
             Err(_) => spawn_ok = false,

@@ -27,6 +27,8 @@ pub struct ReadCtx<'a> {
     pub abort: &'a AtomicBool,
     /// The fd is in O_DIRECT mode: an EINVAL read falls back to buffered reads.
     pub direct: Option<&'a DirectMode>,
+    /// Faults the tests inject.
+    pub inject: super::Inject<'a>,
 }
 
 /// Readahead state of one reader.
@@ -141,7 +143,7 @@ fn read_record(rec: &Record<'_>, first: u64, last: u64, ctx: &ReadCtx<'_>, pf: &
         }
         pf.ensure(ctx.fd, off);
         let got =
-            read_fully(ctx.fd, &mut batch[..n], off, ctx.direct).map_err(|(e, at)| Failure::new(e, rec.index, at))?;
+            read_fully(ctx, &mut batch[..n], off).map_err(|(e, at)| Failure::new(e, rec.index, at))?;
         if ctx.dedup_chunk != 0 {
             // Failing to punch costs only disk space, as in CRIU.
             let _ = fs::fallocate(
@@ -161,14 +163,15 @@ fn read_record(rec: &Record<'_>, first: u64, last: u64, ctx: &ReadCtx<'_>, pf: &
 /// `preadv` until every byte of `iov` is read, advancing over short reads and retrying
 /// EINTR and EAGAIN. End of file before the last byte is `ENODATA`. An error comes with
 /// the file offset of the read that failed.
-fn read_fully(fd: i32, iov: &mut [IoVec], mut off: i64, direct: Option<&DirectMode>) -> Result<u64, (Errno, i64)> {
+fn read_fully(ctx: &ReadCtx<'_>, iov: &mut [IoVec], mut off: i64) -> Result<u64, (Errno, i64)> {
+    let direct = ctx.direct;
     let mut first = 0;
     let mut total = 0u64;
     let mut again = 0;
     while first < iov.len() {
         // SAFETY: the iovecs lie inside the caller's records, which the engine's caller
         // vouches are writable destinations.
-        match unsafe { fs::preadv(fd, &iov[first..], off) } {
+        match unsafe { preadv(ctx, &iov[first..], off) } {
             Ok(0) => return Err((Errno::ENODATA, off)),
             Ok(mut n) => {
                 total += n as u64;
@@ -197,4 +200,28 @@ fn read_fully(fd: i32, iov: &mut [IoVec], mut off: i64, direct: Option<&DirectMo
         }
     }
     Ok(total)
+}
+
+/// `preadv`, or in test builds what the injected faults make of it.
+///
+/// # Safety
+/// As [`fs::preadv`].
+#[inline(always)]
+unsafe fn preadv(ctx: &ReadCtx<'_>, iov: &[IoVec], off: i64) -> crate::sys::Result<usize> {
+    #[cfg(test)]
+    if let Some(f) = ctx.inject.faults {
+        if let Some(e) = f.read() {
+            return Err(e);
+        }
+        if ctx.direct.is_some_and(|d| d.is_on()) && f.direct() {
+            return Err(Errno::EINVAL);
+        }
+        if f.short() {
+            let half = [IoVec { base: iov[0].base, len: (iov[0].len / 2).max(1) }];
+            // SAFETY: a prefix of the caller's first iovec.
+            return unsafe { fs::preadv(ctx.fd, &half, off) };
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { fs::preadv(ctx.fd, iov, off) }
 }

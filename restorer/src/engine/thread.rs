@@ -63,6 +63,8 @@ global_asm!(
 pub struct Thread<'a> {
     stack: *mut u8,
     tid: &'a AtomicU32,
+    #[cfg(test)]
+    faults: Option<&'a super::fault::Faults>,
 }
 
 /// Where worker TIDs come from.
@@ -86,7 +88,18 @@ impl TidSource {
 /// # Safety
 /// `entry` must only touch memory that stays valid until the join, use no thread-local
 /// storage, and not unwind.
-pub unsafe fn spawn<'a>(entry: Entry, arg: *mut u8, tid: &'a AtomicU32, tids: &mut TidSource) -> Result<Thread<'a>> {
+pub unsafe fn spawn<'a>(
+    entry: Entry,
+    arg: *mut u8,
+    tid: &'a AtomicU32,
+    tids: &mut TidSource,
+    inject: super::Inject<'a>,
+) -> Result<Thread<'a>> {
+    #[cfg(test)]
+    if let Some(e) = inject.faults.and_then(|f| f.stack()) {
+        return Err(e);
+    }
+    let _ = inject;
     // SAFETY: a fresh anonymous mapping, owned by the Thread until join unmaps it.
     let stack = unsafe {
         mm::mmap(
@@ -98,11 +111,19 @@ pub unsafe fn spawn<'a>(entry: Entry, arg: *mut u8, tid: &'a AtomicU32, tids: &m
             0,
         )?
     };
+    #[cfg(test)]
+    let faults = inject.faults;
+    #[cfg(test)]
+    let unmapped = || faults.inspect(|f| super::fault::Faults::count(&f.stacks_live, -1));
+    #[cfg(test)]
+    faults.inspect(|f| super::fault::Faults::count(&f.stacks_live, 1));
     // A guard page below the stack turns an overflow into a fault, not corruption.
     // SAFETY: the first page of our own mapping.
     if let Err(e) = unsafe { mm::mprotect(stack, PAGE, mm::PROT_NONE) } {
         // SAFETY: unmapping what was just mapped.
         let _ = unsafe { mm::munmap(stack, STACK_SIZE) };
+        #[cfg(test)]
+        unmapped();
         return Err(e);
     }
     tid.store(0, Ordering::Relaxed);
@@ -129,6 +150,13 @@ pub unsafe fn spawn<'a>(entry: Entry, arg: *mut u8, tid: &'a AtomicU32, tids: &m
             args.set_tid = &want as *const i32 as u64;
             args.set_tid_size = 1;
         }
+        #[cfg(test)]
+        if let Some(e) = inject.faults.and_then(|f| f.clone3()) {
+            // SAFETY: no thread runs on the stack.
+            let _ = unsafe { mm::munmap(stack, STACK_SIZE) };
+            unmapped();
+            return Err(e);
+        }
         // SAFETY: the stack is ours and unused; the caller vouches for entry and arg.
         let ret = unsafe { pie_clone3_thread(&args, core::mem::size_of::<CloneArgs>(), entry, arg) };
         match Errno::result(ret as usize) {
@@ -136,7 +164,14 @@ pub unsafe fn spawn<'a>(entry: Entry, arg: *mut u8, tid: &'a AtomicU32, tids: &m
                 if want > 0 {
                     tids.next = want.saturating_add(1);
                 }
-                return Ok(Thread { stack, tid });
+                #[cfg(test)]
+                faults.inspect(|f| super::fault::Faults::count(&f.threads_live, 1));
+                return Ok(Thread {
+                    stack,
+                    tid,
+                    #[cfg(test)]
+                    faults,
+                });
             }
             // Someone holds that TID: move on, a bounded number of times.
             Err(Errno::EEXIST) if want > 0 && tries < TID_TRIES => {
@@ -146,6 +181,8 @@ pub unsafe fn spawn<'a>(entry: Entry, arg: *mut u8, tid: &'a AtomicU32, tids: &m
             Err(e) => {
                 // SAFETY: no thread runs on the stack.
                 let _ = unsafe { mm::munmap(stack, STACK_SIZE) };
+                #[cfg(test)]
+                unmapped();
                 return Err(e);
             }
         }
@@ -165,5 +202,10 @@ impl Thread<'_> {
         }
         // SAFETY: the kernel cleared the TID after the thread last touched its stack.
         let _ = unsafe { mm::munmap(self.stack, STACK_SIZE) };
+        #[cfg(test)]
+        self.faults.inspect(|f| {
+            super::fault::Faults::count(&f.threads_live, -1);
+            super::fault::Faults::count(&f.stacks_live, -1);
+        });
     }
 }

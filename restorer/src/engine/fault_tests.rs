@@ -1,0 +1,195 @@
+//! Injected faults: each ends with the documented error or fallback, every worker
+//! joined, every stack unmapped, and no byte written outside the iovecs (the
+//! destination sits between PROT_NONE guard pages: a stray write kills the test).
+
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+
+use super::abi::{Options, Strategy};
+use super::fault::Faults;
+use super::records::Records;
+use super::restore_with_faults;
+use crate::sys::{mm, Errno};
+
+const PAGE: usize = 4096;
+
+/// `pages` pages of fresh memory with a guard page on each side.
+struct Guarded {
+    area: *mut u8,
+    pages: usize,
+}
+
+impl Guarded {
+    fn new(pages: usize) -> Guarded {
+        // SAFETY: a new mapping owned by the test.
+        let area = unsafe {
+            mm::mmap(std::ptr::null_mut(), (pages + 2) * PAGE, mm::PROT_NONE, mm::MAP_PRIVATE | mm::MAP_ANONYMOUS, -1, 0)
+                .unwrap()
+        };
+        // SAFETY: the inner pages of our mapping.
+        unsafe { mm::mprotect(area.add(PAGE), pages * PAGE, mm::PROT_READ | mm::PROT_WRITE).unwrap() };
+        Guarded { area, pages }
+    }
+
+    fn base(&self) -> *mut u8 {
+        // SAFETY: inside the mapping.
+        unsafe { self.area.add(PAGE) }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the readable inner pages.
+        unsafe { std::slice::from_raw_parts(self.base(), self.pages * PAGE) }
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping.
+        unsafe { mm::munmap(self.area, (self.pages + 2) * PAGE).unwrap() };
+    }
+}
+
+/// 48 records of 4 pages, every other page of the destination skipped.
+struct Setup {
+    file: std::fs::File,
+    data: Vec<u8>,
+    dst: Guarded,
+    words: Vec<u64>,
+    count: usize,
+}
+
+fn setup() -> Setup {
+    let n = 48;
+    let data: Vec<u8> = (0..n * 4 * PAGE).map(|i| (i as u32).wrapping_mul(2246822519).to_le_bytes()[3]).collect();
+    let path = std::env::temp_dir().join(format!("fault-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    file.write_all(&data).unwrap();
+    let dst = Guarded::new(n * 8);
+    let mut words = Vec::new();
+    for r in 0..n {
+        words.push(4);
+        words.push((r * 4 * PAGE) as u64);
+        for k in 0..4 {
+            // SAFETY: inside the destination.
+            words.push(unsafe { dst.base().add((r * 8 + 2 * k) * PAGE) } as u64);
+            words.push(PAGE as u64);
+        }
+    }
+    Setup { file, data, dst, words, count: n }
+}
+
+impl Setup {
+    fn records(&self) -> Records {
+        // SAFETY: `words` holds `count` CRIU-layout records into `dst`.
+        unsafe { Records::new(self.words.as_ptr() as *const u8, self.count) }
+    }
+
+    fn check(&self) {
+        let b = self.dst.bytes();
+        for r in 0..self.count {
+            for k in 0..4 {
+                let d = (r * 8 + 2 * k) * PAGE;
+                let f = (r * 4 + k) * PAGE;
+                assert_eq!(&b[d..d + PAGE], &self.data[f..f + PAGE], "record {r} iovec {k}");
+                assert!(b[d + PAGE..d + 2 * PAGE].iter().all(|&x| x == 0), "gap after record {r} iovec {k} written");
+            }
+        }
+    }
+}
+
+fn opts(s: Strategy, workers: u32) -> Options {
+    let mut o = Options::new(s);
+    o.workers = workers;
+    o
+}
+
+fn settled(f: &Faults) {
+    assert_eq!(f.threads_live.load(Ordering::Acquire), 0, "a worker outlived the restore");
+    assert_eq!(f.stacks_live.load(Ordering::Acquire), 0, "a worker stack stayed mapped");
+}
+
+#[test]
+fn failing_read_is_reported_with_its_record() {
+    for s in [Strategy::Serial, Strategy::Prefetch, Strategy::Parallel, Strategy::Direct] {
+        for nth in [1, 5, 30] {
+            let t = setup();
+            let f = Faults::default();
+            f.fail_read_at.store(nth, Ordering::Relaxed);
+            f.read_errno.store(Errno::EIO.0 as i64, Ordering::Relaxed);
+            let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(s, 3), &f);
+            let fl = r.expect_err("an injected EIO must fail the restore");
+            assert_eq!(fl.errno, Errno::EIO, "{s:?} {out:?}");
+            assert!(fl.record < t.count && out.record == fl.record as i64, "{s:?} {out:?}");
+            assert_eq!(fl.offset % PAGE as i64, 0, "failing offset is a read's start: {out:?}");
+            settled(&f);
+        }
+    }
+}
+
+#[test]
+fn short_reads_are_advanced_over() {
+    for s in [Strategy::Serial, Strategy::Prefetch, Strategy::Parallel, Strategy::Direct] {
+        let t = setup();
+        let f = Faults::default();
+        f.short_reads.store(true, Ordering::Relaxed);
+        let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(s, 2), &f);
+        assert_eq!(r, Ok(()), "{s:?}");
+        assert_eq!(out.bytes as usize, t.data.len());
+        t.check();
+        settled(&f);
+    }
+}
+
+#[test]
+fn o_direct_einval_falls_back_to_buffered_reads() {
+    let t = setup();
+    let f = Faults::default();
+    f.direct_einval.store(true, Ordering::Relaxed);
+    let flags = crate::sys::fs::fcntl_getfl(t.file.as_raw_fd()).unwrap();
+    let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(Strategy::Direct, 2), &f);
+    assert_eq!(r, Ok(()));
+    assert!(!f.direct_einval.load(Ordering::Relaxed), "the injected EINVAL was consumed");
+    // Only if O_DIRECT was on in the first place could it be refused: then the engine
+    // says it ran buffered.
+    assert_eq!(out.strategy, Strategy::Parallel as u32, "{out:?}");
+    assert_eq!(crate::sys::fs::fcntl_getfl(t.file.as_raw_fd()).unwrap(), flags, "flags restored");
+    t.check();
+    settled(&f);
+}
+
+#[test]
+fn clone_failure_falls_back_to_serial() {
+    let t = setup();
+    let f = Faults::default();
+    f.clone_fails.store(true, Ordering::Relaxed);
+    let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(Strategy::Parallel, 4), &f);
+    assert_eq!(r, Ok(()));
+    assert_eq!((out.strategy, out.workers), (Strategy::Serial as u32, 1), "{out:?}");
+    t.check();
+    settled(&f);
+}
+
+#[test]
+fn stack_enomem_falls_back_to_serial() {
+    let t = setup();
+    let f = Faults::default();
+    f.stack_enomem.store(true, Ordering::Relaxed);
+    let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(Strategy::Parallel, 4), &f);
+    assert_eq!(r, Ok(()));
+    assert_eq!((out.strategy, out.workers), (Strategy::Serial as u32, 1), "{out:?}");
+    t.check();
+    settled(&f);
+}
+
+#[test]
+fn workers_are_joined_and_unmapped() {
+    let t = setup();
+    let f = Faults::default();
+    let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(Strategy::Parallel, 4), &f);
+    assert_eq!(r, Ok(()));
+    assert_eq!(out.workers, 4, "{out:?}");
+    t.check();
+    settled(&f);
+}
