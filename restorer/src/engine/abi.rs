@@ -72,8 +72,18 @@ pub struct Options {
     pub dedup_chunk: u64,
     /// Highest PID the restore uses; worker threads take TIDs above it. 0 = any TID.
     pub max_pid: i32,
+    /// `FLAG_*`.
     pub flags: u32,
 }
+
+/// Pre-fault each destination range with MADV_POPULATE_WRITE before reading into it
+/// (ignored where the kernel lacks it, before 5.14).
+pub const FLAG_POPULATE: u32 = 1 << 0;
+/// The destination VMAs may use transparent huge pages: 2 MiB-aligned runs that are
+/// read whole are advised MADV_HUGEPAGE before the read.
+pub const FLAG_HUGEPAGES: u32 = 1 << 1;
+/// Every flag this engine knows; others are EINVAL.
+pub const FLAGS_KNOWN: u32 = FLAG_POPULATE | FLAG_HUGEPAGES;
 
 impl Options {
     pub const fn new(strategy: Strategy) -> Options {

@@ -100,6 +100,9 @@ fn run(fd: i32, records: &Records, opts: &Options, out: &mut Outcome, inject: In
         return Err(Failure::new(Errno::EINVAL, 0, -1));
     }
     let strategy = Strategy::from_raw(opts.strategy).ok_or(Failure::new(Errno::EINVAL, 0, -1))?;
+    if opts.flags & !abi::FLAGS_KNOWN != 0 {
+        return Err(Failure::new(Errno::EINVAL, 0, -1));
+    }
     let totals = records.validate()?;
     let abort = AtomicBool::new(false);
     let mut ctx = ReadCtx {
@@ -108,6 +111,7 @@ fn run(fd: i32, records: &Records, opts: &Options, out: &mut Outcome, inject: In
         prefetch_window: 0,
         abort: &abort,
         direct: None,
+        flags: opts.flags,
         inject,
     };
     let workers = if opts.workers == 0 {
@@ -131,7 +135,7 @@ fn run(fd: i32, records: &Records, opts: &Options, out: &mut Outcome, inject: In
         Strategy::IoUring => match uring::Ring::new(uring::QUEUE_DEPTH as u32) {
             Ok(mut ring) => {
                 out.workers = 1;
-                uring::read_uring(&mut ring, records, fd, opts.dedup_chunk)
+                uring::read_uring(&mut ring, records, fd, opts.dedup_chunk, opts.flags)
             }
             // No io_uring here (ENOSYS, or EPERM from kernel.io_uring_disabled).
             Err(_) => {

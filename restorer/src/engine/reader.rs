@@ -27,6 +27,8 @@ pub struct ReadCtx<'a> {
     pub abort: &'a AtomicBool,
     /// The fd is in O_DIRECT mode: an EINVAL read falls back to buffered reads.
     pub direct: Option<&'a DirectMode>,
+    /// `FLAG_POPULATE` / `FLAG_HUGEPAGES` of the options.
+    pub flags: u32,
     /// Faults the tests inject.
     pub inject: super::Inject<'a>,
 }
@@ -142,6 +144,7 @@ fn read_record(rec: &Record<'_>, first: u64, last: u64, ctx: &ReadCtx<'_>, pf: &
             return Err(Failure::new(Errno::EINVAL, rec.index, off));
         }
         pf.ensure(ctx.fd, off);
+        prepare(&batch[..n], ctx.flags);
         let got =
             read_fully(ctx, &mut batch[..n], off).map_err(|(e, at)| Failure::new(e, rec.index, at))?;
         if ctx.dedup_chunk != 0 {
@@ -224,4 +227,32 @@ unsafe fn preadv(ctx: &ReadCtx<'_>, iov: &[IoVec], off: i64) -> crate::sys::Resu
     }
     // SAFETY: forwarded from the caller.
     unsafe { fs::preadv(ctx.fd, iov, off) }
+}
+
+/// Advise the destination of a batch before it is read into: huge pages for the
+/// 2 MiB-aligned parts, then pre-faulting. Advice is best effort: a kernel that lacks it
+/// leaves the read as it was.
+pub(super) fn prepare(batch: &[IoVec], flags: u32) {
+    use super::abi::{FLAG_HUGEPAGES, FLAG_POPULATE};
+    use crate::sys::mm;
+    const HUGE: usize = 2 << 20;
+    if flags == 0 {
+        return;
+    }
+    for v in batch {
+        let (start, end) = (v.base as usize, v.base as usize + v.len);
+        if flags & FLAG_HUGEPAGES != 0 {
+            let (hs, he) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+            if hs < he {
+                // SAFETY: advice on destination memory the caller handed over for writing.
+                let _ = unsafe { mm::madvise(hs as *mut u8, he - hs, mm::MADV_HUGEPAGE) };
+            }
+        }
+        if flags & FLAG_POPULATE != 0 {
+            let (ps, pe) = (start / 4096 * 4096, end.next_multiple_of(4096));
+            // SAFETY: as above; populating writes nothing the read will not overwrite
+            // (whole pages of the destination, zero-filled if fresh).
+            let _ = unsafe { mm::madvise(ps as *mut u8, pe - ps, mm::MADV_POPULATE_WRITE) };
+        }
+    }
 }

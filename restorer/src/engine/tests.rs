@@ -419,3 +419,38 @@ fn auto_dedup_in_every_strategy() {
         unsafe { crate::sys::mm::munmap(dst, pages * PAGE).unwrap() };
     }
 }
+
+#[test]
+fn populate_and_hugepage_advice_keep_every_byte() {
+    use super::abi::{FLAG_HUGEPAGES, FLAG_POPULATE};
+    let pages = 2048; // 8 MiB: several 2 MiB-aligned runs
+    let data = pattern(pages * PAGE, 8);
+    let f = temp_file(&data);
+    for s in [Strategy::Serial, Strategy::Parallel, Strategy::IoUring, Strategy::Direct] {
+        for flags in [FLAG_POPULATE, FLAG_HUGEPAGES, FLAG_POPULATE | FLAG_HUGEPAGES] {
+            let dst = page_aligned(pages * PAGE);
+            let mut p = Packed::new();
+            // Two iovecs, the first starting off a 2 MiB boundary.
+            p.push(0, &[(dst, 3 * PAGE), (unsafe { dst.add(3 * PAGE) }, (pages - 3) * PAGE)]);
+            let mut o = Options::new(s);
+            o.workers = 2;
+            o.flags = flags;
+            let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
+            assert_eq!(res, Ok(()), "{s:?} {flags}");
+            // SAFETY: dst maps the whole length.
+            assert_eq!(unsafe { std::slice::from_raw_parts(dst, pages * PAGE) }, &data[..], "{s:?} {flags} {out:?}");
+            // SAFETY: the test's own mapping.
+            unsafe { crate::sys::mm::munmap(dst, pages * PAGE).unwrap() };
+        }
+    }
+}
+
+#[test]
+fn unknown_flags_are_einval() {
+    let mut dst = vec![0u8; PAGE];
+    let mut p = Packed::new();
+    p.push(0, &[(dst.as_mut_ptr(), PAGE)]);
+    let mut o = Options::new(Strategy::Serial);
+    o.flags = 1 << 7;
+    assert_eq!(restore(0, &p.records(), &o).0.unwrap_err().errno, Errno::EINVAL);
+}

@@ -228,7 +228,13 @@ impl Iterator for Pieces<'_> {
 }
 
 /// Read all of `records` through `ring`. Returns the bytes read.
-pub fn read_uring(ring: &mut Ring, records: &Records, fd: i32, dedup_chunk: u64) -> core::result::Result<u64, Failure> {
+pub fn read_uring(
+    ring: &mut Ring,
+    records: &Records,
+    fd: i32,
+    dedup_chunk: u64,
+    flags: u32,
+) -> core::result::Result<u64, Failure> {
     let max = if dedup_chunk != 0 {
         dedup_chunk.min(PIECE)
     } else {
@@ -267,6 +273,7 @@ pub fn read_uring(ring: &mut Ring, records: &Records, fd: i32, dedup_chunk: u64)
                 match pieces.next() {
                     Some(p) => {
                         *s = p;
+                        super::reader::prepare(core::slice::from_ref(&s.iov), flags);
                         ring.push_readv(fd, &s.iov, s.off, i as u64);
                         in_flight += 1;
                         queued += 1;
