@@ -62,7 +62,7 @@ pub fn table(r: &Results) -> String {
         "MiB", "cache", "variant", "median s", "GB/s", "x serial", "x limit", "ran (threads)", "mem/img"
     );
     for f in &r.figures {
-        let serial = find(r, f.size_mib, f.cold, Variant::Engine(Strategy::Serial));
+        let serial = find(r, f.size_mib, f.cold, Variant::Engine(Strategy::Serial, 0));
         let opt = |x: Option<f64>| x.map_or("-".to_owned(), |v| format!("{v:.2}"));
         let _ = writeln!(
             s,
@@ -83,9 +83,9 @@ pub fn table(r: &Results) -> String {
     for f in r
         .figures
         .iter()
-        .filter(|f| f.variant == Variant::Engine(Strategy::Auto))
+        .filter(|f| f.variant == Variant::Engine(Strategy::Auto, 0))
     {
-        let serial = find(r, f.size_mib, f.cold, Variant::Engine(Strategy::Serial));
+        let serial = find(r, f.size_mib, f.cold, Variant::Engine(Strategy::Serial, 0));
         let (a, b) = (ratio(f, serial), ratio(f, limit(r, f)));
         let _ = writeln!(
             s,
@@ -122,7 +122,7 @@ pub fn json(r: &Results) -> String {
     }
     s.push_str(", \"figures\": [");
     for (i, f) in r.figures.iter().enumerate() {
-        let serial = find(r, f.size_mib, f.cold, Variant::Engine(Strategy::Serial));
+        let serial = find(r, f.size_mib, f.cold, Variant::Engine(Strategy::Serial, 0));
         let num = |x: Option<f64>| x.map_or("null".to_owned(), |v| format!("{v:.4}"));
         let _ = write!(
             s,

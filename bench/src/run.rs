@@ -3,7 +3,7 @@
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-use restorer::engine::abi::{Options, Strategy};
+use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_POPULATE};
 use restorer::engine::records::Records;
 
 use crate::image::Image;
@@ -13,7 +13,8 @@ use crate::Config;
 /// What is timed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Variant {
-    Engine(Strategy),
+    /// A strategy with option flags (`FLAG_POPULATE`, `FLAG_HUGEPAGES`).
+    Engine(Strategy, u32),
     /// The same bytes copied from the (cached) file's mapping into fresh memory with
     /// the thread count `auto` uses: what a warm restore cannot beat.
     MemcpyLimit,
@@ -25,12 +26,15 @@ pub enum Variant {
 impl Variant {
     pub fn name(&self) -> &'static str {
         match self {
-            Variant::Engine(Strategy::Serial) => "serial (CRIU loop)",
-            Variant::Engine(Strategy::Prefetch) => "prefetch",
-            Variant::Engine(Strategy::Parallel) => "parallel",
-            Variant::Engine(Strategy::IoUring) => "io_uring",
-            Variant::Engine(Strategy::Direct) => "direct",
-            Variant::Engine(Strategy::Auto) => "auto",
+            Variant::Engine(Strategy::Serial, 0) => "serial (CRIU loop)",
+            Variant::Engine(Strategy::Prefetch, 0) => "prefetch",
+            Variant::Engine(Strategy::Parallel, 0) => "parallel",
+            Variant::Engine(Strategy::IoUring, 0) => "io_uring",
+            Variant::Engine(Strategy::Direct, 0) => "direct",
+            Variant::Engine(Strategy::Auto, 0) => "auto",
+            Variant::Engine(Strategy::Auto, FLAG_POPULATE) => "auto+populate",
+            Variant::Engine(Strategy::Auto, FLAG_HUGEPAGES) => "auto+hugepages",
+            Variant::Engine(..) => "engine (other flags)",
             Variant::MemcpyLimit => "memcpy limit",
             Variant::ReadLimit => "read limit",
         }
@@ -65,13 +69,15 @@ pub struct Results {
     pub cold_skipped: Option<String>,
 }
 
-const ENGINE: [Strategy; 6] = [
-    Strategy::Serial,
-    Strategy::Prefetch,
-    Strategy::Parallel,
-    Strategy::IoUring,
-    Strategy::Direct,
-    Strategy::Auto,
+const ENGINE: [Variant; 8] = [
+    Variant::Engine(Strategy::Serial, 0),
+    Variant::Engine(Strategy::Prefetch, 0),
+    Variant::Engine(Strategy::Parallel, 0),
+    Variant::Engine(Strategy::IoUring, 0),
+    Variant::Engine(Strategy::Direct, 0),
+    Variant::Engine(Strategy::Auto, 0),
+    Variant::Engine(Strategy::Auto, FLAG_POPULATE),
+    Variant::Engine(Strategy::Auto, FLAG_HUGEPAGES),
 ];
 
 pub fn all(cfg: &Config) -> Result<Results, String> {
@@ -92,12 +98,12 @@ pub fn all(cfg: &Config) -> Result<Results, String> {
         let img = Image::prepare(&cfg.dir, size)?;
         eprintln!("restore-bench: {} MiB image at {}", size, img.pages_path.display());
         if cfg.warm {
-            let mut vs: Vec<Variant> = ENGINE.iter().map(|&s| Variant::Engine(s)).collect();
+            let mut vs = ENGINE.to_vec();
             vs.push(Variant::MemcpyLimit);
             measure(&img, size, false, &vs, cfg.rounds, &mut res);
         }
         if cfg.cold && res.cold_skipped.is_none() {
-            let mut vs: Vec<Variant> = ENGINE.iter().map(|&s| Variant::Engine(s)).collect();
+            let mut vs = ENGINE[..6].to_vec();
             vs.push(Variant::ReadLimit);
             measure(&img, size, true, &vs, cfg.rounds, &mut res);
         }
@@ -155,13 +161,14 @@ type Once = (f64, Option<(u32, u32)>, Option<f64>);
 
 fn once(img: &Image, v: Variant, cold: bool) -> Result<Once, String> {
     match v {
-        Variant::Engine(s) => {
+        Variant::Engine(s, flags) => {
             let region = Region::new(img.span as usize);
             let (words, count) = img.records(region.base);
             // SAFETY: the records were just built for `region`, which outlives the call.
             let records = unsafe { Records::new(words.as_ptr() as *const u8, count) };
             let mut opts = Options::new(s);
             opts.workers = 0;
+            opts.flags = flags;
             let file = img.open()?;
             let cache0 = mem::page_cache_bytes();
             mem::reset_peak_rss();
