@@ -10,7 +10,7 @@ use crate::sys::fs::{self, IoVec};
 use crate::sys::Errno;
 
 /// Iovecs handed to one `preadv`: far below `IOV_MAX`, so a worker's stack stays small.
-const BATCH: usize = 64;
+pub const BATCH: usize = 64;
 /// EAGAIN retries before giving up (a regular file only says EAGAIN under RWF_NOWAIT or
 /// a broken filesystem; never spin forever).
 const EAGAIN_RETRIES: u32 = 1 << 16;
@@ -73,6 +73,39 @@ pub fn read_share(records: &Records, from: Cursor, to: Cursor, ctx: &ReadCtx<'_>
         start: 0,
         end: 0,
     };
+    // Bytes per read: auto-dedup bounds them; so does prefetch, to stay behind the window.
+    let mut limit = u64::MAX;
+    if ctx.dedup_chunk != 0 {
+        limit = ctx.dedup_chunk;
+    }
+    if pf.window != 0 {
+        limit = limit.min((pf.window / 4).max(4096));
+    }
+    walk_share(records, from, to, limit, |index, batch, off| {
+        if ctx.abort.load(Ordering::Relaxed) {
+            return Err(Failure::new(Errno::ECANCELED, index, off));
+        }
+        pf.ensure(ctx.fd, off);
+        prepare(batch, ctx.flags);
+        let got = read_fully(ctx, batch, off).map_err(|(e, at)| Failure::new(e, index, at))?;
+        if ctx.dedup_chunk != 0 {
+            // Failing to punch costs only disk space, as in CRIU.
+            let _ = fs::fallocate(ctx.fd, fs::FALLOC_FL_KEEP_SIZE | fs::FALLOC_FL_PUNCH_HOLE, off, got as i64);
+        }
+        Ok(())
+    })
+}
+
+/// Walk the share `[from, to)` of `records` as batches of at most [`BATCH`] iovecs and
+/// `limit` bytes, each read at one file offset: `each(record index, batch, offset)` gets
+/// them in stream order and must consume the whole batch. Returns the bytes walked.
+pub fn walk_share(
+    records: &Records,
+    from: Cursor,
+    to: Cursor,
+    limit: u64,
+    mut each: impl FnMut(usize, &mut [IoVec], i64) -> Result<(), Failure>,
+) -> Result<u64, Failure> {
     let mut bytes = 0u64;
     for rec in records.iter_from(from) {
         if rec.index > to.index || (rec.index == to.index && to.skip == 0) {
@@ -81,14 +114,20 @@ pub fn read_share(records: &Records, from: Cursor, to: Cursor, ctx: &ReadCtx<'_>
         let first = if rec.index == from.index { from.skip } else { 0 };
         let last = if rec.index == to.index { to.skip } else { rec.len() };
         if first < last {
-            bytes += read_record(&rec, first, last, ctx, &mut pf)?;
+            bytes += walk_record(&rec, first, last, limit, &mut each)?;
         }
     }
     Ok(bytes)
 }
 
-/// Read bytes `[first, last)` of what `rec` reads.
-fn read_record(rec: &Record<'_>, first: u64, last: u64, ctx: &ReadCtx<'_>, pf: &mut Prefetch) -> Result<u64, Failure> {
+/// Walk bytes `[first, last)` of what `rec` reads.
+fn walk_record(
+    rec: &Record<'_>,
+    first: u64,
+    last: u64,
+    limit: u64,
+    each: &mut impl FnMut(usize, &mut [IoVec], i64) -> Result<(), Failure>,
+) -> Result<u64, Failure> {
     // Locate `first` among the iovecs.
     let mut i = 0;
     let mut into = first;
@@ -98,22 +137,11 @@ fn read_record(rec: &Record<'_>, first: u64, last: u64, ctx: &ReadCtx<'_>, pf: &
     }
     let mut off = rec.off + first as i64;
     let mut left = last - first;
-    // Bytes per read: auto-dedup bounds them; so does prefetch, to stay behind the window.
-    let mut limit = u64::MAX;
-    if ctx.dedup_chunk != 0 {
-        limit = ctx.dedup_chunk;
-    }
-    if pf.window != 0 {
-        limit = limit.min((pf.window / 4).max(4096));
-    }
     let mut batch = [IoVec {
         base: core::ptr::null_mut(),
         len: 0,
     }; BATCH];
     while left > 0 {
-        if ctx.abort.load(Ordering::Relaxed) {
-            return Err(Failure::new(Errno::ECANCELED, rec.index, off));
-        }
         // Fill a batch from iovec i, `into` bytes in, up to `limit` bytes.
         let mut n = 0;
         let mut want = left.min(limit);
@@ -143,19 +171,8 @@ fn read_record(rec: &Record<'_>, first: u64, last: u64, ctx: &ReadCtx<'_>, pf: &
             // The iovecs ran out before `last`: the record contradicts its own length.
             return Err(Failure::new(Errno::EINVAL, rec.index, off));
         }
-        pf.ensure(ctx.fd, off);
-        prepare(&batch[..n], ctx.flags);
-        let got =
-            read_fully(ctx, &mut batch[..n], off).map_err(|(e, at)| Failure::new(e, rec.index, at))?;
-        if ctx.dedup_chunk != 0 {
-            // Failing to punch costs only disk space, as in CRIU.
-            let _ = fs::fallocate(
-                ctx.fd,
-                fs::FALLOC_FL_KEEP_SIZE | fs::FALLOC_FL_PUNCH_HOLE,
-                off,
-                got as i64,
-            );
-        }
+        let got: u64 = batch[..n].iter().map(|v| v.len as u64).sum();
+        each(rec.index, &mut batch[..n], off)?;
         off += got as i64;
         left -= got;
         (i, into) = (j, jinto);
