@@ -16,7 +16,13 @@ enum pie_restore_strategy {
 	PIE_RESTORE_SERIAL = 1,   /* CRIU's loop: one preadv after another */
 	PIE_RESTORE_PREFETCH = 2, /* serial, with readahead a window ahead of the cursor */
 	PIE_RESTORE_PARALLEL = 3, /* worker threads, each reading a share of the bytes */
+	PIE_RESTORE_IO_URING = 4, /* READV requests in flight on an io_uring */
+	PIE_RESTORE_DIRECT = 5,   /* the fd switched to O_DIRECT, read by the parallel workers */
 };
+
+/* flags */
+#define PIE_RESTORE_POPULATE (1u << 0)  /* MADV_POPULATE_WRITE each range before reading it */
+#define PIE_RESTORE_HUGEPAGES (1u << 1) /* MADV_HUGEPAGE 2 MiB-aligned runs read whole */
 
 struct pie_restore_opts {
 	uint32_t version;         /* PIE_RESTORE_OPTS_V1 */
@@ -26,7 +32,7 @@ struct pie_restore_opts {
 	uint64_t prefetch_window; /* bytes kept read ahead (prefetch); 0 = default */
 	uint64_t dedup_chunk;     /* auto-dedup: bytes per read, punched out after; 0 = off */
 	int32_t max_pid;          /* highest PID of the restored tree; workers' TIDs go above; 0 = any */
-	uint32_t flags;           /* reserved, 0 */
+	uint32_t flags;           /* PIE_RESTORE_POPULATE | PIE_RESTORE_HUGEPAGES; others are -EINVAL */
 };
 
 struct pie_restore_result {
