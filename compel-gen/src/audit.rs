@@ -5,13 +5,11 @@
 
 use std::collections::HashMap;
 
-use object::elf::{
-    SHF_TLS, SHF_WRITE, SHT_FINI_ARRAY, SHT_INIT_ARRAY, SHT_NOBITS, SHT_PREINIT_ARRAY,
-};
+use object::elf::{SHF_TLS, SHF_WRITE, SHT_FINI_ARRAY, SHT_INIT_ARRAY, SHT_NOBITS, SHT_PREINIT_ARRAY};
 
 use crate::elf::{byte_range, Elf, Reloc, Section};
 use crate::error::{printable, Error};
-use crate::hgen::{check_compel_ident, MAX_BLOB_SIZE};
+use crate::hgen::{check_compel_ident, MAX_ALIGNMENT_GAPS, MAX_BLOB_SIZE};
 use crate::hints;
 use crate::layout::{layout, Layout};
 use crate::locate::Locator;
@@ -51,9 +49,7 @@ pub fn audit(data: &[u8]) -> Result<Report, Error> {
     }
     a.check_relocations();
     a.check_symbols();
-    Ok(Report {
-        findings: a.findings,
-    })
+    Ok(Report { findings: a.findings })
 }
 
 /// A site several relocations can share: one finding per (problem, symbol or type,
@@ -77,14 +73,7 @@ struct Auditor<'e, 'a> {
 }
 
 impl Auditor<'_, '_> {
-    fn push(
-        &mut self,
-        level: Level,
-        kind: Kind,
-        section: Option<&Section<'_>>,
-        message: String,
-        hint: Option<String>,
-    ) {
+    fn push(&mut self, level: Level, kind: Kind, section: Option<&Section<'_>>, message: String, hint: Option<String>) {
         self.findings.push(Finding {
             level,
             kind,
@@ -99,11 +88,9 @@ impl Auditor<'_, '_> {
 
     fn check_section(&mut self, s: &Section<'_>, layout: Option<&Layout>) {
         let name = s.name;
-        let has_prefix =
-            |p: &[u8]| name == p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.'));
+        let has_prefix = |p: &[u8]| name == p || (name.starts_with(p) && name.get(p.len()) == Some(&b'.'));
 
-        let is_tls =
-            s.flags & u64::from(SHF_TLS) != 0 || has_prefix(b".tdata") || has_prefix(b".tbss");
+        let is_tls = s.flags & u64::from(SHF_TLS) != 0 || has_prefix(b".tdata") || has_prefix(b".tbss");
         if is_tls {
             self.push(
                 Level::Error,
@@ -115,13 +102,7 @@ impl Auditor<'_, '_> {
         }
 
         let ctor_types = [SHT_INIT_ARRAY, SHT_FINI_ARRAY, SHT_PREINIT_ARRAY];
-        let ctor_names: [&[u8]; 5] = [
-            b".init_array",
-            b".fini_array",
-            b".preinit_array",
-            b".ctors",
-            b".dtors",
-        ];
+        let ctor_names: [&[u8]; 5] = [b".init_array", b".fini_array", b".preinit_array", b".ctors", b".dtors"];
         if ctor_types.contains(&s.sh_type) || ctor_names.iter().any(|p| has_prefix(p)) {
             self.push(
                 Level::Error,
@@ -155,15 +136,9 @@ impl Auditor<'_, '_> {
         }
 
         let writable = s.flags & u64::from(SHF_WRITE) != 0;
-        if let (Some(l), true) = (
-            layout,
-            s.name == b".data" && s.is_alloc() && writable && s.size != 0,
-        ) {
+        if let (Some(l), true) = (layout, s.name == b".data" && s.is_alloc() && writable && s.size != 0) {
             let addr = l.addr(s.index);
-            let hint = Some(
-                "align .data to a page in the linker script (.data : ALIGN(0x1000) { ... })"
-                    .to_string(),
-            );
+            let hint = Some("align .data to a page in the linker script (.data : ALIGN(0x1000) { ... })".to_string());
             if addr % PAGE != 0 {
                 self.push(
                     Level::Error,
@@ -202,6 +177,18 @@ impl Auditor<'_, '_> {
                 ),
                 Some("check sh_addralign and section sizes; a blob should be small".into()),
             );
+        } else if l.end > self.elf.data.len() as u64 + MAX_ALIGNMENT_GAPS {
+            self.push(
+                Level::Error,
+                Kind::Layout,
+                None,
+                format!(
+                    "the blob would be {:#x} bytes from a {:#x}-byte object: its alignment gaps exceed {MAX_ALIGNMENT_GAPS:#x} bytes",
+                    l.end,
+                    self.elf.data.len()
+                ),
+                Some("check sh_addralign: gaps between sections are zero-filled in the blob".into()),
+            );
         }
     }
 
@@ -218,11 +205,7 @@ impl Auditor<'_, '_> {
         }
         for sym in elf.symbols.iter().filter(|s| s.is_common()) {
             let (section, offset, function) = match self.common_refs.get(&sym.index) {
-                Some((sec, off, func)) => (
-                    Some(elf.sections[*sec].display_name()),
-                    Some(*off),
-                    func.clone(),
-                ),
+                Some((sec, off, func)) => (Some(elf.sections[*sec].display_name()), Some(*off), func.clone()),
                 None => (None, None, None),
             };
             self.findings.push(Finding {
@@ -240,10 +223,7 @@ impl Auditor<'_, '_> {
                 hint: Some("initialise the variable or build with -fno-common".into()),
             });
         }
-        let head = elf
-            .symbols
-            .iter()
-            .find(|s| s.name == HEAD_START && !s.is_undefined());
+        let head = elf.symbols.iter().find(|s| s.name == HEAD_START && !s.is_undefined());
         if head.is_none() {
             self.findings.push(Finding {
                 level: Level::Warning,
@@ -253,7 +233,9 @@ impl Auditor<'_, '_> {
                 function: None,
                 symbol: Some(printable(HEAD_START)),
                 message: "no __export_parasite_head_start: the generated header's setup function refers to it".into(),
-                hint: Some("define the parasite head (restorer feature `standalone`, or link compel's std.lib.a)".into()),
+                hint: Some(
+                    "define the parasite head (restorer feature `standalone`, or link compel's std.lib.a)".into(),
+                ),
             });
         }
     }
@@ -314,7 +296,12 @@ impl Auditor<'_, '_> {
         } else if !sym.is_abs() && !sym.is_common() && usize::from(sym.shndx) >= elf.shnum() {
             let name = sym.display_name();
             self.group(
-                GroupKey { kind: Kind::BadSectionIndex, what: name.clone(), section: target.index, function: function.clone() },
+                GroupKey {
+                    kind: Kind::BadSectionIndex,
+                    what: name.clone(),
+                    section: target.index,
+                    function: function.clone(),
+                },
                 target,
                 r,
                 Some(name.clone()),
@@ -385,8 +372,7 @@ impl Auditor<'_, '_> {
             return;
         }
         let (kind, function) = (key.kind, key.function.clone());
-        self.grouped
-            .insert(key, (self.findings.len(), 1, message.clone()));
+        self.grouped.insert(key, (self.findings.len(), 1, message.clone()));
         self.findings.push(Finding {
             level: Level::Error,
             kind,

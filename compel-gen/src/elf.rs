@@ -10,9 +10,9 @@
 use std::ops::Range;
 
 use object::elf::{
-    FileHeader64, Rel64, Rela64, SectionHeader64, Sym64, ELFCLASS32, ELFCLASS64, ELFDATA2LSB,
-    ELFDATA2MSB, ELFMAG, EM_X86_64, ET_REL, EV_CURRENT, SHF_ALLOC, SHN_ABS, SHN_COMMON, SHN_UNDEF,
-    SHT_NOBITS, SHT_NULL, SHT_REL, SHT_RELA, SHT_SYMTAB,
+    FileHeader64, Rel64, Rela64, SectionHeader64, Sym64, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, ELFMAG,
+    EM_X86_64, ET_REL, EV_CURRENT, SHF_ALLOC, SHN_ABS, SHN_COMMON, SHN_UNDEF, SHT_NOBITS, SHT_NULL, SHT_REL, SHT_RELA,
+    SHT_SYMTAB,
 };
 use object::{LittleEndian as LE, ReadRef};
 
@@ -117,9 +117,7 @@ impl<'a> Elf<'a> {
     /// Parse and validate `data`; any inconsistency is an [`Error`] naming what is wrong.
     pub fn parse(data: &'a [u8]) -> Result<Self, Error> {
         let ident = check_ident(data)?;
-        let hdr: &FileHeader64<LE> = data
-            .read_at(0)
-            .map_err(|()| Error::malformed("truncated ELF header"))?;
+        let hdr: &FileHeader64<LE> = data.read_at(0).map_err(|()| Error::malformed("truncated ELF header"))?;
         check_header(hdr)?;
         let headers = section_headers(data, hdr)?;
 
@@ -131,10 +129,8 @@ impl<'a> Elf<'a> {
             )));
         }
         let sh = &headers[shstrndx];
-        let shstrtab =
-            byte_range(data, sh.sh_offset.get(LE), sh.sh_size.get(LE)).ok_or_else(|| {
-                Error::malformed("section name string table is past the end of the file")
-            })?;
+        let shstrtab = byte_range(data, sh.sh_offset.get(LE), sh.sh_size.get(LE))
+            .ok_or_else(|| Error::malformed("section name string table is past the end of the file"))?;
         let shstrtab = &data[shstrtab];
 
         let mut sections = Vec::with_capacity(headers.len());
@@ -161,11 +157,7 @@ impl<'a> Elf<'a> {
         }
         check_section_data(data, &sections)?;
 
-        let symtab = sections
-            .iter()
-            .rev()
-            .find(|s| s.sh_type == SHT_SYMTAB)
-            .map(|s| s.index);
+        let symtab = sections.iter().rev().find(|s| s.sh_type == SHT_SYMTAB).map(|s| s.index);
         let symbols = match symtab {
             Some(i) => parse_symbols(data, &sections, &sections[i])?,
             None => Vec::new(),
@@ -204,22 +196,12 @@ impl<'a> Elf<'a> {
     pub fn relocs(&self, s: &Section<'_>) -> impl Iterator<Item = Reloc> + 'a {
         let is_rela = s.sh_type == SHT_RELA;
         let entsize = if is_rela { RELA_SIZE } else { REL_SIZE } as usize;
-        let bytes = if s.is_reloc() {
-            self.section_data(s)
-        } else {
-            &[]
-        };
-        bytes
-            .chunks_exact(entsize)
-            .map(move |e| decode_reloc(e, is_rela))
+        let bytes = if s.is_reloc() { self.section_data(s) } else { &[] };
+        bytes.chunks_exact(entsize).map(move |e| decode_reloc(e, is_rela))
     }
 
     fn check_reloc_section(&self, s: &Section<'_>) -> Result<(), Error> {
-        let want = if s.sh_type == SHT_RELA {
-            RELA_SIZE
-        } else {
-            REL_SIZE
-        };
+        let want = if s.sh_type == SHT_RELA { RELA_SIZE } else { REL_SIZE };
         if s.entsize != want {
             return Err(Error::malformed(format!(
                 "relocation section {} (`{}'): sh_entsize {} (expected {want})",
@@ -233,10 +215,7 @@ impl<'a> Elf<'a> {
                 let what = if self.symtab.is_none() {
                     "but the object has no symbol table".to_string()
                 } else {
-                    format!(
-                        "out of range (symbol table has {} entries)",
-                        self.symbols.len()
-                    )
+                    format!("out of range (symbol table has {} entries)", self.symbols.len())
                 };
                 return Err(Error::malformed(format!(
                     "relocation {k} in section {} (`{}'): symbol index {} {what}",
@@ -263,20 +242,12 @@ fn check_ident(data: &[u8]) -> Result<[u8; 16], Error> {
     };
     match ident[4] {
         ELFCLASS64 => {}
-        ELFCLASS32 => {
-            return Err(Error::unsupported(
-                "ELFCLASS32 object: only ELF64 is supported",
-            ))
-        }
+        ELFCLASS32 => return Err(Error::unsupported("ELFCLASS32 object: only ELF64 is supported")),
         c => return Err(Error::malformed(format!("invalid ELF class {c}"))),
     }
     match ident[5] {
         ELFDATA2LSB => {}
-        ELFDATA2MSB => {
-            return Err(Error::unsupported(
-                "big-endian object: only little-endian is supported",
-            ))
-        }
+        ELFDATA2MSB => return Err(Error::unsupported("big-endian object: only little-endian is supported")),
         d => return Err(Error::malformed(format!("invalid ELF data encoding {d}"))),
     }
     if ident[6] != EV_CURRENT {
@@ -299,9 +270,7 @@ fn check_ident(data: &[u8]) -> Result<[u8; 16], Error> {
 fn check_header(hdr: &FileHeader64<LE>) -> Result<(), Error> {
     let machine = hdr.e_machine.get(LE);
     if machine != EM_X86_64 {
-        return Err(Error::unsupported(format!(
-            "e_machine {machine} is not x86-64 (62)"
-        )));
+        return Err(Error::unsupported(format!("e_machine {machine} is not x86-64 (62)")));
     }
     let ty = hdr.e_type.get(LE);
     if ty != ET_REL {
@@ -317,10 +286,7 @@ fn check_header(hdr: &FileHeader64<LE>) -> Result<(), Error> {
 }
 
 /// The section header table, checked to lie inside the file.
-fn section_headers<'a>(
-    data: &'a [u8],
-    hdr: &FileHeader64<LE>,
-) -> Result<&'a [SectionHeader64<LE>], Error> {
+fn section_headers<'a>(data: &'a [u8], hdr: &FileHeader64<LE>) -> Result<&'a [SectionHeader64<LE>], Error> {
     let shnum = hdr.e_shnum.get(LE);
     let shoff = hdr.e_shoff.get(LE);
     if shnum == 0 {
@@ -377,11 +343,7 @@ fn check_section_data(data: &[u8], sections: &[Section<'_>]) -> Result<(), Error
     Ok(())
 }
 
-fn parse_symbols<'a>(
-    data: &'a [u8],
-    sections: &[Section<'a>],
-    symtab: &Section<'a>,
-) -> Result<Vec<Symbol<'a>>, Error> {
+fn parse_symbols<'a>(data: &'a [u8], sections: &[Section<'a>], symtab: &Section<'a>) -> Result<Vec<Symbol<'a>>, Error> {
     if symtab.entsize != SYM_SIZE {
         return Err(Error::malformed(format!(
             "symbol table sh_entsize {} (expected {SYM_SIZE})",
@@ -484,9 +446,6 @@ mod tests {
         ident[4] = ELFCLASS64;
         ident[5] = ELFDATA2LSB;
         ident[6] = EV_CURRENT;
-        assert!(Elf::parse(&ident[..40])
-            .unwrap_err()
-            .to_string()
-            .contains("truncated"));
+        assert!(Elf::parse(&ident[..40]).unwrap_err().to_string().contains("truncated"));
     }
 }

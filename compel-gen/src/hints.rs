@@ -59,10 +59,7 @@ mod tests {
         assert!(undefined_symbol("syscall").contains("restorer::sys"));
         for m in ["memcpy", "memset", "memmove", "memcmp", "bcmp"] {
             let h = undefined_symbol(m);
-            assert!(
-                h.contains("mem builtins") && h.contains("std.lib.a"),
-                "{m}: {h}"
-            );
+            assert!(h.contains("mem builtins") && h.contains("std.lib.a"), "{m}: {h}");
         }
         assert!(undefined_symbol("__stack_chk_fail").contains("-fno-stack-protector"));
         assert!(undefined_symbol("__stack_chk_guard").contains("-fno-stack-protector"));

@@ -43,9 +43,7 @@ pub fn layout(sections: &[Section<'_>]) -> Result<Layout, Error> {
         };
         // Alignments need not be powers of two here: compel rounds up with `%`.
         if s.addralign > 0 && !k.is_multiple_of(s.addralign) {
-            k = k
-                .checked_add(s.addralign - k % s.addralign)
-                .ok_or_else(overflow)?;
+            k = k.checked_add(s.addralign - k % s.addralign).ok_or_else(overflow)?;
         }
         addrs.push(k);
         k = k.checked_add(s.size).ok_or_else(overflow)?;

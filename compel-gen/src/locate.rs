@@ -31,11 +31,7 @@ impl<'a> Locator<'a> {
     pub fn new(symbols: &[Symbol<'a>]) -> Self {
         let mut by_section: HashMap<u16, Vec<Entry<'a>>> = HashMap::new();
         for s in symbols {
-            if s.name.is_empty()
-                || s.st_type == STT_SECTION
-                || s.st_type == STT_FILE
-                || s.shndx == 0
-            {
+            if s.name.is_empty() || s.st_type == STT_SECTION || s.st_type == STT_FILE || s.shndx == 0 {
                 continue;
             }
             by_section.entry(s.shndx).or_default().push(Entry {

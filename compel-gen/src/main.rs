@@ -119,20 +119,14 @@ fn run_hgen(args: &Args) -> ExitCode {
         return usage_error("hgen takes no operands (use -f and -o)", 1);
     }
     let (Some(input), Some(output)) = (&args.file, &args.output) else {
-        let missing = if args.file.is_none() {
-            "--file"
-        } else {
-            "--output"
-        };
+        let missing = if args.file.is_none() { "--file" } else { "--output" };
         return usage_error(&format!("option {missing} required"), 1);
     };
     let input_name = input.to_string_lossy();
     // As compel: from the input name, else from the output name, else give up.
     let prefix = match &args.prefix {
         Some(p) => p.to_string_lossy().into_owned(),
-        None => match hgen::default_prefix(&input_name)
-            .or_else(|| hgen::default_prefix(&output.to_string_lossy()))
-        {
+        None => match hgen::default_prefix(&input_name).or_else(|| hgen::default_prefix(&output.to_string_lossy())) {
             Some(p) => p,
             None => {
                 eprintln!("compel-gen: error: can't autogenerate prefix (supply --prefix)");
@@ -241,9 +235,6 @@ mod tests {
         assert!(parse(&["--json=1"]).is_err());
         assert!(parse(&["-x"]).is_err());
         assert!(parse(&["-\u{e9}"]).is_err());
-        assert_eq!(
-            parse(&["--", "-f"]).unwrap().positional,
-            vec![OsString::from("-f")]
-        );
+        assert_eq!(parse(&["--", "-f"]).unwrap().positional, vec![OsString::from("-f")]);
     }
 }

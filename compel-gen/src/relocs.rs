@@ -89,10 +89,7 @@ pub fn type_name(r_type: u32) -> Option<&'static str> {
         "R_X86_64_REX_GOTPCRELX",
         "R_X86_64_CODE_4_GOTPCRELX",
     ];
-    NAMES
-        .get(r_type as usize)
-        .copied()
-        .filter(|n| !n.is_empty())
+    NAMES.get(r_type as usize).copied().filter(|n| !n.is_empty())
 }
 
 /// A relocation type for messages: its name, else its number.

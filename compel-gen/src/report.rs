@@ -98,17 +98,11 @@ impl Report {
     }
 
     pub fn errors(&self) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.level == Level::Error)
-            .count()
+        self.findings.iter().filter(|f| f.level == Level::Error).count()
     }
 
     pub fn warnings(&self) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.level == Level::Warning)
-            .count()
+        self.findings.iter().filter(|f| f.level == Level::Warning).count()
     }
 
     /// The report as a JSON document (an object with `clean`, `errors`, `warnings` and
@@ -126,10 +120,7 @@ impl Report {
                 ("level", json_str(f.level.as_str())),
                 ("kind", json_str(f.kind.as_str())),
                 ("section", json_opt(f.section.as_deref())),
-                (
-                    "offset",
-                    f.offset.map_or_else(|| "null".into(), |o| o.to_string()),
-                ),
+                ("offset", f.offset.map_or_else(|| "null".into(), |o| o.to_string())),
                 ("function", json_opt(f.function.as_deref())),
                 ("symbol", json_opt(f.symbol.as_deref())),
                 ("message", json_str(&f.message)),
@@ -253,10 +244,7 @@ mod tests {
             findings: vec![finding(Level::Warning)],
         };
         assert!(w.is_clean());
-        assert_eq!(
-            Report::default().to_string(),
-            "audit: clean: 0 errors, 0 warnings\n"
-        );
+        assert_eq!(Report::default().to_string(), "audit: clean: 0 errors, 0 warnings\n");
     }
 
     #[test]

@@ -87,10 +87,7 @@ fn undefined_syscall_names_symbol_function_and_hint() {
         line.starts_with("error: .text+0x") && line.contains(" in restore_task: "),
         "{line}"
     );
-    assert!(
-        line.contains("(hint: use the restorer's typed wrapper"),
-        "{line}"
-    );
+    assert!(line.contains("(hint: use the restorer's typed wrapper"), "{line}");
     assert!(out.lines().last().unwrap().contains("1 error"), "{out}");
 }
 
@@ -112,18 +109,11 @@ fn tls_variable_is_reported() {
     let obj = parasite(&dir, "tls", &[TLS], &[]);
     let r = audit_file(&obj);
     let t = of_kind(&r, Kind::TlsSection);
-    assert!(
-        t.iter().any(|f| f.section.as_deref() == Some(".tbss")),
-        "{r}"
-    );
+    assert!(t.iter().any(|f| f.section.as_deref() == Some(".tbss")), "{r}");
     let rel = of_kind(&r, Kind::UnsupportedRelocation);
+    assert!(rel.iter().any(|f| f.message.contains("R_X86_64_TPOFF32")), "{r}");
     assert!(
-        rel.iter().any(|f| f.message.contains("R_X86_64_TPOFF32")),
-        "{r}"
-    );
-    assert!(
-        rel.iter()
-            .all(|f| f.hint.as_deref().unwrap().contains("thread-locals")),
+        rel.iter().all(|f| f.hint.as_deref().unwrap().contains("thread-locals")),
         "{r}"
     );
 }
@@ -180,11 +170,7 @@ fn constructor_is_reported() {
     let obj = parasite(&dir, "ctor", &[CTOR], &[]);
     let r = audit_file(&obj);
     let c = of_kind(&r, Kind::InitArraySection);
-    assert!(
-        c.iter()
-            .any(|f| f.section.as_deref() == Some(".init_array")),
-        "{r}"
-    );
+    assert!(c.iter().any(|f| f.section.as_deref() == Some(".init_array")), "{r}");
     assert!(!r.is_clean());
 }
 
@@ -206,13 +192,7 @@ fn every_problem_in_one_run() {
     let o = ours(&dir, &["audit", "all.built-in.o"]);
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
-    for needle in [
-        "`syscall'",
-        "shared_state",
-        ".tbss",
-        ".init_array",
-        "R_X86_64_TPOFF32",
-    ] {
+    for needle in ["`syscall'", "shared_state", ".tbss", ".init_array", "R_X86_64_TPOFF32"] {
         assert!(out.contains(needle), "{needle} missing from:\n{out}");
     }
     assert_eq!(

@@ -130,13 +130,7 @@ fn build(
     let out = dir.join(out_name);
     match link {
         Link::Compel => {
-            objs.push(cc_with(
-                dir,
-                &format!("glue{opt}"),
-                PARASITE_GLUE,
-                base,
-                &flags,
-            ));
+            objs.push(cc_with(dir, &format!("glue{opt}"), PARASITE_GLUE, base, &flags));
             link_compel(&objs, &out);
         }
         Link::Plain => link_plain(&objs, &out),
@@ -167,11 +161,7 @@ fn assert_same(dir: &Path, input: &str, prefix: Option<&str>) -> Vec<u8> {
     b.push("hgen");
     for (args, out) in [(a, "ours1.h"), (b, "ours2.h")] {
         let o = ours(dir, &args);
-        assert!(
-            o.status.success(),
-            "compel-gen {args:?} failed: {}",
-            stderr(&o)
-        );
+        assert!(o.status.success(), "compel-gen {args:?} failed: {}", stderr(&o));
         let got = fs::read(dir.join(out)).unwrap();
         assert_header_eq(&got, &expected, &format!("CLI {args:?}"));
     }
@@ -204,13 +194,7 @@ fn text(h: &[u8]) -> String {
 }
 
 /// Build and compare one case at -O0 and -O2; returns the -O2 header for extra checks.
-fn check_case(
-    test: &str,
-    sources: &[(&str, &str)],
-    base: &[&str],
-    extra: &[&str],
-    link: Link,
-) -> String {
+fn check_case(test: &str, sources: &[(&str, &str)], base: &[&str], extra: &[&str], link: Link) -> String {
     let dir = scratch(test);
     let mut last = Vec::new();
     for opt in ["-O0", "-O2"] {
@@ -224,21 +208,9 @@ fn check_case(
 
 #[test]
 fn functions_calling_each_other_and_exports() {
-    let h = check_case(
-        "calls",
-        &[("calls", CALLS)],
-        COMPEL_CFLAGS,
-        &[],
-        Link::Compel,
-    );
-    assert!(
-        h.contains("#define callsO2_sym__export_calls_entry 0x"),
-        "{h}"
-    );
-    assert!(
-        h.contains("#define callsO2_sym__export_parasite_head_start 0x"),
-        "{h}"
-    );
+    let h = check_case("calls", &[("calls", CALLS)], COMPEL_CFLAGS, &[], Link::Compel);
+    assert!(h.contains("#define callsO2_sym__export_calls_entry 0x"), "{h}");
+    assert!(h.contains("#define callsO2_sym__export_parasite_head_start 0x"), "{h}");
 }
 
 #[test]
@@ -251,13 +223,7 @@ fn global_data_bss_rodata_and_alignment_gaps() {
 
 #[test]
 fn function_pointer_tables() {
-    let h = check_case(
-        "fnptrs",
-        &[("fnptrs", FNPTRS)],
-        COMPEL_CFLAGS,
-        &[],
-        Link::Compel,
-    );
+    let h = check_case("fnptrs", &[("fnptrs", FNPTRS)], COMPEL_CFLAGS, &[], Link::Compel);
     assert!(h.matches("/* R_X86_64_64 */").count() >= 6, "{h}");
 }
 
@@ -279,17 +245,8 @@ fn extern_globals_through_the_got() {
 
 #[test]
 fn absolute_export_and_jump_tables() {
-    let h = check_case(
-        "switch",
-        &[("switch", SWITCH)],
-        COMPEL_CFLAGS,
-        &[],
-        Link::Compel,
-    );
-    assert!(
-        h.contains("#define switchO2_sym__export_abs_value 0x1234\n"),
-        "{h}"
-    );
+    let h = check_case("switch", &[("switch", SWITCH)], COMPEL_CFLAGS, &[], Link::Compel);
+    assert!(h.contains("#define switchO2_sym__export_abs_value 0x1234\n"), "{h}");
 }
 
 #[test]
@@ -415,11 +372,7 @@ fn fallback_prefix_matches_compel_exactly() {
     let want = compel_hgen(&dir, "9lives.o", "out-name.h", None).unwrap();
     let o = ours(&dir, &["-f", "9lives.o", "-o", "out-name.h", "hgen"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_header_eq(
-        &fs::read(dir.join("out-name.h")).unwrap(),
-        &want,
-        "fallback prefix",
-    );
+    assert_header_eq(&fs::read(dir.join("out-name.h")).unwrap(), &want, "fallback prefix");
 }
 
 /// Objects compel refuses: we refuse them too, and remove the output file as it does.
@@ -449,22 +402,12 @@ fn compel_failures_are_our_failures() {
     for (name, src, extra, needle) in cases {
         for opt in ["-O0", "-O2"] {
             let input = format!("{name}{}.o", opt.trim_start_matches('-'));
-            build(
-                &dir,
-                &[(name, src)],
-                COMPEL_CFLAGS,
-                opt,
-                extra,
-                Link::Compel,
-                &input,
-            );
-            let err = compel_hgen(&dir, &input, "compel.h", None)
-                .expect_err("compel must refuse this object");
+            build(&dir, &[(name, src)], COMPEL_CFLAGS, opt, extra, Link::Compel, &input);
+            let err = compel_hgen(&dir, &input, "compel.h", None).expect_err("compel must refuse this object");
             assert!(!err.is_empty());
 
             let data = fs::read(dir.join(&input)).unwrap();
-            let e =
-                generate(&data, &input, "p").expect_err("generate must refuse what compel refuses");
+            let e = generate(&data, &input, "p").expect_err("generate must refuse what compel refuses");
             assert!(e.to_string().contains(needle), "{input}: {e}");
 
             fs::write(dir.join("ours.h"), "stale").unwrap();
@@ -472,10 +415,7 @@ fn compel_failures_are_our_failures() {
             assert_eq!(o.status.code(), Some(1), "{input}: {}", stderr(&o));
             assert!(stderr(&o).contains(needle), "{}", stderr(&o));
             assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
-            assert!(
-                !dir.join("ours.h").exists(),
-                "output must be removed on failure"
-            );
+            assert!(!dir.join("ours.h").exists(), "output must be removed on failure");
         }
     }
     let e = generate(&fs::read(dir.join("syscallO2.o")).unwrap(), "x", "p").unwrap_err();
@@ -566,13 +506,7 @@ fn rust_object_through_compel_script() {
     for opt in ["1", "2", "3", "s", "z"] {
         let obj = dir.join(format!("rust{opt}.o"));
         let out = std::process::Command::new(&rustc)
-            .args([
-                "--emit=obj",
-                "--crate-type=lib",
-                "--edition=2021",
-                "-C",
-                "panic=abort",
-            ])
+            .args(["--emit=obj", "--crate-type=lib", "--edition=2021", "-C", "panic=abort"])
             .args([
                 "-C",
                 &format!("opt-level={opt}"),
@@ -586,11 +520,7 @@ fn rust_object_through_compel_script() {
             .arg(&obj)
             .output()
             .expect("run rustc");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let glue = cc(&dir, &format!("glue{opt}"), PARASITE_GLUE, &["-O2"]);
         let input = format!("rust{opt}.built-in.o");
         link_compel(&[obj, glue], &dir.join(&input));

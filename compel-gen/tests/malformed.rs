@@ -42,10 +42,7 @@ fn assert_rejected(dir: &Path, d: &[u8], needle: &str) {
     assert!(!e.to_string().contains('\n'));
 
     fs::write(dir.join("bad.o"), d).unwrap();
-    for args in [
-        &["audit", "bad.o"][..],
-        &["hgen", "-f", "bad.o", "-o", "bad.h"][..],
-    ] {
+    for args in [&["audit", "bad.o"][..], &["hgen", "-f", "bad.o", "-o", "bad.h"][..]] {
         let o = ours(dir, args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert_eq!(stderr(&o).lines().count(), 1, "{args:?}: {}", stderr(&o));
@@ -60,15 +57,9 @@ fn every_truncation_is_an_error() {
     let d = sample(&dir);
     // The section header table sits at the end of the file, so every prefix loses part
     // of it (or more) and must be refused.
-    assert_eq!(
-        get(&d, E_SHOFF, 8) + 64 * get(&d, E_SHNUM, 2),
-        d.len() as u64
-    );
+    assert_eq!(get(&d, E_SHOFF, 8) + 64 * get(&d, E_SHNUM, 2), d.len() as u64);
     for len in 0..d.len() {
-        assert!(
-            generate(&d[..len], "t.o", "t").is_err(),
-            "truncated to {len}"
-        );
+        assert!(generate(&d[..len], "t.o", "t").is_err(), "truncated to {len}");
         assert!(audit(&d[..len]).is_err(), "truncated to {len}");
     }
     assert_rejected(&dir, &d[..d.len() / 2], "past the end of the file");
@@ -84,16 +75,8 @@ fn header_corruptions() {
         put(&mut c, off, n, v);
         c
     };
-    assert_rejected(
-        &dir,
-        &patched(E_SHOFF, 8, d.len() as u64),
-        "section header table",
-    );
-    assert_rejected(
-        &dir,
-        &patched(E_SHOFF, 8, u64::MAX - 8),
-        "section header table",
-    );
+    assert_rejected(&dir, &patched(E_SHOFF, 8, d.len() as u64), "section header table");
+    assert_rejected(&dir, &patched(E_SHOFF, 8, u64::MAX - 8), "section header table");
     assert_rejected(&dir, &patched(E_SHNUM, 2, 0xffff), "section header table");
     assert_rejected(&dir, &patched(E_SHNUM, 2, 0), "e_shnum is 0");
     assert_rejected(&dir, &patched(E_SHENTSIZE, 2, 0), "e_shentsize");
@@ -106,10 +89,7 @@ fn header_corruptions() {
     assert_rejected(&dir, &patched(0, 1, 0), "not an ELF file");
     // A GNU OS ABI byte: compel refuses it; the audit reports it as a finding.
     let gnu = patched(7, 1, 3);
-    assert!(generate(&gnu, "g.o", "g")
-        .unwrap_err()
-        .to_string()
-        .contains("OS ABI 3"));
+    assert!(generate(&gnu, "g.o", "g").unwrap_err().to_string().contains("OS ABI 3"));
     let r = audit(&gnu).unwrap();
     assert!(r.findings.iter().any(|f| f.kind == Kind::Header), "{r}");
 }
@@ -134,27 +114,11 @@ fn section_corruptions() {
         &patched(".text", SH_OFFSET, 8, len - 1),
         "past the end of the file",
     );
-    assert_rejected(
-        &dir,
-        &patched(".text", SH_SIZE, 8, len * 2),
-        "past the end of the file",
-    );
-    assert_rejected(
-        &dir,
-        &patched(".symtab", SH_SIZE, 8, len),
-        "past the end of the file",
-    );
-    assert_rejected(
-        &dir,
-        &patched(".text", SH_NAME, 4, 0xffff_fff0),
-        "name offset",
-    );
+    assert_rejected(&dir, &patched(".text", SH_SIZE, 8, len * 2), "past the end of the file");
+    assert_rejected(&dir, &patched(".symtab", SH_SIZE, 8, len), "past the end of the file");
+    assert_rejected(&dir, &patched(".text", SH_NAME, 4, 0xffff_fff0), "name offset");
     assert_rejected(&dir, &patched(".symtab", SH_ENTSIZE, 8, 0), "sh_entsize 0");
-    assert_rejected(
-        &dir,
-        &patched(".rela.text", SH_ENTSIZE, 8, 0),
-        "sh_entsize 0",
-    );
+    assert_rejected(&dir, &patched(".rela.text", SH_ENTSIZE, 8, 0), "sh_entsize 0");
     assert_rejected(&dir, &patched(".symtab", SH_LINK, 4, 0xffff), "sh_link");
     assert_rejected(&dir, &patched(".symtab", SH_LINK, 4, 0), "sh_link");
     // Two sections claiming the same bytes, over and over, would multiply the work.
@@ -182,12 +146,7 @@ fn symbol_and_relocation_corruptions() {
     // Relocation symbol index out of range.
     let mut c = d.clone();
     let info = get(&c, rela_off + 8, 8);
-    put(
-        &mut c,
-        rela_off + 8,
-        8,
-        (info & 0xffff_ffff) | (0x00ff_ffff << 32),
-    );
+    put(&mut c, rela_off + 8, 8, (info & 0xffff_ffff) | (0x00ff_ffff << 32));
     assert_rejected(&dir, &c, "symbol index 16777215 out of range");
 
     // Symbol name past the end of the string table.
@@ -202,10 +161,7 @@ fn symbol_and_relocation_corruptions() {
     let e = generate(&c, "x.o", "x").unwrap_err();
     assert!(e.to_string().contains("target section index 4095"), "{e}");
     let r = audit(&c).unwrap();
-    assert!(
-        r.findings.iter().any(|f| f.kind == Kind::BadSectionIndex),
-        "{r}"
-    );
+    assert!(r.findings.iter().any(|f| f.kind == Kind::BadSectionIndex), "{r}");
 
     // Relocated field outside its section.
     let mut c = d.clone();
@@ -215,12 +171,7 @@ fn symbol_and_relocation_corruptions() {
         .to_string()
         .contains("outside its section"));
     let r = audit(&c).unwrap();
-    assert!(
-        r.findings
-            .iter()
-            .any(|f| f.kind == Kind::BadRelocationOffset),
-        "{r}"
-    );
+    assert!(r.findings.iter().any(|f| f.kind == Kind::BadRelocationOffset), "{r}");
 
     // A relocation against a symbol whose section index is out of range.
     let sym = (get(&d, rela_off + 8, 8) >> 32) as usize;
@@ -229,10 +180,7 @@ fn symbol_and_relocation_corruptions() {
     let e = generate(&c, "x.o", "x").unwrap_err();
     assert!(e.to_string().contains("out of range"), "{e}");
     let r = audit(&c).unwrap();
-    assert!(
-        r.findings.iter().any(|f| f.kind == Kind::BadSectionIndex),
-        "{r}"
-    );
+    assert!(r.findings.iter().any(|f| f.kind == Kind::BadSectionIndex), "{r}");
 }
 
 #[test]
@@ -251,20 +199,12 @@ fn hostile_sizes_and_alignments() {
     put(&mut c, shdr(&d, ".data") + SH_ADDRALIGN, 8, 1 << 40);
     let e = generate(&c, "x.o", "x").unwrap_err();
     assert!(e.to_string().contains("blob would be"), "{e}");
-    assert!(audit(&c)
-        .unwrap()
-        .findings
-        .iter()
-        .any(|f| f.kind == Kind::Layout));
+    assert!(audit(&c).unwrap().findings.iter().any(|f| f.kind == Kind::Layout));
     // An alignment that overflows the address space.
     let mut c = d.clone();
     put(&mut c, shdr(&d, ".data") + SH_ADDRALIGN, 8, u64::MAX);
     assert!(generate(&c, "x.o", "x").is_err());
-    assert!(audit(&c)
-        .unwrap()
-        .findings
-        .iter()
-        .any(|f| f.kind == Kind::Layout));
+    assert!(audit(&c).unwrap().findings.iter().any(|f| f.kind == Kind::Layout));
 }
 
 /// Deterministic byte-flipping over headers and the whole file: whatever comes out,

@@ -113,12 +113,7 @@ pub fn link_plain(objs: &[PathBuf], out: &Path) {
 
 /// Run `compel -f INPUT -o OUTPUT [-p PREFIX] hgen` in `dir`. Returns the header on
 /// success, compel's stderr on failure. Panics (fails the test) if compel is missing.
-pub fn compel_hgen(
-    dir: &Path,
-    input: &str,
-    output: &str,
-    prefix: Option<&str>,
-) -> Result<Vec<u8>, String> {
+pub fn compel_hgen(dir: &Path, input: &str, output: &str, prefix: Option<&str>) -> Result<Vec<u8>, String> {
     let mut cmd = Command::new("compel");
     cmd.current_dir(dir).args(["-f", input, "-o", output]);
     if let Some(p) = prefix {
@@ -130,8 +125,7 @@ pub fn compel_hgen(
     });
     let path = dir.join(output);
     if out.status.success() {
-        Ok(fs::read(&path)
-            .unwrap_or_else(|e| panic!("compel succeeded but {}: {e}", path.display())))
+        Ok(fs::read(&path).unwrap_or_else(|e| panic!("compel succeeded but {}: {e}", path.display())))
     } else {
         assert!(!path.exists(), "compel failed but left {}", path.display());
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
@@ -140,10 +134,7 @@ pub fn compel_hgen(
 
 /// Run our binary with `args` in `dir`.
 pub fn ours(dir: &Path, args: &[&str]) -> Output {
-    run(
-        Command::new(OUR_BIN).current_dir(dir).args(args),
-        "compel-gen",
-    )
+    run(Command::new(OUR_BIN).current_dir(dir).args(args), "compel-gen")
 }
 
 pub fn stderr(o: &Output) -> String {
@@ -164,14 +155,7 @@ pub fn rustc_obj(dir: &Path, name: &str, source: &str) -> PathBuf {
     let out = run(
         Command::new(rustc)
             .args(["--emit=obj", "--crate-type=lib", "--edition=2021"])
-            .args([
-                "-C",
-                "panic=abort",
-                "-C",
-                "opt-level=2",
-                "-C",
-                "debuginfo=0",
-            ])
+            .args(["-C", "panic=abort", "-C", "opt-level=2", "-C", "debuginfo=0"])
             .arg(&src)
             .arg("-o")
             .arg(&obj),
