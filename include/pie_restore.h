@@ -43,6 +43,17 @@ struct pie_restore_result {
 	uint64_t bytes;    /* bytes read */
 };
 
+/* What the running kernel offers: 0 where a feature works, else -errno. */
+struct pie_restore_features {
+	int32_t cachestat;      /* cachestat(2), Linux 6.5 */
+	int32_t io_uring;       /* io_uring_setup(2); -EPERM where kernel.io_uring_disabled forbids it */
+	int32_t io_uring_readv; /* IORING_OP_READV */
+	int32_t populate_write; /* MADV_POPULATE_WRITE, Linux 5.14 */
+	int32_t clone3;         /* clone3(2), Linux 5.3 */
+	int32_t clone3_set_tid; /* clone3 set_tid: Linux 5.5 and CAP_CHECKPOINT_RESTORE */
+	uint32_t cpus;          /* CPUs this task may run on */
+};
+
 /*
  * Read the pages of the n packed struct restore_vma_io records at ios from fd.
  * Returns 0, or -errno with res->record/res->offset naming the failure (res may be NULL).

@@ -60,8 +60,7 @@ pub fn write_to(dir: &Path) -> Result<Artifacts, Error> {
     fs::write(&audit_json, report.to_json()).map_err(io(&audit_json))?;
 
     let header = dir.join("restorer-blob.h");
-    let text = compel_gen::hgen::generate(&data, &object.to_string_lossy(), crate::BLOB_PREFIX)
-        .map_err(Error::Elf)?;
+    let text = compel_gen::hgen::generate(&data, &object.to_string_lossy(), crate::BLOB_PREFIX).map_err(Error::Elf)?;
     fs::write(&header, text).map_err(io(&header))?;
 
     let engine = dir.join("pie-restore.o");
@@ -69,5 +68,13 @@ pub fn write_to(dir: &Path) -> Result<Artifacts, Error> {
     let engine_header = dir.join("pie_restore.h");
     fs::write(&engine_header, ENGINE_HEADER).map_err(io(&engine_header))?;
 
-    Ok(Artifacts { object, engine, engine_header, header, audit_text, audit_json, report })
+    Ok(Artifacts {
+        object,
+        engine,
+        engine_header,
+        header,
+        audit_text,
+        audit_json,
+        report,
+    })
 }

@@ -10,6 +10,7 @@ use core::arch::global_asm;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use crate::engine::abi::{Options, Outcome};
+use crate::engine::probe::Features;
 use crate::engine::capi::pie_restore_vma_ios;
 use crate::sys::{fs, process, Errno};
 
@@ -21,6 +22,8 @@ pub const CMD_GETPID: u32 = CMD_USER_BASE;
 pub const CMD_READ_RANGE: u32 = CMD_USER_BASE + 1;
 /// Service command: [`__export_restore_vma_ios`] with the args pointer.
 pub const CMD_RESTORE_VMA_IOS: u32 = CMD_USER_BASE + 2;
+/// Service command: [`__export_restore_features`] with the args pointer.
+pub const CMD_FEATURES: u32 = CMD_USER_BASE + 3;
 
 /// Command for the trap-mode entry, written by the loader (compel's `cmd_off`).
 #[no_mangle]
@@ -55,6 +58,8 @@ extern "C" fn blob_service() -> i64 {
         CMD_READ_RANGE => unsafe { __export_blob_read_range(args as *const ReadRangeArgs) },
         // SAFETY: as above, a RestoreArgs.
         CMD_RESTORE_VMA_IOS => unsafe { __export_restore_vma_ios(args as *mut RestoreArgs) },
+        // SAFETY: as above, a Features to fill.
+        CMD_FEATURES => unsafe { __export_restore_features(args as *mut Features) },
         _ => Errno::EINVAL.neg() as i64,
     }
 }
@@ -127,4 +132,15 @@ pub unsafe extern "C" fn __export_restore_vma_ios(args: *mut RestoreArgs) -> i64
     let a = unsafe { &mut *args };
     // SAFETY: forwarded from the caller's contract.
     unsafe { pie_restore_vma_ios(a.fd, a.ios, a.nr_ios, &a.opts, &mut a.result) }
+}
+
+/// Entry: what the running kernel offers the engine ([`crate::engine::probe::features`]).
+///
+/// # Safety
+/// `out` points to writable memory for one [`Features`].
+#[no_mangle]
+pub unsafe extern "C" fn __export_restore_features(out: *mut Features) -> i64 {
+    // SAFETY: the caller's contract.
+    unsafe { out.write(crate::engine::probe::features()) };
+    0
 }

@@ -236,6 +236,19 @@ static int cmd_restore(char **argv, bool trap)
 	return ret == 0 && bad == 0 && outside == 0 && a.result.bytes == checked ? 0 : 1;
 }
 
+static int cmd_features(bool trap)
+{
+	struct pie_restore_features f;
+	long ret;
+
+	memset(&f, 0xff, sizeof(f));
+	ret = trap ? run_trap(67, &f) : ((long (*)(struct pie_restore_features *))entry(restorer_sym__export_restore_features))(&f);
+	printf("features ret=%ld cachestat=%d io_uring=%d io_uring_readv=%d populate_write=%d clone3=%d clone3_set_tid=%d "
+	       "cpus=%u\n",
+	       ret, f.cachestat, f.io_uring, f.io_uring_readv, f.populate_write, f.clone3, f.clone3_set_tid, f.cpus);
+	return ret == 0 ? 0 : 1;
+}
+
 static int cmd_read_badfd(void)
 {
 	long (*fn)(struct read_range_args *) = (long (*)(struct read_range_args *))entry(restorer_sym__export_blob_read_range);
@@ -251,7 +264,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr, "usage: blob_loader info|getpid|trap-getpid|read FILE OFF LEN|trap-read FILE OFF LEN|read-badfd|"
-				"[trap-]restore PAGES RECORDS NR REGION STRATEGY WORKERS DEDUP\n");
+				"[trap-]restore PAGES RECORDS NR REGION STRATEGY WORKERS DEDUP|[trap-]features\n");
 		return 2;
 	}
 	load_blob();
@@ -268,6 +281,8 @@ int main(int argc, char **argv)
 		return cmd_read(argv[2], atoll(argv[3]), strtoull(argv[4], NULL, 0), argv[1][0] == 't');
 	if ((!strcmp(argv[1], "restore") || !strcmp(argv[1], "trap-restore")) && argc == 9)
 		return cmd_restore(argv, argv[1][0] == 't');
+	if (!strcmp(argv[1], "features") || !strcmp(argv[1], "trap-features"))
+		return cmd_features(argv[1][0] == 't');
 	if (!strcmp(argv[1], "read-badfd"))
 		return cmd_read_badfd();
 	fprintf(stderr, "blob_loader: unknown command %s\n", argv[1]);

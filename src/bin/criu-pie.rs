@@ -22,7 +22,11 @@ fn main() -> ExitCode {
         Ok(a) => {
             println!("object: {}", a.object.display());
             println!("header: {}", a.header.display());
-            println!("engine: {} (for CRIU's restorer; declared in {})", a.engine.display(), a.engine_header.display());
+            println!(
+                "engine: {} (for CRIU's restorer; declared in {})",
+                a.engine.display(),
+                a.engine_header.display()
+            );
             println!("audit:  {} (json: {})", a.audit_text.display(), a.audit_json.display());
             print!("{}", a.report);
             if a.report.is_clean() {

@@ -1,0 +1,90 @@
+/*
+ * A process with a known memory pattern for dump/restore tests: three VMAs at fixed
+ * addresses, each written page by page with the word pattern criu-image's synth module
+ * uses (word at address a = splitmix64(seed ^ (a & ~7))), with holes left untouched:
+ *   A: 96 MiB anonymous at 0x10000000, every 16th page a hole;
+ *   B: 16 MiB anonymous at 0x16000000, every other page a hole (records that straddle
+ *      IOV_MAX: contiguous in the pages file, not in memory);
+ *   C: a 4 MiB private mapping of a file at 0x17000000, its first half written.
+ * Prints "ready <pages written>" to the file named by argv[1], then sleeps.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+#define SEED 0x5eedULL
+
+static uint64_t splitmix64(uint64_t x)
+{
+	uint64_t z = x + 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void fill(uint64_t *p)
+{
+	for (unsigned long i = 0; i < PAGE / 8; i++)
+		p[i] = splitmix64(SEED ^ (uint64_t)(uintptr_t)&p[i]);
+}
+
+static void *map_at(unsigned long addr, unsigned long len, int fd)
+{
+	int flags = MAP_PRIVATE | MAP_FIXED_NOREPLACE | (fd < 0 ? MAP_ANONYMOUS : 0);
+	void *p = mmap((void *)addr, len, PROT_READ | PROT_WRITE, flags, fd, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	/* Huge pages would fill the holes with present zero pages. */
+	madvise(p, len, MADV_NOHUGEPAGE);
+	return p;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long written = 0, i;
+	char *a, *b, *c;
+	FILE *ready;
+	int fd;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: pattern_workload READY-FILE BACKING-FILE\n");
+		return 2;
+	}
+	a = map_at(0x10000000UL, 96UL << 20, -1);
+	for (i = 0; i < (96UL << 20) / PAGE; i++)
+		if (i % 16 != 15) {
+			fill((uint64_t *)(a + i * PAGE));
+			written++;
+		}
+	b = map_at(0x16000000UL, 16UL << 20, -1);
+	for (i = 0; i < (16UL << 20) / PAGE; i += 2) {
+		fill((uint64_t *)(b + i * PAGE));
+		written++;
+	}
+	fd = open(argv[2], O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, 4UL << 20)) {
+		perror("backing file");
+		return 1;
+	}
+	c = map_at(0x17000000UL, 4UL << 20, fd);
+	close(fd);
+	for (i = 0; i < (2UL << 20) / PAGE; i++) {
+		fill((uint64_t *)(c + i * PAGE));
+		written++;
+	}
+	ready = fopen(argv[1], "w");
+	if (!ready)
+		return 1;
+	fprintf(ready, "ready %lu\n", written);
+	fclose(ready);
+	for (;;)
+		pause();
+}
