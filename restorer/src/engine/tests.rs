@@ -256,9 +256,10 @@ fn workers_take_tids_above_max_pid() {
     p.push(0, &[(dst, pages * PAGE)]);
     let mut o = Options::new(Strategy::Parallel);
     o.workers = 2;
-    o.max_pid = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
-        .map(|s| s.trim().parse::<i32>().unwrap() + 1000)
-        .unwrap_or(100_000);
+    // Above the last PID handed out, below pid_max (set_tid cannot go past it).
+    let read = |p: &str| std::fs::read_to_string(p).unwrap().trim().parse::<i32>().unwrap();
+    let (last, max) = (read("/proc/sys/kernel/ns_last_pid"), read("/proc/sys/kernel/pid_max"));
+    o.max_pid = (last + 100).min(max - 400);
     let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
     assert_eq!(res, Ok(()));
     // SAFETY: dst maps the whole length.
