@@ -16,7 +16,12 @@ const TARGET: &str = "x86_64-unknown-linux-gnu";
 fn main() {
     let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    for p in ["restorer/src", "restorer/Cargo.toml", "linker/restorer.lds", "Cargo.lock"] {
+    for p in [
+        "restorer/src",
+        "restorer/Cargo.toml",
+        "linker/restorer.lds",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
 
@@ -25,8 +30,7 @@ fn main() {
     link_blob(&object, &root.join("linker/restorer.lds"), &blob).unwrap_or_else(|e| fail(&e));
 
     let data = fs::read(&blob).unwrap_or_else(|e| fail(&format!("read {}: {e}", blob.display())));
-    let report = compel_gen::audit::audit(&data)
-        .unwrap_or_else(|e| fail(&format!("audit of {}: {e}", blob.display())));
+    let report = compel_gen::audit::audit(&data).unwrap_or_else(|e| fail(&format!("audit of {}: {e}", blob.display())));
     let audit_path = out.join("restorer-audit.txt");
     write(&audit_path, report.to_string().as_bytes());
     if !report.is_clean() {
@@ -42,8 +46,8 @@ fn main() {
     // has its own). It must be as clean as the blob, bar the head the header would need.
     let dropin = compile_restorer(&root, &out, "blob", "pie-restore.o").unwrap_or_else(|e| fail(&e));
     let data = fs::read(&dropin).unwrap_or_else(|e| fail(&format!("read {}: {e}", dropin.display())));
-    let report = compel_gen::audit::audit(&data)
-        .unwrap_or_else(|e| fail(&format!("audit of {}: {e}", dropin.display())));
+    let report =
+        compel_gen::audit::audit(&data).unwrap_or_else(|e| fail(&format!("audit of {}: {e}", dropin.display())));
     if !report.is_clean() {
         fail(&format!("the engine object for CRIU is not clean:\n{report}"));
     }
@@ -108,7 +112,11 @@ fn compile_restorer(root: &Path, out: &Path, features: &str, name: &str) -> Resu
 fn link_blob(object: &Path, script: &Path, blob: &Path) -> Result<(), String> {
     let ld = env::var_os("CRIU_PIE_LD").unwrap_or_else(|| "ld".into());
     let mut cmd = Command::new(ld);
-    cmd.args(["-r", "-z", "noexecstack", "-T"]).arg(script).arg("-o").arg(blob).arg(object);
+    cmd.args(["-r", "-z", "noexecstack", "-T"])
+        .arg(script)
+        .arg("-o")
+        .arg(blob)
+        .arg(object);
     run(&mut cmd, "ld -r")
 }
 

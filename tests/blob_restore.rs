@@ -36,7 +36,14 @@ fn case(name: &str, spec: &SynthSpec) -> Case {
     let records = dir.join("records.bin");
     let bytes: Vec<u8> = ios.bytes.words().iter().flat_map(|w| w.to_le_bytes()).collect();
     std::fs::write(&records, bytes).unwrap();
-    Case { pages: img.pages_path.clone(), dir, records, count: ios.count, span: hi - lo, bytes: img.total_bytes }
+    Case {
+        pages: img.pages_path.clone(),
+        dir,
+        records,
+        count: ios.count,
+        span: hi - lo,
+        bytes: img.total_bytes,
+    }
 }
 
 fn restore(c: &Case, strategy: u32, workers: u32, dedup: u64, trap: bool) -> String {
@@ -51,7 +58,11 @@ fn restore(c: &Case, strategy: u32, workers: u32, dedup: u64, trap: bool) -> Str
         dedup.to_string(),
     ]);
     let out = stdout(&o);
-    assert!(o.status.success(), "strategy {strategy}: {out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "strategy {strategy}: {out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert_eq!(field(&out, "bytes").unwrap().parse::<u64>().unwrap(), c.bytes, "{out}");
     out
 }
@@ -102,7 +113,11 @@ fn auto_dedup_punches_holes_in_every_strategy() {
         let before = f.metadata().unwrap().blocks();
         restore(&c, s, 2, 1 << 20, false);
         let after = std::fs::metadata(&c.pages).unwrap();
-        assert!(after.blocks() < before / 8, "strategy {s}: {before} -> {} blocks", after.blocks());
+        assert!(
+            after.blocks() < before / 8,
+            "strategy {s}: {before} -> {} blocks",
+            after.blocks()
+        );
         assert_eq!(after.len(), c.bytes, "size kept");
         let _ = std::fs::remove_dir_all(&c.dir);
     }
@@ -113,7 +128,12 @@ fn truncated_pages_file_is_enodata_with_the_record() {
     let c = case("trunc", &SynthSpec::many_small(START, 40, 4, 1, 16));
     // Cut the file in the middle of the data: a record past the cut must fail.
     let len = c.bytes / 2 + 4096;
-    std::fs::OpenOptions::new().write(true).open(&c.pages).unwrap().set_len(len).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&c.pages)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
     for s in STRATEGIES {
         let o = run_loader([
             "restore".to_string(),
@@ -131,7 +151,10 @@ fn truncated_pages_file_is_enodata_with_the_record() {
         // The failing read is one at or past the end of the file; the serial loop meets
         // the end exactly where it is.
         let off: i64 = field(&out, "offset").unwrap().parse().unwrap();
-        assert!(off as u64 >= len && off as u64 <= c.bytes, "failing offset {off}: {out}");
+        assert!(
+            off as u64 >= len && off as u64 <= c.bytes,
+            "failing offset {off}: {out}"
+        );
         if s == 1 || s == 2 {
             assert_eq!(off as u64, len, "{out}");
         }

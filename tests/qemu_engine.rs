@@ -38,7 +38,11 @@ fn workload() -> &'static Path {
             .arg(common::root().join("tests/harness/pattern_workload.c"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "building the workload (needs libc6-dev): {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "building the workload (needs libc6-dev): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         exe
     })
 }
@@ -67,7 +71,7 @@ fi
 "#;
 
 fn scenario(name: &str, body: &str) -> Scenario {
-    let mut s = Scenario::new(name, &format!("LO={LO}; HI={HI}; SEED={SEED}\n{DUMP}{body}"));
+    let mut s = Scenario::new(name, format!("LO={LO}; HI={HI}; SEED={SEED}\n{DUMP}{body}"));
     s.files = files();
     s.deadline = Duration::from_secs(420);
     s.memory_mb = 2048;
@@ -109,7 +113,12 @@ fi
 "#,
     );
     let out = run(&s);
-    let mut names = vec!["workload".to_string(), "dump".into(), "pattern".into(), "trap-restore".into()];
+    let mut names = vec![
+        "workload".to_string(),
+        "dump".into(),
+        "pattern".into(),
+        "trap-restore".into(),
+    ];
     for st in [1, 2, 3, 4, 5, 0] {
         for w in [0, 2] {
             names.push(format!("restore-{st}-{w}"));
@@ -122,7 +131,11 @@ fi
     assert!(r.2.contains("strategy=1"), "{}", r.2);
     // On tmpfs (the guest's root) 6.1 has no O_DIRECT: `direct` falls back to parallel.
     let d = out.results.iter().find(|r| r.0 == "restore-5-2").unwrap();
-    assert!(d.2.contains("strategy=3"), "direct on 6.1 tmpfs must fall back to parallel: {}", d.2);
+    assert!(
+        d.2.contains("strategy=3"),
+        "direct on 6.1 tmpfs must fall back to parallel: {}",
+        d.2
+    );
 }
 
 #[test]
@@ -176,5 +189,17 @@ esac
 "#,
     );
     let out = run(&s);
-    expect(&out, &["workload", "dump", "truncated-1", "truncated-3", "truncated-4", "truncated-5", "truncated-0", "deleted"]);
+    expect(
+        &out,
+        &[
+            "workload",
+            "dump",
+            "truncated-1",
+            "truncated-3",
+            "truncated-4",
+            "truncated-5",
+            "truncated-0",
+            "deleted",
+        ],
+    );
 }

@@ -68,7 +68,7 @@ fn parse() -> Result<Config, String> {
             _ => return Err(format!("unknown argument {a}")),
         }
     }
-    if c.sizes_mib.iter().any(|&s| s == 0) || c.rounds == 0 {
+    if c.sizes_mib.contains(&0) || c.rounds == 0 {
         return Err("sizes and rounds must be positive".into());
     }
     Ok(c)

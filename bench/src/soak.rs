@@ -52,7 +52,14 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
     let region_pages = file_pages * 2 + 2;
     // SAFETY: a new mapping owned by this case; guard pages stay PROT_NONE.
     let area = unsafe {
-        mm::mmap(std::ptr::null_mut(), (region_pages + 2) * PAGE, mm::PROT_NONE, mm::MAP_PRIVATE | mm::MAP_ANONYMOUS, -1, 0)
+        mm::mmap(
+            std::ptr::null_mut(),
+            (region_pages + 2) * PAGE,
+            mm::PROT_NONE,
+            mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
     }
     .map_err(|e| format!("mmap: {e:?}"))?;
     // SAFETY: the inner pages of our mapping.
@@ -98,10 +105,21 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
         count += 1;
         off += unit * r.below(3) as usize; // a hole in the file
     }
-    let strategies = [Strategy::Serial, Strategy::Prefetch, Strategy::Parallel, Strategy::IoUring, Strategy::Direct, Strategy::Auto];
+    let strategies = [
+        Strategy::Serial,
+        Strategy::Prefetch,
+        Strategy::Parallel,
+        Strategy::IoUring,
+        Strategy::Direct,
+        Strategy::Auto,
+    ];
     let mut opts = Options::new(strategies[r.below(6) as usize]);
     opts.workers = r.below(9) as u32;
-    opts.dedup_chunk = if r.below(4) == 0 { (1 + r.below(64)) * PAGE as u64 } else { 0 };
+    opts.dedup_chunk = if r.below(4) == 0 {
+        (1 + r.below(64)) * PAGE as u64
+    } else {
+        0
+    };
     opts.flags = [0, FLAG_POPULATE, FLAG_HUGEPAGES, FLAG_POPULATE | FLAG_HUGEPAGES][r.below(4) as usize];
     // SAFETY: `words` holds `count` records into the region, which outlives the call.
     let records = unsafe { Records::new(words.as_ptr() as *const u8, count) };
@@ -113,7 +131,9 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
         let mut written = vec![false; got.len()];
         for &(d, o, len) in &expect {
             if got[d..d + len] != data[o..o + len] {
-                return Err(format!("wrong bytes at region offset {d:#x} (file {o:#x}, {len} bytes) {out:?}"));
+                return Err(format!(
+                    "wrong bytes at region offset {d:#x} (file {o:#x}, {len} bytes) {out:?}"
+                ));
             }
             written[d..d + len].iter_mut().for_each(|w| *w = true);
         }
@@ -154,7 +174,11 @@ fn main() -> ExitCode {
         }
         n += 1;
     }
-    println!("restore-soak: {n} restores, {} MiB verified, {} failures in {secs} s", bytes >> 20, failures.len());
+    println!(
+        "restore-soak: {n} restores, {} MiB verified, {} failures in {secs} s",
+        bytes >> 20,
+        failures.len()
+    );
     for f in &failures {
         println!("FAILED {f}");
     }

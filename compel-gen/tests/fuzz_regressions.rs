@@ -18,7 +18,10 @@ fn every_regression_input_is_refused_cleanly() {
         // These are all malformed or unsupported: hgen must refuse them.
         let e = hgen.expect_err(&format!("{name}: hgen accepted a malformed object"));
         let msg = e.to_string();
-        assert!(!msg.is_empty() && !msg.contains('\n'), "{name}: error is not one line: {msg:?}");
+        assert!(
+            !msg.is_empty() && !msg.contains('\n'),
+            "{name}: error is not one line: {msg:?}"
+        );
         if let Ok(report) = audit {
             assert!(!report.is_clean(), "{name}: audit found nothing wrong");
         }

@@ -10,8 +10,8 @@ use core::arch::global_asm;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use crate::engine::abi::{Options, Outcome};
-use crate::engine::probe::Features;
 use crate::engine::capi::pie_restore_vma_ios;
+use crate::engine::probe::Features;
 use crate::sys::{fs, process, Errno};
 
 /// First command number free for the blob's own use (compel's `PARASITE_USER_CMDS`).

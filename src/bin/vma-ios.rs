@@ -54,11 +54,16 @@ fn run(args: &[String]) -> Result<String, String> {
         let seed = num(rest.first().ok_or("--check needs a seed")?)?;
         let data = std::fs::read(&pages).map_err(|e| format!("{}: {e}", pages.display()))?;
         for &(off, v) in &window {
-            let page = data.get(off as usize..off as usize + 4096).ok_or(format!("page {v:#x} past the file"))?;
+            let page = data
+                .get(off as usize..off as usize + 4096)
+                .ok_or(format!("page {v:#x} past the file"))?;
             for (k, w) in page.chunks_exact(8).enumerate() {
                 let a = v + 8 * k as u64;
                 if u64::from_le_bytes(w.try_into().unwrap()) != pattern_word(seed, a) {
-                    return Err(format!("word at {a:#x} (file offset {:#x}) is not the pattern", off + 8 * k as u64));
+                    return Err(format!(
+                        "word at {a:#x} (file offset {:#x}) is not the pattern",
+                        off + 8 * k as u64
+                    ));
                 }
             }
         }
@@ -66,7 +71,13 @@ fn run(args: &[String]) -> Result<String, String> {
     }
     let ios = b.finish();
     std::fs::write(what, &ios.bytes[..]).map_err(|e| format!("{what}: {e}"))?;
-    Ok(format!("count={} span={} pages={} bytes={}", ios.count, hi - lo, pages.display(), ios.total_len))
+    Ok(format!(
+        "count={} span={} pages={} bytes={}",
+        ios.count,
+        hi - lo,
+        pages.display(),
+        ios.total_len
+    ))
 }
 
 fn main() -> ExitCode {

@@ -24,8 +24,15 @@ impl Guarded {
     fn new(pages: usize) -> Guarded {
         // SAFETY: a new mapping owned by the test.
         let area = unsafe {
-            mm::mmap(std::ptr::null_mut(), (pages + 2) * PAGE, mm::PROT_NONE, mm::MAP_PRIVATE | mm::MAP_ANONYMOUS, -1, 0)
-                .unwrap()
+            mm::mmap(
+                std::ptr::null_mut(),
+                (pages + 2) * PAGE,
+                mm::PROT_NONE,
+                mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+            .unwrap()
         };
         // SAFETY: the inner pages of our mapping.
         unsafe { mm::mprotect(area.add(PAGE), pages * PAGE, mm::PROT_READ | mm::PROT_WRITE).unwrap() };
@@ -61,9 +68,21 @@ struct Setup {
 
 fn setup() -> Setup {
     let n = 48;
-    let data: Vec<u8> = (0..n * 4 * PAGE).map(|i| (i as u32).wrapping_mul(2246822519).to_le_bytes()[3]).collect();
-    let path = std::env::temp_dir().join(format!("fault-{}-{:?}", std::process::id(), std::thread::current().id()));
-    let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+    let data: Vec<u8> = (0..n * 4 * PAGE)
+        .map(|i| (i as u32).wrapping_mul(2246822519).to_le_bytes()[3])
+        .collect();
+    let path = std::env::temp_dir().join(format!(
+        "fault-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
     std::fs::remove_file(&path).unwrap();
     file.write_all(&data).unwrap();
     let dst = Guarded::new(n * 8);
@@ -77,7 +96,13 @@ fn setup() -> Setup {
             words.push(PAGE as u64);
         }
     }
-    Setup { file, data, dst, words, count: n }
+    Setup {
+        file,
+        data,
+        dst,
+        words,
+        count: n,
+    }
 }
 
 impl Setup {
@@ -93,7 +118,10 @@ impl Setup {
                 let d = (r * 8 + 2 * k) * PAGE;
                 let f = (r * 4 + k) * PAGE;
                 assert_eq!(&b[d..d + PAGE], &self.data[f..f + PAGE], "record {r} iovec {k}");
-                assert!(b[d + PAGE..d + 2 * PAGE].iter().all(|&x| x == 0), "gap after record {r} iovec {k} written");
+                assert!(
+                    b[d + PAGE..d + 2 * PAGE].iter().all(|&x| x == 0),
+                    "gap after record {r} iovec {k} written"
+                );
             }
         }
     }
@@ -106,13 +134,22 @@ fn opts(s: Strategy, workers: u32) -> Options {
 }
 
 fn settled(f: &Faults) {
-    assert_eq!(f.threads_live.load(Ordering::Acquire), 0, "a worker outlived the restore");
+    assert_eq!(
+        f.threads_live.load(Ordering::Acquire),
+        0,
+        "a worker outlived the restore"
+    );
     assert_eq!(f.stacks_live.load(Ordering::Acquire), 0, "a worker stack stayed mapped");
 }
 
 #[test]
 fn failing_read_is_reported_with_its_record() {
-    for s in [Strategy::Serial, Strategy::Prefetch, Strategy::Parallel, Strategy::Direct] {
+    for s in [
+        Strategy::Serial,
+        Strategy::Prefetch,
+        Strategy::Parallel,
+        Strategy::Direct,
+    ] {
         for nth in [1, 5, 30] {
             let t = setup();
             let f = Faults::default();
@@ -130,7 +167,12 @@ fn failing_read_is_reported_with_its_record() {
 
 #[test]
 fn short_reads_are_advanced_over() {
-    for s in [Strategy::Serial, Strategy::Prefetch, Strategy::Parallel, Strategy::Direct] {
+    for s in [
+        Strategy::Serial,
+        Strategy::Prefetch,
+        Strategy::Parallel,
+        Strategy::Direct,
+    ] {
         let t = setup();
         let f = Faults::default();
         f.short_reads.store(true, Ordering::Relaxed);
@@ -150,11 +192,18 @@ fn o_direct_einval_falls_back_to_buffered_reads() {
     let flags = crate::sys::fs::fcntl_getfl(t.file.as_raw_fd()).unwrap();
     let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(Strategy::Direct, 2), &f);
     assert_eq!(r, Ok(()));
-    assert!(!f.direct_einval.load(Ordering::Relaxed), "the injected EINVAL was consumed");
+    assert!(
+        !f.direct_einval.load(Ordering::Relaxed),
+        "the injected EINVAL was consumed"
+    );
     // Only if O_DIRECT was on in the first place could it be refused: then the engine
     // says it ran buffered.
     assert_eq!(out.strategy, Strategy::Parallel as u32, "{out:?}");
-    assert_eq!(crate::sys::fs::fcntl_getfl(t.file.as_raw_fd()).unwrap(), flags, "flags restored");
+    assert_eq!(
+        crate::sys::fs::fcntl_getfl(t.file.as_raw_fd()).unwrap(),
+        flags,
+        "flags restored"
+    );
     t.check();
     settled(&f);
 }

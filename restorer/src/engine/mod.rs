@@ -78,7 +78,15 @@ pub fn restore_with_faults(
     opts: &Options,
     faults: &fault::Faults,
 ) -> (Result<(), Failure>, Outcome) {
-    restore_in(fd, records, opts, Inject { faults: Some(faults), _life: core::marker::PhantomData })
+    restore_in(
+        fd,
+        records,
+        opts,
+        Inject {
+            faults: Some(faults),
+            _life: core::marker::PhantomData,
+        },
+    )
 }
 
 fn restore_in(fd: i32, records: &Records, opts: &Options, inject: Inject<'_>) -> (Result<(), Failure>, Outcome) {
@@ -120,15 +128,14 @@ fn run(fd: i32, records: &Records, opts: &Options, out: &mut Outcome, inject: In
         opts.workers as usize
     };
     let strategy = match strategy {
-        Strategy::Auto => {
-            let s = choose(totals.bytes, workers, cached_percent(fd, records, totals.bytes), totals.aligned);
-            if matches!(s, Strategy::Parallel | Strategy::Direct) {
-                // Pre-faulting each range in one madvise measurably beats faulting page
-                // by page inside the copy (restore-bench: 1.2-1.8x on 2-4 GiB, warm).
-                ctx.flags |= abi::FLAG_POPULATE;
-            }
-            s
-        }
+        // Pre-faulting (FLAG_POPULATE) stays the caller's choice: it helped on 2 CPUs
+        // (restore-bench: 1.2-1.8x on 2-4 GiB) and cost 4x on 16 (8 GiB, H100 host).
+        Strategy::Auto => choose(
+            totals.bytes,
+            workers,
+            cached_percent(fd, records, totals.bytes),
+            totals.aligned,
+        ),
         s => s,
     };
 

@@ -90,7 +90,12 @@ pub fn read_share(records: &Records, from: Cursor, to: Cursor, ctx: &ReadCtx<'_>
         let got = read_fully(ctx, batch, off).map_err(|(e, at)| Failure::new(e, index, at))?;
         if ctx.dedup_chunk != 0 {
             // Failing to punch costs only disk space, as in CRIU.
-            let _ = fs::fallocate(ctx.fd, fs::FALLOC_FL_KEEP_SIZE | fs::FALLOC_FL_PUNCH_HOLE, off, got as i64);
+            let _ = fs::fallocate(
+                ctx.fd,
+                fs::FALLOC_FL_KEEP_SIZE | fs::FALLOC_FL_PUNCH_HOLE,
+                off,
+                got as i64,
+            );
         }
         Ok(())
     })
@@ -237,7 +242,10 @@ unsafe fn preadv(ctx: &ReadCtx<'_>, iov: &[IoVec], off: i64) -> crate::sys::Resu
             return Err(Errno::EINVAL);
         }
         if f.short() {
-            let half = [IoVec { base: iov[0].base, len: (iov[0].len / 2).max(1) }];
+            let half = [IoVec {
+                base: iov[0].base,
+                len: (iov[0].len / 2).max(1),
+            }];
             // SAFETY: a prefix of the caller's first iovec.
             return unsafe { fs::preadv(ctx.fd, &half, off) };
         }

@@ -427,19 +427,31 @@ fn populate_and_hugepage_advice_keep_every_byte() {
     let pages = 2048; // 8 MiB: several 2 MiB-aligned runs
     let data = pattern(pages * PAGE, 8);
     let f = temp_file(&data);
-    for s in [Strategy::Serial, Strategy::Parallel, Strategy::IoUring, Strategy::Direct] {
+    for s in [
+        Strategy::Serial,
+        Strategy::Parallel,
+        Strategy::IoUring,
+        Strategy::Direct,
+    ] {
         for flags in [FLAG_POPULATE, FLAG_HUGEPAGES, FLAG_POPULATE | FLAG_HUGEPAGES] {
             let dst = page_aligned(pages * PAGE);
             let mut p = Packed::new();
             // Two iovecs, the first starting off a 2 MiB boundary.
-            p.push(0, &[(dst, 3 * PAGE), (unsafe { dst.add(3 * PAGE) }, (pages - 3) * PAGE)]);
+            p.push(
+                0,
+                &[(dst, 3 * PAGE), (unsafe { dst.add(3 * PAGE) }, (pages - 3) * PAGE)],
+            );
             let mut o = Options::new(s);
             o.workers = 2;
             o.flags = flags;
             let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
             assert_eq!(res, Ok(()), "{s:?} {flags}");
             // SAFETY: dst maps the whole length.
-            assert_eq!(unsafe { std::slice::from_raw_parts(dst, pages * PAGE) }, &data[..], "{s:?} {flags} {out:?}");
+            assert_eq!(
+                unsafe { std::slice::from_raw_parts(dst, pages * PAGE) },
+                &data[..],
+                "{s:?} {flags} {out:?}"
+            );
             // SAFETY: the test's own mapping.
             unsafe { crate::sys::mm::munmap(dst, pages * PAGE).unwrap() };
         }
