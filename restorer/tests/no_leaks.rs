@@ -1,0 +1,87 @@
+//! Restores that fail or succeed leave nothing behind: no fd (io_uring rings, O_DIRECT
+//! flags), no thread, no mapping. One test in its own process, so /proc/self counts are
+//! not disturbed by other tests.
+
+use std::io::Write;
+use std::os::fd::AsRawFd;
+
+use restorer::engine::abi::{Options, Strategy};
+use restorer::engine::records::Records;
+use restorer::engine::restore;
+use restorer::sys::{fs, mm};
+
+const PAGE: usize = 4096;
+
+fn count(dir: &str) -> usize {
+    std::fs::read_dir(dir).unwrap().count()
+}
+
+fn maps() -> usize {
+    std::fs::read_to_string("/proc/self/maps").unwrap().lines().count()
+}
+
+#[test]
+fn restores_leave_no_fd_thread_or_mapping() {
+    let pages = 4096; // 16 MiB, cut to half below for the failing runs
+    let data: Vec<u8> = (0..pages * PAGE)
+        .map(|i| (i as u32).wrapping_mul(0x9e37_79b9).to_le_bytes()[1])
+        .collect();
+    let path = std::env::temp_dir().join(format!("no-leaks-{}", std::process::id()));
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    f.write_all(&data).unwrap();
+    // SAFETY: a new mapping owned by the test.
+    let dst = unsafe {
+        mm::mmap(
+            std::ptr::null_mut(),
+            pages * PAGE,
+            mm::PROT_READ | mm::PROT_WRITE,
+            mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+        .unwrap()
+    };
+    let words = [1u64, 0, dst as u64, (pages * PAGE) as u64];
+    // SAFETY: one CRIU-layout record into `dst`.
+    let records = unsafe { Records::new(words.as_ptr() as *const u8, 1) };
+    let flags = fs::fcntl_getfl(f.as_raw_fd()).unwrap();
+
+    // The first restore may make the allocator set up arenas for the test's own reads of
+    // /proc: count after it.
+    let _ = restore(f.as_raw_fd(), &records, &Options::new(Strategy::Parallel));
+    let (fds, tasks, nmaps) = (count("/proc/self/fd"), count("/proc/self/task"), maps());
+
+    let strategies = [
+        Strategy::Serial,
+        Strategy::Parallel,
+        Strategy::IoUring,
+        Strategy::Direct,
+        Strategy::Auto,
+    ];
+    for s in strategies {
+        let mut o = Options::new(s);
+        o.workers = 4;
+        let (r, out) = restore(f.as_raw_fd(), &records, &o);
+        assert!(r.is_ok(), "{s:?}: {out:?}");
+    }
+    f.set_len((pages / 2) as u64 * PAGE as u64).unwrap();
+    for s in strategies {
+        let mut o = Options::new(s);
+        o.workers = 4;
+        let (r, out) = restore(f.as_raw_fd(), &records, &o);
+        assert_eq!(r.unwrap_err().errno, restorer::sys::Errno::ENODATA, "{s:?}: {out:?}");
+    }
+    assert_eq!(count("/proc/self/fd"), fds, "an fd leaked");
+    assert_eq!(count("/proc/self/task"), tasks, "a thread outlived its restore");
+    assert_eq!(maps(), nmaps, "a mapping (worker stack, ring) stayed");
+    assert_eq!(fs::fcntl_getfl(f.as_raw_fd()).unwrap(), flags, "the fd's flags changed");
+    // SAFETY: the test's own mapping.
+    unsafe { mm::munmap(dst, pages * PAGE).unwrap() };
+}
