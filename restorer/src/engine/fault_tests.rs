@@ -208,11 +208,11 @@ fn o_direct_einval_falls_back_to_buffered_reads() {
     settled(&f);
 }
 
-#[test]
-fn clone_failure_falls_back_to_serial() {
+/// Parallel with `fault` set: no worker starts, the caller's thread reads everything.
+fn falls_back_to_serial(fault: impl Fn(&Faults)) {
     let t = setup();
     let f = Faults::default();
-    f.clone_fails.store(true, Ordering::Relaxed);
+    fault(&f);
     let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(Strategy::Parallel, 4), &f);
     assert_eq!(r, Ok(()));
     assert_eq!((out.strategy, out.workers), (Strategy::Serial as u32, 1), "{out:?}");
@@ -221,15 +221,13 @@ fn clone_failure_falls_back_to_serial() {
 }
 
 #[test]
+fn clone_failure_falls_back_to_serial() {
+    falls_back_to_serial(|f| f.clone_fails.store(true, Ordering::Relaxed));
+}
+
+#[test]
 fn stack_enomem_falls_back_to_serial() {
-    let t = setup();
-    let f = Faults::default();
-    f.stack_enomem.store(true, Ordering::Relaxed);
-    let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(Strategy::Parallel, 4), &f);
-    assert_eq!(r, Ok(()));
-    assert_eq!((out.strategy, out.workers), (Strategy::Serial as u32, 1), "{out:?}");
-    t.check();
-    settled(&f);
+    falls_back_to_serial(|f| f.stack_enomem.store(true, Ordering::Relaxed));
 }
 
 #[test]
