@@ -1,12 +1,13 @@
 /*
- * A process with a known memory pattern for dump/restore tests: three VMAs at fixed
- * addresses, each written page by page with the word pattern criu-image's synth module
- * uses (word at address a = splitmix64(seed ^ (a & ~7))), with holes left untouched:
- *   A: 96 MiB anonymous at 0x10000000, every 16th page a hole;
- *   B: 16 MiB anonymous at 0x16000000, every other page a hole (records that straddle
+ * A process with a known memory pattern for dump/restore tests: three adjacent VMAs,
+ * each written page by page with the word pattern criu-image's synth module uses (word
+ * at address a = splitmix64(seed ^ (a & ~7))), with holes left untouched:
+ *   A: 96 MiB anonymous at BASE, every 16th page a hole;
+ *   B: 16 MiB anonymous at BASE + 96 MiB, every other page a hole (records that straddle
  *      IOV_MAX: contiguous in the pages file, not in memory);
- *   C: a 4 MiB private mapping of a file at 0x17000000, its first half written.
- * Prints "ready <pages written>" to the file named by argv[1], then sleeps.
+ *   C: a 4 MiB private mapping of a file at BASE + 112 MiB, its first half written.
+ * BASE is wherever the kernel finds 116 MiB free (fixed addresses can collide).
+ * Prints "ready <pages written> <BASE>" to the file named by argv[1], then sleeps.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -33,9 +34,12 @@ static void fill(uint64_t *p)
 		p[i] = splitmix64(SEED ^ (uint64_t)(uintptr_t)&p[i]);
 }
 
+#define SPAN (116UL << 20)
+
 static void *map_at(unsigned long addr, unsigned long len, int fd)
 {
-	int flags = MAP_PRIVATE | MAP_FIXED_NOREPLACE | (fd < 0 ? MAP_ANONYMOUS : 0);
+	/* Inside our own reservation: MAP_FIXED replaces it. */
+	int flags = MAP_PRIVATE | MAP_FIXED | (fd < 0 ? MAP_ANONYMOUS : 0);
 	void *p = mmap((void *)addr, len, PROT_READ | PROT_WRITE, flags, fd, 0);
 
 	if (p == MAP_FAILED) {
@@ -49,8 +53,9 @@ static void *map_at(unsigned long addr, unsigned long len, int fd)
 
 int main(int argc, char **argv)
 {
-	unsigned long written = 0, i;
+	unsigned long written = 0, i, base;
 	char *a, *b, *c;
+	void *span;
 	FILE *ready;
 	int fd;
 
@@ -58,13 +63,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: pattern_workload READY-FILE BACKING-FILE\n");
 		return 2;
 	}
-	a = map_at(0x10000000UL, 96UL << 20, -1);
+	span = mmap(NULL, SPAN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (span == MAP_FAILED) {
+		perror("reserve");
+		return 1;
+	}
+	base = (unsigned long)span;
+	a = map_at(base, 96UL << 20, -1);
 	for (i = 0; i < (96UL << 20) / PAGE; i++)
 		if (i % 16 != 15) {
 			fill((uint64_t *)(a + i * PAGE));
 			written++;
 		}
-	b = map_at(0x16000000UL, 16UL << 20, -1);
+	b = map_at(base + (96UL << 20), 16UL << 20, -1);
 	for (i = 0; i < (16UL << 20) / PAGE; i += 2) {
 		fill((uint64_t *)(b + i * PAGE));
 		written++;
@@ -74,7 +85,7 @@ int main(int argc, char **argv)
 		perror("backing file");
 		return 1;
 	}
-	c = map_at(0x17000000UL, 4UL << 20, fd);
+	c = map_at(base + (112UL << 20), 4UL << 20, fd);
 	close(fd);
 	for (i = 0; i < (2UL << 20) / PAGE; i++) {
 		fill((uint64_t *)(c + i * PAGE));
@@ -83,7 +94,7 @@ int main(int argc, char **argv)
 	ready = fopen(argv[1], "w");
 	if (!ready)
 		return 1;
-	fprintf(ready, "ready %lu\n", written);
+	fprintf(ready, "ready %lu %#lx\n", written, base);
 	fclose(ready);
 	for (;;)
 		pause();
