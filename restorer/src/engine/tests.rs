@@ -186,16 +186,15 @@ fn direct_reads_around_the_page_cache() {
     let pages = 1024;
     let data = pattern(pages * PAGE, 9);
     let f = temp_file(&data);
-    let dst = page_aligned(pages * PAGE);
+    let dst = Fresh::new(pages * PAGE);
     let mut p = Packed::new();
-    p.push(0, &[(dst, pages * PAGE)]);
+    p.push(0, &[(dst.ptr, pages * PAGE)]);
     let mut o = Options::new(Strategy::Direct);
     o.workers = 2;
     let before = crate::sys::fs::fcntl_getfl(f.as_raw_fd()).unwrap();
     let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
     assert_eq!(res, Ok(()));
-    // SAFETY: dst maps pages*PAGE bytes.
-    assert_eq!(unsafe { std::slice::from_raw_parts(dst, pages * PAGE) }, &data[..]);
+    assert_eq!(dst.bytes(), &data[..]);
     assert_eq!(
         crate::sys::fs::fcntl_getfl(f.as_raw_fd()).unwrap(),
         before,
@@ -206,24 +205,42 @@ fn direct_reads_around_the_page_cache() {
         out.strategy == Strategy::Direct as u32 || out.strategy == Strategy::Parallel as u32,
         "{out:?}"
     );
-    // SAFETY: unmapping the test's own mapping.
-    unsafe { crate::sys::mm::munmap(dst, pages * PAGE).unwrap() };
 }
 
-/// Fresh anonymous memory, page-aligned.
-fn page_aligned(len: usize) -> *mut u8 {
-    use crate::sys::mm;
-    // SAFETY: a new private mapping owned by the test.
-    unsafe {
-        mm::mmap(
-            std::ptr::null_mut(),
-            len,
-            mm::PROT_READ | mm::PROT_WRITE,
-            mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-        .unwrap()
+/// Fresh anonymous memory, page-aligned, unmapped on drop.
+struct Fresh {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Fresh {
+    fn new(len: usize) -> Fresh {
+        use crate::sys::mm;
+        // SAFETY: a new private mapping owned by the Fresh.
+        let ptr = unsafe {
+            mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                mm::PROT_READ | mm::PROT_WRITE,
+                mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+            .unwrap()
+        };
+        Fresh { ptr, len }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping is len readable bytes.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Drop for Fresh {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping.
+        unsafe { crate::sys::mm::munmap(self.ptr, self.len).unwrap() };
     }
 }
 
@@ -251,9 +268,9 @@ fn workers_take_tids_above_max_pid() {
     let pages = 64 << 8; // 64 MiB: enough for auto to want threads
     let data = pattern(pages * PAGE, 5);
     let f = temp_file(&data);
-    let dst = page_aligned(pages * PAGE);
+    let dst = Fresh::new(pages * PAGE);
     let mut p = Packed::new();
-    p.push(0, &[(dst, pages * PAGE)]);
+    p.push(0, &[(dst.ptr, pages * PAGE)]);
     let mut o = Options::new(Strategy::Parallel);
     o.workers = 2;
     // Above the last PID handed out, below pid_max (set_tid cannot go past it).
@@ -262,13 +279,10 @@ fn workers_take_tids_above_max_pid() {
     o.max_pid = (last + 100).min(max - 400);
     let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
     assert_eq!(res, Ok(()));
-    // SAFETY: dst maps the whole length.
-    assert_eq!(unsafe { std::slice::from_raw_parts(dst, pages * PAGE) }, &data[..]);
+    assert_eq!(dst.bytes(), &data[..]);
     if crate::sys::creds::getresuid().unwrap().1 == 0 {
         assert_eq!(out.workers, 2, "{out:?}");
     }
-    // SAFETY: the test's own mapping.
-    unsafe { crate::sys::mm::munmap(dst, pages * PAGE).unwrap() };
 }
 
 #[test]
@@ -401,23 +415,16 @@ fn auto_dedup_in_every_strategy() {
         let data = pattern(pages * PAGE, 4);
         let f = temp_file(&data);
         f.sync_all().unwrap();
-        let dst = page_aligned(pages * PAGE);
+        let dst = Fresh::new(pages * PAGE);
         let mut p = Packed::new();
-        p.push(0, &[(dst, pages * PAGE)]);
+        p.push(0, &[(dst.ptr, pages * PAGE)]);
         let mut o = Options::new(s);
         o.workers = 2;
         o.dedup_chunk = 256 << 10;
         let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
         assert_eq!(res, Ok(()), "{s:?}");
-        // SAFETY: dst maps the whole length.
-        assert_eq!(
-            unsafe { std::slice::from_raw_parts(dst, pages * PAGE) },
-            &data[..],
-            "{s:?} {out:?}"
-        );
+        assert_eq!(dst.bytes(), &data[..], "{s:?} {out:?}");
         assert!(f.metadata().unwrap().blocks() < 64, "{s:?}: holes not punched");
-        // SAFETY: the test's own mapping.
-        unsafe { crate::sys::mm::munmap(dst, pages * PAGE).unwrap() };
     }
 }
 
@@ -434,26 +441,22 @@ fn populate_and_hugepage_advice_keep_every_byte() {
         Strategy::Direct,
     ] {
         for flags in [FLAG_POPULATE, FLAG_HUGEPAGES, FLAG_POPULATE | FLAG_HUGEPAGES] {
-            let dst = page_aligned(pages * PAGE);
+            let dst = Fresh::new(pages * PAGE);
             let mut p = Packed::new();
             // Two iovecs, the first starting off a 2 MiB boundary.
             p.push(
                 0,
-                &[(dst, 3 * PAGE), (unsafe { dst.add(3 * PAGE) }, (pages - 3) * PAGE)],
+                &[
+                    (dst.ptr, 3 * PAGE),
+                    (unsafe { dst.ptr.add(3 * PAGE) }, (pages - 3) * PAGE),
+                ],
             );
             let mut o = Options::new(s);
             o.workers = 2;
             o.flags = flags;
             let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
             assert_eq!(res, Ok(()), "{s:?} {flags}");
-            // SAFETY: dst maps the whole length.
-            assert_eq!(
-                unsafe { std::slice::from_raw_parts(dst, pages * PAGE) },
-                &data[..],
-                "{s:?} {flags} {out:?}"
-            );
-            // SAFETY: the test's own mapping.
-            unsafe { crate::sys::mm::munmap(dst, pages * PAGE).unwrap() };
+            assert_eq!(dst.bytes(), &data[..], "{s:?} {flags} {out:?}");
         }
     }
 }

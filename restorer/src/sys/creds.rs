@@ -96,17 +96,7 @@ pub fn setresuid(ruid: u32, euid: u32, suid: u32) -> Result<()> {
 /// `getresuid(2)`: the real, effective and saved uid.
 #[inline]
 pub fn getresuid() -> Result<(u32, u32, u32)> {
-    let (mut r, mut e, mut s) = (0u32, 0u32, 0u32);
-    // SAFETY: the kernel writes one uid into each of the three locals.
-    unit(unsafe {
-        raw::syscall3(
-            nr(Sysno::getresuid),
-            &mut r as *mut u32 as usize,
-            &mut e as *mut u32 as usize,
-            &mut s as *mut u32 as usize,
-        )
-    })?;
-    Ok((r, e, s))
+    get_three_ids(Sysno::getresuid)
 }
 
 /// `setresgid(2)`: set the real, effective and saved gid ([`ID_UNCHANGED`] keeps one).
@@ -119,11 +109,17 @@ pub fn setresgid(rgid: u32, egid: u32, sgid: u32) -> Result<()> {
 /// `getresgid(2)`: the real, effective and saved gid.
 #[inline]
 pub fn getresgid() -> Result<(u32, u32, u32)> {
+    get_three_ids(Sysno::getresgid)
+}
+
+/// `getresuid`/`getresgid`: the kernel writes three ids through three pointers.
+#[inline]
+fn get_three_ids(call: Sysno) -> Result<(u32, u32, u32)> {
     let (mut r, mut e, mut s) = (0u32, 0u32, 0u32);
-    // SAFETY: the kernel writes one gid into each of the three locals.
+    // SAFETY: both calls write one id into each of the three locals and nothing else.
     unit(unsafe {
         raw::syscall3(
-            nr(Sysno::getresgid),
+            nr(call),
             &mut r as *mut u32 as usize,
             &mut e as *mut u32 as usize,
             &mut s as *mut u32 as usize,
