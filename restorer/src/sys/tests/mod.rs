@@ -213,3 +213,19 @@ pub fn maps_perms(addr: usize) -> Option<String> {
         (a <= addr && addr < b).then(|| perms.to_string())
     })
 }
+
+/// Set `sig` to SIG_IGN (with our `restore_rt`, as x86_64 requires SA_RESTORER); returns
+/// the action it had, for the test to put back.
+pub(crate) fn ignore(sig: i32) -> crate::sys::signal::KernelSigaction {
+    use crate::sys::signal::{restore_rt, rt_sigaction, KernelSigaction, SigSet, SA_RESTORER, SIG_IGN};
+    let ign = KernelSigaction {
+        handler: SIG_IGN,
+        flags: SA_RESTORER,
+        restorer: restore_rt as *const () as usize,
+        mask: SigSet::EMPTY,
+    };
+    let mut old = KernelSigaction::default();
+    // SAFETY: SIG_IGN runs no code.
+    unsafe { rt_sigaction(sig, Some(&ign), Some(&mut old)) }.unwrap();
+    old
+}

@@ -15,15 +15,7 @@ const SIG_FD: i32 = 43;
 
 #[test]
 fn signalfd_reads_queued_signals() {
-    let ign = KernelSigaction {
-        handler: SIG_IGN,
-        flags: SA_RESTORER,
-        restorer: restore_rt as *const () as usize,
-        mask: SigSet::EMPTY,
-    };
-    let mut old_act = KernelSigaction::default();
-    // SAFETY: SIG_IGN runs no code.
-    unsafe { rt_sigaction(SIG_FD, Some(&ign), Some(&mut old_act)) }.unwrap();
+    let old_act = crate::sys::tests::ignore(SIG_FD);
     let mut old = SigSet::default();
     rt_sigprocmask(SIG_BLOCK, Some(&SigSet::of(SIG_FD)), Some(&mut old)).unwrap();
 

@@ -84,15 +84,7 @@ fn rt_sigaction_installs_queries_and_delivers_through_restore_rt() {
 #[test]
 fn sigprocmask_pending_and_sigtimedwait() {
     // Ignored and blocked: queued while blocked, dropped if ever unblocked.
-    let ign = KernelSigaction {
-        handler: SIG_IGN,
-        flags: SA_RESTORER,
-        restorer: restore_rt as *const () as usize,
-        mask: SigSet::EMPTY,
-    };
-    let mut old_act = KernelSigaction::default();
-    // SAFETY: SIG_IGN runs no code.
-    unsafe { rt_sigaction(SIG_MASKED, Some(&ign), Some(&mut old_act)) }.unwrap();
+    let old_act = crate::sys::tests::ignore(SIG_MASKED);
 
     let mut old = SigSet::default();
     rt_sigprocmask(SIG_BLOCK, Some(&SigSet::of(SIG_MASKED).with(SIGKILL)), Some(&mut old)).unwrap();
