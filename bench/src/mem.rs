@@ -48,8 +48,7 @@ unsafe impl Send for Region {}
 /// Drop clean page-cache pages (root only). Returns whether it worked.
 pub fn drop_caches() -> bool {
     // Dirty pages cannot be dropped: write them back first.
-    // SAFETY: sync(2) takes no arguments and touches no user memory.
-    unsafe { restorer::sys::raw::syscall0(syscalls::Sysno::sync as usize) };
+    restorer::sys::fs::sync();
     fs::write("/proc/sys/vm/drop_caches", "3\n").is_ok()
 }
 

@@ -84,7 +84,7 @@ pub fn all(cfg: &Config) -> Result<Results, String> {
     let mut res = Results {
         figures: Vec::new(),
         failures: Vec::new(),
-        cpus: restorer::sys::process::cpus_allowed().unwrap_or(1),
+        cpus: restorer::sys::sched::cpus_allowed().unwrap_or(1),
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .unwrap_or_default()
             .trim()

@@ -32,7 +32,7 @@ impl Faults {
     /// The error an injected read failure returns now, if any.
     pub fn read(&self) -> Option<Errno> {
         if self.fail_read_at.load(Ordering::Relaxed) > 0 && self.fail_read_at.fetch_sub(1, Ordering::AcqRel) == 1 {
-            return Some(Errno(self.read_errno.load(Ordering::Relaxed) as i32));
+            return Errno::new(self.read_errno.load(Ordering::Relaxed) as i32);
         }
         None
     }

@@ -154,7 +154,7 @@ fn failing_read_is_reported_with_its_record() {
             let t = setup();
             let f = Faults::default();
             f.fail_read_at.store(nth, Ordering::Relaxed);
-            f.read_errno.store(Errno::EIO.0 as i64, Ordering::Relaxed);
+            f.read_errno.store(Errno::EIO.raw_os_error() as i64, Ordering::Relaxed);
             let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(s, 3), &f);
             let fl = r.expect_err("an injected EIO must fail the restore");
             assert_eq!(fl.errno, Errno::EIO, "{s:?} {out:?}");

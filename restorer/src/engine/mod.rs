@@ -21,7 +21,7 @@ pub mod uring;
 
 use core::sync::atomic::AtomicBool;
 
-use crate::sys::{process, Errno};
+use crate::sys::Errno;
 use abi::{Options, Outcome, Strategy, OPTIONS_V1};
 use direct::DirectMode;
 use probe::cached_percent;
@@ -231,7 +231,7 @@ pub const COLD_PERCENT: u32 = 50;
 
 /// One thread a CPU this task may run on, but no more than the bytes make worthwhile.
 pub fn auto_workers(bytes: u64) -> usize {
-    let cpus = process::cpus_allowed().unwrap_or(1).max(1);
+    let cpus = crate::sys::sched::cpus_allowed().unwrap_or(1).max(1);
     let by_size = (bytes / BYTES_PER_WORKER).max(1) as usize;
     cpus.min(by_size).min(parallel::MAX_WORKERS)
 }

@@ -47,7 +47,7 @@ pub fn features() -> Features {
         populate_write: populate_write(),
         clone3: 0,
         clone3_set_tid: 0,
-        cpus: process::cpus_allowed().unwrap_or(1) as u32,
+        cpus: crate::sys::sched::cpus_allowed().unwrap_or(1) as u32,
     }
     .with_uring()
     .with_clone3()
@@ -85,9 +85,7 @@ impl Features {
 
     fn with_clone3(mut self) -> Features {
         // A zero-sized clone3 is refused with EINVAL where the call exists.
-        // SAFETY: the kernel rejects the size before creating anything.
-        let r = unsafe { crate::sys::raw::syscall2(syscalls::Sysno::clone3 as usize, 0, 0) };
-        self.clone3 = match Errno::result(r) {
+        self.clone3 = match crate::sys::thread::clone3_probe() {
             Err(Errno::EINVAL) => 0,
             Err(e) => e.neg(),
             Ok(_) => 0,

@@ -336,14 +336,17 @@ pub fn read_uring(
                     s.busy = false;
                     first(&mut failure, Failure::new(Errno::ENODATA, s.record, s.off));
                 }
-                e if (e == -Errno::EINTR.0 || e == -Errno::EAGAIN.0) && failure.is_none() => {
+                e if (e == -Errno::EINTR.raw_os_error() || e == -Errno::EAGAIN.raw_os_error()) && failure.is_none() => {
                     ring.push_readv(fd, &s.iov, s.off, i as u64);
                     in_flight += 1;
                     queued += 1;
                 }
                 e => {
                     s.busy = false;
-                    first(&mut failure, Failure::new(Errno(-e), s.record, s.off));
+                    first(
+                        &mut failure,
+                        Failure::new(Errno::from_negated(e).unwrap_or(Errno::EIO), s.record, s.off),
+                    );
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! Linux native AIO: contexts, submissions, completions.
 
-use super::time::Timespec;
+use super::timespec::Timespec;
 use super::{nr, opt_ptr, raw, unit, Errno, Result};
 use syscalls::Sysno;
 

@@ -1,9 +1,13 @@
 //! Errors as values: the kernel's negative return becomes an [`Errno`], no global state.
 
-/// A Linux error number (positive, as in `<errno.h>`).
+/// A Linux error number (positive, as in `<errno.h>`), always in `1..=4095`: the field
+/// is private so that a negated return (`-e`) cannot become one by accident.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(transparent)]
-pub struct Errno(pub i32);
+pub struct Errno(i32);
+
+/// The largest errno the kernel reports (`MAX_ERRNO` in `<linux/err.h>`).
+const MAX_ERRNO: i32 = 4095;
 
 /// The result of a syscall wrapper.
 pub type Result<T> = core::result::Result<T, Errno>;
@@ -81,6 +85,34 @@ impl Errno {
     pub const EWOULDBLOCK: Errno = Errno::EAGAIN;
     /// Same value as [`Errno::EOPNOTSUPP`] on Linux.
     pub const ENOTSUP: Errno = Errno::EOPNOTSUPP;
+
+    /// The errno `code`, or `None` when it is outside `1..=4095` (the range the kernel
+    /// reports errors in).
+    #[inline]
+    pub const fn new(code: i32) -> Option<Errno> {
+        if code >= 1 && code <= MAX_ERRNO {
+            Some(Errno(code))
+        } else {
+            None
+        }
+    }
+
+    /// The errno of a kernel return `ret` in `-4095..=-1` (an io_uring CQE's `res`, a
+    /// raw syscall's value), or `None` for anything else.
+    #[inline]
+    pub const fn from_negated(ret: i32) -> Option<Errno> {
+        if ret < 0 {
+            Self::new(ret.wrapping_neg())
+        } else {
+            None
+        }
+    }
+
+    /// The positive code, as in `<errno.h>`.
+    #[inline]
+    pub const fn raw_os_error(self) -> i32 {
+        self.0
+    }
 
     /// Turn a raw kernel return value into `Ok(value)` or `Err(errno)`.
     ///

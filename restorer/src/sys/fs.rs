@@ -3,33 +3,13 @@
 
 use core::ffi::CStr;
 
-use super::signal::SigSet;
-use super::time::Timespec;
+pub use super::io_slice::IoVec;
+pub use super::ioctl::{FIOCLEX, FIONBIO, FIONREAD, TCGETS};
+pub use super::oflags::*;
+use super::sigtypes::SigSet;
+use super::timespec::Timespec;
 use super::{cstr, int, nr, opt_ptr, raw, unit, Errno, Result};
 use syscalls::Sysno;
-
-// Open flags (`<asm-generic/fcntl.h>`, x86_64 values).
-pub const O_RDONLY: i32 = 0o0;
-pub const O_WRONLY: i32 = 0o1;
-pub const O_RDWR: i32 = 0o2;
-pub const O_ACCMODE: i32 = 0o3;
-pub const O_CREAT: i32 = 0o100;
-pub const O_EXCL: i32 = 0o200;
-pub const O_NOCTTY: i32 = 0o400;
-pub const O_TRUNC: i32 = 0o1000;
-pub const O_APPEND: i32 = 0o2000;
-pub const O_NONBLOCK: i32 = 0o4000;
-pub const O_DSYNC: i32 = 0o10000;
-pub const O_ASYNC: i32 = 0o20000;
-pub const O_DIRECT: i32 = 0o40000;
-pub const O_LARGEFILE: i32 = 0o100000;
-pub const O_DIRECTORY: i32 = 0o200000;
-pub const O_NOFOLLOW: i32 = 0o400000;
-pub const O_NOATIME: i32 = 0o1000000;
-pub const O_CLOEXEC: i32 = 0o2000000;
-pub const O_SYNC: i32 = 0o4010000;
-pub const O_PATH: i32 = 0o10000000;
-pub const O_TMPFILE: i32 = 0o20200000;
 
 // `*at` directory fd and flags.
 pub const AT_FDCWD: i32 = -100;
@@ -145,71 +125,6 @@ pub const POLLERR: i16 = 0x008;
 pub const POLLHUP: i16 = 0x010;
 pub const POLLNVAL: i16 = 0x020;
 pub const POLLRDHUP: i16 = 0x2000;
-
-// A few generic ioctls.
-/// `FIONREAD`: bytes readable now (an `int` out-argument).
-pub const FIONREAD: u32 = 0x541B;
-/// `FIONBIO`: set or clear non-blocking mode (an `int` in-argument).
-pub const FIONBIO: u32 = 0x5421;
-/// `FIOCLEX`: set close-on-exec (no argument).
-pub const FIOCLEX: u32 = 0x5451;
-/// `TCGETS`: terminal attributes; `ENOTTY` on anything that is not a terminal.
-pub const TCGETS: u32 = 0x5401;
-
-// ioctl number encoding (`<asm-generic/ioctl.h>`).
-pub const IOC_NONE: u32 = 0;
-pub const IOC_WRITE: u32 = 1;
-pub const IOC_READ: u32 = 2;
-
-/// `_IOC(dir, type, nr, size)`: compose an ioctl request number.
-pub const fn ioc(dir: u32, ty: u32, nr: u32, size: usize) -> u32 {
-    (dir << 30) | ((size as u32) << 16) | (ty << 8) | nr
-}
-/// `_IO(type, nr)`.
-pub const fn io(ty: u32, nr: u32) -> u32 {
-    ioc(IOC_NONE, ty, nr, 0)
-}
-/// `_IOR(type, nr, size)`: the kernel writes `size` bytes to the argument.
-pub const fn ior(ty: u32, nr: u32, size: usize) -> u32 {
-    ioc(IOC_READ, ty, nr, size)
-}
-/// `_IOW(type, nr, size)`: the kernel reads `size` bytes from the argument.
-pub const fn iow(ty: u32, nr: u32, size: usize) -> u32 {
-    ioc(IOC_WRITE, ty, nr, size)
-}
-/// `_IOWR(type, nr, size)`: the kernel reads and writes `size` bytes of the argument.
-pub const fn iowr(ty: u32, nr: u32, size: usize) -> u32 {
-    ioc(IOC_READ | IOC_WRITE, ty, nr, size)
-}
-
-/// The kernel's `struct iovec`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct IoVec {
-    pub base: *mut u8,
-    pub len: usize,
-}
-assert_layout!(IoVec, size = 16, base = 0, len = 8);
-
-impl IoVec {
-    /// An iovec over a mutable buffer (for reads).
-    #[inline]
-    pub fn from_mut(buf: &mut [u8]) -> Self {
-        IoVec {
-            base: buf.as_mut_ptr(),
-            len: buf.len(),
-        }
-    }
-
-    /// An iovec over a shared buffer (for writes; the kernel must not write through it).
-    #[inline]
-    pub fn from_ref(buf: &[u8]) -> Self {
-        IoVec {
-            base: buf.as_ptr() as *mut u8,
-            len: buf.len(),
-        }
-    }
-}
 
 /// The kernel's `struct open_how`, the argument of `openat2`.
 #[repr(C)]
@@ -593,6 +508,13 @@ pub unsafe fn vmsplice(fd: i32, iov: &[IoVec], flags: u32) -> Result<usize> {
 pub fn fsync(fd: i32) -> Result<()> {
     // SAFETY: fsync touches no user memory.
     unit(unsafe { raw::syscall1(nr(Sysno::fsync), fd as usize) })
+}
+
+/// `sync(2)`: write every dirty page and inode of every filesystem back; it cannot fail.
+#[inline]
+pub fn sync() {
+    // SAFETY: sync takes no arguments and touches no user memory.
+    unsafe { raw::syscall0(nr(Sysno::sync)) };
 }
 
 /// `fdatasync(2)`: flush the data of `fd` (and the metadata needed to read it).

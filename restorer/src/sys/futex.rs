@@ -3,7 +3,7 @@
 
 use core::sync::atomic::AtomicU32;
 
-use super::time::Timespec;
+use super::timespec::Timespec;
 use super::{nr, opt_ptr, raw, Errno, Result};
 use syscalls::Sysno;
 

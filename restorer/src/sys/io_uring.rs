@@ -12,7 +12,7 @@
 
 use core::ffi::c_void;
 
-use super::signal::SigSet;
+use super::sigtypes::SigSet;
 use super::{int, nr, opt_ptr, raw, Errno, Result};
 use syscalls::Sysno;
 

@@ -3,7 +3,7 @@
 
 use core::ffi::c_void;
 
-use super::fs::IoVec;
+use super::io_slice::IoVec;
 use super::{int, nr, raw, unit, Errno, Result};
 use syscalls::Sysno;
 

@@ -55,7 +55,14 @@ macro_rules! assert_layout {
 }
 
 pub mod errno;
-pub mod raw;
+mod raw;
+
+// Leaves: types and constants shared by several families; they import no family.
+pub mod io_slice;
+pub mod ioctl;
+pub mod oflags;
+pub mod sigtypes;
+pub mod timespec;
 
 pub mod aio;
 pub mod creds;

@@ -41,7 +41,7 @@ pub const UMOUNT_NOFOLLOW: i32 = 8;
 
 // `open_tree` flags (with `AT_*` and `O_CLOEXEC`).
 pub const OPEN_TREE_CLONE: u32 = 1;
-pub const OPEN_TREE_CLOEXEC: u32 = super::fs::O_CLOEXEC as u32;
+pub const OPEN_TREE_CLOEXEC: u32 = super::oflags::O_CLOEXEC as u32;
 
 // `move_mount` flags.
 pub const MOVE_MOUNT_F_SYMLINKS: u32 = 0x0000_0001;

@@ -1,6 +1,7 @@
 //! Sockets: creation, addresses, connections, messages, options.
 
-use super::fs::IoVec;
+use super::io_slice::IoVec;
+use super::oflags::{O_CLOEXEC, O_NONBLOCK};
 use super::{int, nr, raw, unit, Errno, Result};
 use syscalls::Sysno;
 
@@ -17,8 +18,8 @@ pub const SOCK_STREAM: i32 = 1;
 pub const SOCK_DGRAM: i32 = 2;
 pub const SOCK_RAW: i32 = 3;
 pub const SOCK_SEQPACKET: i32 = 5;
-pub const SOCK_NONBLOCK: i32 = super::fs::O_NONBLOCK;
-pub const SOCK_CLOEXEC: i32 = super::fs::O_CLOEXEC;
+pub const SOCK_NONBLOCK: i32 = O_NONBLOCK;
+pub const SOCK_CLOEXEC: i32 = O_CLOEXEC;
 
 // Levels and options.
 pub const SOL_SOCKET: i32 = 1;

@@ -2,8 +2,9 @@
 
 use core::ffi::CStr;
 
-use super::fs::{ior, iowr};
-use super::signal::SigSet;
+use super::ioctl::{ior, iowr};
+use super::oflags::{O_CLOEXEC, O_NONBLOCK};
+use super::sigtypes::SigSet;
 use super::{int, nr, opt_cstr, raw, unit, Result};
 use syscalls::Sysno;
 
@@ -82,8 +83,8 @@ pub const UFFD_EVENT_REMOVE: u8 = 0x15;
 pub const UFFD_EVENT_UNMAP: u8 = 0x16;
 
 // signalfd flags.
-pub const SFD_CLOEXEC: i32 = super::fs::O_CLOEXEC;
-pub const SFD_NONBLOCK: i32 = super::fs::O_NONBLOCK;
+pub const SFD_CLOEXEC: i32 = O_CLOEXEC;
+pub const SFD_NONBLOCK: i32 = O_NONBLOCK;
 
 /// The kernel's `struct fanotify_event_metadata`, at the start of every event read.
 #[repr(C)]

@@ -3,8 +3,8 @@
 
 use core::ffi::{c_void, CStr};
 
-use super::signal::SigInfo;
-use super::time::Timeval;
+use super::sigtypes::SigInfo;
+use super::timespec::Timeval;
 use super::{cstr, int, nr, opt_mut, opt_ptr, raw, unit, Errno, Result};
 use syscalls::Sysno;
 
@@ -26,8 +26,8 @@ pub const P_PGID: i32 = 2;
 pub const P_PIDFD: i32 = 3;
 
 // `pidfd_open` flags.
-pub const PIDFD_NONBLOCK: u32 = super::fs::O_NONBLOCK as u32;
-pub const PIDFD_THREAD: u32 = super::fs::O_EXCL as u32;
+pub const PIDFD_NONBLOCK: u32 = super::oflags::O_NONBLOCK as u32;
+pub const PIDFD_THREAD: u32 = super::oflags::O_EXCL as u32;
 
 // `prctl` options.
 pub const PR_SET_PDEATHSIG: i32 = 1;
@@ -308,16 +308,6 @@ pub fn getpid() -> i32 {
 pub fn gettid() -> i32 {
     // SAFETY: gettid has no arguments and no side effects.
     unsafe { raw::syscall0(nr(Sysno::gettid)) as i32 }
-}
-
-/// The number of CPUs the calling thread may run on (`sched_getaffinity` of up to 4096
-/// CPUs, counted).
-#[inline]
-pub fn cpus_allowed() -> Result<usize> {
-    let mut mask = [0u64; 64];
-    let n = super::sched::sched_getaffinity(0, &mut mask)?;
-    let words = (n / 8).min(mask.len());
-    Ok(mask[..words].iter().map(|w| w.count_ones() as usize).sum())
 }
 
 /// `getppid(2)`: the pid of the parent (0 when it is outside our pid namespace).

@@ -170,3 +170,13 @@ pub fn prlimit64(pid: i32, resource: i32, new: Option<&Rlimit>, old: Option<&mut
         )
     })
 }
+
+/// The number of CPUs the calling thread may run on (`sched_getaffinity` of up to 4096
+/// CPUs, counted).
+#[inline]
+pub fn cpus_allowed() -> Result<usize> {
+    let mut mask = [0u64; 64];
+    let n = sched_getaffinity(0, &mut mask)?;
+    let words = (n / 8).min(mask.len());
+    Ok(mask[..words].iter().map(|w| w.count_ones() as usize).sum())
+}

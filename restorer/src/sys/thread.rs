@@ -255,6 +255,15 @@ pub unsafe fn clone3(args: &CloneArgs) -> Result<i32> {
     })
 }
 
+/// `clone3(2)` with a null argument of size zero: creates nothing, and tells whether the
+/// call exists (`EINVAL`: it does; `ENOSYS`: it does not).
+#[inline]
+pub fn clone3_probe() -> Result<i32> {
+    // SAFETY: the kernel rejects the size before it reads the (null) argument or creates
+    // a task.
+    int(unsafe { raw::syscall2(nr(Sysno::clone3), 0, 0) })
+}
+
 /// `set_tid_address(2)`: make `tidptr` the calling thread's clear-child-tid word (zeroed
 /// and futex-woken at its exit); returns the caller's tid.
 ///

@@ -1,5 +1,7 @@
 //! Time: clocks, sleeping, interval timers, POSIX timers and timerfds.
 
+use super::oflags::{O_CLOEXEC, O_NONBLOCK};
+pub use super::timespec::{Timespec, Timeval, NSEC_PER_SEC};
 use super::{int, nr, opt_mut, opt_ptr, raw, unit, Result};
 use syscalls::Sysno;
 
@@ -33,55 +35,8 @@ pub const SIGEV_THREAD_ID: i32 = 4;
 // timerfd flags.
 pub const TFD_TIMER_ABSTIME: i32 = 1;
 pub const TFD_TIMER_CANCEL_ON_SET: i32 = 2;
-pub const TFD_CLOEXEC: i32 = super::fs::O_CLOEXEC;
-pub const TFD_NONBLOCK: i32 = super::fs::O_NONBLOCK;
-
-/// Nanoseconds in a second.
-pub const NSEC_PER_SEC: i64 = 1_000_000_000;
-
-/// The kernel's `struct timespec` (64-bit).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timespec {
-    pub tv_sec: i64,
-    pub tv_nsec: i64,
-}
-assert_layout!(Timespec, size = 16, tv_nsec = 8);
-
-impl Timespec {
-    /// `sec` seconds and `nsec` nanoseconds.
-    #[inline]
-    pub const fn new(sec: i64, nsec: i64) -> Timespec {
-        Timespec {
-            tv_sec: sec,
-            tv_nsec: nsec,
-        }
-    }
-
-    /// A duration of `ms` milliseconds.
-    #[inline]
-    pub const fn from_millis(ms: i64) -> Timespec {
-        Timespec {
-            tv_sec: ms / 1000,
-            tv_nsec: (ms % 1000) * 1_000_000,
-        }
-    }
-
-    /// The value in nanoseconds (saturating is not needed for realistic clocks).
-    #[inline]
-    pub const fn as_nanos(&self) -> i128 {
-        self.tv_sec as i128 * NSEC_PER_SEC as i128 + self.tv_nsec as i128
-    }
-}
-
-/// The kernel's `struct timeval`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Timeval {
-    pub tv_sec: i64,
-    pub tv_usec: i64,
-}
-assert_layout!(Timeval, size = 16);
+pub const TFD_CLOEXEC: i32 = O_CLOEXEC;
+pub const TFD_NONBLOCK: i32 = O_NONBLOCK;
 
 /// The kernel's `struct itimerspec`: reload interval, then time to the next expiry.
 #[repr(C)]

@@ -251,7 +251,7 @@ fn io_uring_readv_read_and_read_fixed() {
         user_data: 4,
         ..IoUringSqe::default()
     });
-    assert_eq!((cqe.user_data, cqe.res), (4, -Errno::EFAULT.0));
+    assert_eq!((cqe.user_data, cqe.res), (4, -Errno::EFAULT.raw_os_error()));
     // SAFETY: UNREGISTER_BUFFERS takes no argument.
     unsafe { io_uring_register(ring.fd, IORING_UNREGISTER_BUFFERS, null_mut(), 0) }.unwrap();
 
@@ -264,7 +264,7 @@ fn io_uring_readv_read_and_read_fixed() {
         user_data: 5,
         ..IoUringSqe::default()
     });
-    assert_eq!((cqe.user_data, cqe.res), (5, -Errno::EBADF.0));
+    assert_eq!((cqe.user_data, cqe.res), (5, -Errno::EBADF.raw_os_error()));
     close(fd).unwrap();
 }
 

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::sys::fs::*;
+use crate::sys::ioctl::{io, ior, iow, iowr};
 use crate::sys::path::{fstat, readlinkat, Stat};
 use crate::sys::process::{getpid, kcmp, KCMP_FILE};
 use crate::sys::signal::SigSet;

@@ -342,7 +342,7 @@ fn seccomp_action_strict_and_filter() {
         ensure!(unsafe { prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }.is_ok());
         // SAFETY: a valid program that outlives the call (the kernel copies it).
         ensure!(unsafe { seccomp(SECCOMP_SET_MODE_FILTER, 0, &prog as *const SockFprog as *mut c_void,) }.is_ok());
-        ensure!(sched_yield() == Err(Errno(77)));
+        ensure!(sched_yield() == Err(Errno::EBADFD));
         ensure!(getpid() > 0);
         // SAFETY: integer option.
         ensure!(unsafe { prctl(PR_GET_SECCOMP, 0, 0, 0, 0) } == Ok(2));
@@ -542,7 +542,7 @@ fn cpu_affinity() {
     assert!(n >= 8 && n.is_multiple_of(8) && n <= 512, "{n} bytes");
     let bits: usize = mask.iter().map(|w| w.count_ones() as usize).sum();
     assert!(bits >= 1);
-    assert_eq!(crate::sys::process::cpus_allowed(), Ok(bits));
+    assert_eq!(crate::sys::sched::cpus_allowed(), Ok(bits));
     let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
     let max = online
         .trim()
