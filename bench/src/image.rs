@@ -102,24 +102,24 @@ impl Image {
 
     /// The pages file mapped read-only and faulted in from the page cache.
     pub fn map_cached(&self) -> Result<Mapped, String> {
+        use restorer::sys::fd::AsFd;
         use restorer::sys::mm;
-        use std::os::fd::AsRawFd;
         let f = self.open()?;
         // SAFETY: a new read-only shared mapping of the file, owned by Mapped.
         let base = unsafe {
             mm::mmap(
                 std::ptr::null_mut(),
                 self.bytes as usize,
-                mm::PROT_READ,
-                mm::MAP_SHARED,
-                f.as_raw_fd(),
+                mm::ProtFlags::READ,
+                mm::MapFlags::SHARED,
+                Some(f.as_fd()),
                 0,
             )
         }
         .map_err(|e| format!("mmap pages: {e:?}"))?;
         // SAFETY: advice on our own mapping; faulting it in keeps page faults out of
         // the copy that is timed.
-        let _ = unsafe { mm::madvise(base, self.bytes as usize, mm::MADV_POPULATE_READ) };
+        let _ = unsafe { mm::madvise(base, self.bytes as usize, mm::MadviseAdvice::POPULATE_READ) };
         Ok(Mapped {
             base,
             len: self.bytes as usize,

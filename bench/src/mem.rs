@@ -17,9 +17,9 @@ impl Region {
             mm::mmap(
                 std::ptr::null_mut(),
                 len,
-                mm::PROT_READ | mm::PROT_WRITE,
-                mm::MAP_PRIVATE | mm::MAP_ANONYMOUS | mm::MAP_NORESERVE,
-                -1,
+                mm::ProtFlags::READ | mm::ProtFlags::WRITE,
+                mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS | mm::MapFlags::NORESERVE,
+                None,
                 0,
             )
         }

@@ -1,6 +1,5 @@
 //! The measurements: variants alternated within each round, medians across rounds.
 
-use std::os::fd::AsRawFd;
 use std::time::Instant;
 
 use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_POPULATE};
@@ -173,7 +172,7 @@ fn once(img: &Image, v: Variant, cold: bool) -> Result<Once, String> {
             let cache0 = mem::page_cache_bytes();
             mem::reset_peak_rss();
             let t = Instant::now();
-            let (r, out) = restorer::engine::restore(file.as_raw_fd(), &records, &opts);
+            let (r, out) = restorer::engine::restore(&file, &records, &opts);
             let secs = t.elapsed().as_secs_f64();
             r.map_err(|f| format!("restore failed: {f:?} {out:?}"))?;
             let ratio = cold.then(|| {

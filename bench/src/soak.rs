@@ -5,7 +5,6 @@
 //!   restore-soak [--seconds N] [--seed S] [--dir DIR]
 
 use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -55,9 +54,9 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
         mm::mmap(
             std::ptr::null_mut(),
             (region_pages + 2) * PAGE,
-            mm::PROT_NONE,
-            mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
-            -1,
+            mm::ProtFlags::NONE,
+            mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
+            None,
             0,
         )
     }
@@ -65,7 +64,8 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
     // SAFETY: the inner pages of our mapping.
     let dst = unsafe { area.add(PAGE) };
     // SAFETY: as above.
-    unsafe { mm::mprotect(dst, region_pages * PAGE, mm::PROT_READ | mm::PROT_WRITE) }.map_err(|e| format!("{e:?}"))?;
+    unsafe { mm::mprotect(dst, region_pages * PAGE, mm::ProtFlags::READ | mm::ProtFlags::WRITE) }
+        .map_err(|e| format!("{e:?}"))?;
 
     // Records: walk the file with holes, destinations moving forward with gaps.
     let byte_granular = r.below(4) == 0;
@@ -123,7 +123,7 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
     opts.flags = [0, FLAG_POPULATE, FLAG_HUGEPAGES, FLAG_POPULATE | FLAG_HUGEPAGES][r.below(4) as usize];
     // SAFETY: `words` holds `count` records into the region, which outlives the call.
     let records = unsafe { Records::new(words.as_ptr() as *const u8, count) };
-    let (res, out) = restorer::engine::restore(f.as_raw_fd(), &records, &opts);
+    let (res, out) = restorer::engine::restore(&f, &records, &opts);
     let verdict = (|| {
         res.map_err(|e| format!("restore failed: {e:?} {out:?}"))?;
         // SAFETY: the readable inner pages of the region.

@@ -12,6 +12,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use crate::engine::abi::{Options, Outcome};
 use crate::engine::capi::pie_restore_vma_ios;
 use crate::engine::probe::Features;
+use crate::sys::fd::BorrowedFd;
 use crate::sys::{fs, process, Errno};
 
 /// First command number free for the blob's own use (compel's `PARASITE_USER_CMDS`).
@@ -83,13 +84,16 @@ pub struct ReadRangeArgs {
 /// short reads and EINTR. Returns the bytes read (less only at end of file) or `-errno`.
 ///
 /// # Safety
-/// `args` points to a valid [`ReadRangeArgs`] whose buffer is writable for `len` bytes.
+/// `args` points to a valid [`ReadRangeArgs`] whose buffer is writable for `len` bytes and
+/// whose fd stays open for the call.
 #[no_mangle]
 pub unsafe extern "C" fn __export_blob_read_range(args: *const ReadRangeArgs) -> i64 {
     // SAFETY: the caller passes a valid args pointer.
     let a = unsafe { &*args };
+    // SAFETY: the caller keeps the fd open for the call.
+    let fd = unsafe { BorrowedFd::borrow_raw(a.fd) };
     let len = a.len as usize;
-    if let Err(e) = fs::readahead(a.fd, a.offset, len) {
+    if let Err(e) = fs::readahead(fd, a.offset, len) {
         return e.neg() as i64;
     }
     let mut done = 0usize;
@@ -100,7 +104,7 @@ pub unsafe extern "C" fn __export_blob_read_range(args: *const ReadRangeArgs) ->
             len: len - done,
         }];
         // SAFETY: the iovec lies in the caller's writable buffer.
-        match unsafe { fs::preadv(a.fd, &iov, a.offset + done as i64) } {
+        match unsafe { fs::preadv_raw(fd, &iov, a.offset + done as i64) } {
             Ok(0) => break,
             Ok(n) => done += n,
             Err(Errno::EINTR) => continue,

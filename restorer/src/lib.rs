@@ -4,6 +4,10 @@
 //! mem builtins, the panic handler and the exported entry points.
 #![cfg_attr(not(test), no_std)]
 
+// The `std` feature (host tools such as the benches) lends std's fds to the wrappers.
+#[cfg(all(feature = "std", not(test)))]
+extern crate std;
+
 pub mod engine;
 pub mod sys;
 

@@ -3,7 +3,6 @@
 //! not disturbed by other tests.
 
 use std::io::Write;
-use std::os::fd::AsRawFd;
 
 use restorer::engine::abi::{Options, Strategy};
 use restorer::engine::records::Records;
@@ -41,9 +40,9 @@ fn restores_leave_no_fd_thread_or_mapping() {
         mm::mmap(
             std::ptr::null_mut(),
             pages * PAGE,
-            mm::PROT_READ | mm::PROT_WRITE,
-            mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
-            -1,
+            mm::ProtFlags::READ | mm::ProtFlags::WRITE,
+            mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
+            None,
             0,
         )
         .unwrap()
@@ -51,11 +50,11 @@ fn restores_leave_no_fd_thread_or_mapping() {
     let words = [1u64, 0, dst as u64, (pages * PAGE) as u64];
     // SAFETY: one CRIU-layout record into `dst`.
     let records = unsafe { Records::new(words.as_ptr() as *const u8, 1) };
-    let flags = fs::fcntl_getfl(f.as_raw_fd()).unwrap();
+    let flags = fs::fcntl_getfl(&f).unwrap();
 
     // The first restore may make the allocator set up arenas for the test's own reads of
     // /proc: count after it.
-    let _ = restore(f.as_raw_fd(), &records, &Options::new(Strategy::Parallel));
+    let _ = restore(&f, &records, &Options::new(Strategy::Parallel));
     let (fds, tasks, nmaps) = (count("/proc/self/fd"), count("/proc/self/task"), maps());
 
     let strategies = [
@@ -68,20 +67,20 @@ fn restores_leave_no_fd_thread_or_mapping() {
     for s in strategies {
         let mut o = Options::new(s);
         o.workers = 4;
-        let (r, out) = restore(f.as_raw_fd(), &records, &o);
+        let (r, out) = restore(&f, &records, &o);
         assert!(r.is_ok(), "{s:?}: {out:?}");
     }
     f.set_len((pages / 2) as u64 * PAGE as u64).unwrap();
     for s in strategies {
         let mut o = Options::new(s);
         o.workers = 4;
-        let (r, out) = restore(f.as_raw_fd(), &records, &o);
+        let (r, out) = restore(&f, &records, &o);
         assert_eq!(r.unwrap_err().errno, restorer::sys::Errno::ENODATA, "{s:?}: {out:?}");
     }
     assert_eq!(count("/proc/self/fd"), fds, "an fd leaked");
     assert_eq!(count("/proc/self/task"), tasks, "a thread outlived its restore");
     assert_eq!(maps(), nmaps, "a mapping (worker stack, ring) stayed");
-    assert_eq!(fs::fcntl_getfl(f.as_raw_fd()).unwrap(), flags, "the fd's flags changed");
+    assert_eq!(fs::fcntl_getfl(&f).unwrap(), flags, "the fd's flags changed");
     // SAFETY: the test's own mapping.
     unsafe { mm::munmap(dst, pages * PAGE).unwrap() };
 }

@@ -3,6 +3,7 @@
 
 use super::abi::{Options, Outcome};
 use super::records::Records;
+use crate::sys::fd::BorrowedFd;
 
 /// Restore the pages of `n` packed `restore_vma_io` records at `ios` from `fd`.
 ///
@@ -10,7 +11,8 @@ use super::records::Records;
 /// `res` may be null.
 ///
 /// # Safety
-/// `ios` holds `n` well-formed records whose iovecs name writable memory; `opts` points
+/// `fd` stays open for the call; `ios` holds `n` well-formed records whose iovecs name
+/// writable memory; `opts` points
 /// to an initialised [`Options`]; `res`, if not null, is writable.
 #[no_mangle]
 pub unsafe extern "C" fn pie_restore_vma_ios(
@@ -24,7 +26,7 @@ pub unsafe extern "C" fn pie_restore_vma_ios(
         return crate::sys::Errno::EINVAL.neg() as i64;
     }
     // SAFETY: the caller's contract.
-    let (records, opts) = unsafe { (Records::new(ios, n as usize), &*opts) };
+    let (records, opts, fd) = unsafe { (Records::new(ios, n as usize), &*opts, BorrowedFd::borrow_raw(fd)) };
     let (result, outcome) = super::restore(fd, &records, opts);
     if !res.is_null() {
         // SAFETY: the caller's contract.

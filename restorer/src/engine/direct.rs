@@ -4,7 +4,8 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::sys::fs;
+use crate::sys::fd::BorrowedFd;
+use crate::sys::fs::{self, OFlags};
 use crate::sys::{Errno, Result};
 
 /// Alignment O_DIRECT needs of offsets, lengths and addresses (a page covers every
@@ -12,18 +13,18 @@ use crate::sys::{Errno, Result};
 pub const DIRECT_ALIGN: u64 = 4096;
 
 /// The fd switched to O_DIRECT; dropping it restores the flags it had.
-pub struct DirectMode {
-    fd: i32,
-    old_flags: i32,
+pub struct DirectMode<'fd> {
+    fd: BorrowedFd<'fd>,
+    old_flags: OFlags,
     on: AtomicBool,
 }
 
-impl DirectMode {
+impl<'fd> DirectMode<'fd> {
     /// Switch `fd` to O_DIRECT with `fcntl(F_SETFL)`. EINVAL means the filesystem has no
     /// direct I/O (tmpfs on older kernels, some FUSE and network filesystems).
-    pub fn enable(fd: i32) -> Result<DirectMode> {
+    pub fn enable(fd: BorrowedFd<'fd>) -> Result<DirectMode<'fd>> {
         let old_flags = fs::fcntl_getfl(fd)?;
-        fs::fcntl_setfl(fd, old_flags | fs::O_DIRECT)?;
+        fs::fcntl_setfl(fd, old_flags | OFlags::DIRECT)?;
         Ok(DirectMode {
             fd,
             old_flags,
@@ -51,7 +52,7 @@ impl DirectMode {
     }
 }
 
-impl Drop for DirectMode {
+impl Drop for DirectMode<'_> {
     fn drop(&mut self) {
         if self.on.load(Ordering::Acquire) {
             let _ = fs::fcntl_setfl(self.fd, self.old_flags);

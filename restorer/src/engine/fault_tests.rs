@@ -3,7 +3,6 @@
 //! destination sits between PROT_NONE guard pages: a stray write kills the test).
 
 use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 
 use super::abi::{Options, Strategy};
@@ -27,15 +26,15 @@ impl Guarded {
             mm::mmap(
                 std::ptr::null_mut(),
                 (pages + 2) * PAGE,
-                mm::PROT_NONE,
-                mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
-                -1,
+                mm::ProtFlags::NONE,
+                mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
+                None,
                 0,
             )
             .unwrap()
         };
         // SAFETY: the inner pages of our mapping.
-        unsafe { mm::mprotect(area.add(PAGE), pages * PAGE, mm::PROT_READ | mm::PROT_WRITE).unwrap() };
+        unsafe { mm::mprotect(area.add(PAGE), pages * PAGE, mm::ProtFlags::READ | mm::ProtFlags::WRITE).unwrap() };
         Guarded { area, pages }
     }
 
@@ -155,7 +154,7 @@ fn failing_read_is_reported_with_its_record() {
             let f = Faults::default();
             f.fail_read_at.store(nth, Ordering::Relaxed);
             f.read_errno.store(Errno::EIO.raw_os_error() as i64, Ordering::Relaxed);
-            let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(s, 3), &f);
+            let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(s, 3), &f);
             let fl = r.expect_err("an injected EIO must fail the restore");
             assert_eq!(fl.errno, Errno::EIO, "{s:?} {out:?}");
             assert!(fl.record < t.count && out.record == fl.record as i64, "{s:?} {out:?}");
@@ -176,7 +175,7 @@ fn short_reads_are_advanced_over() {
         let t = setup();
         let f = Faults::default();
         f.short_reads.store(true, Ordering::Relaxed);
-        let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(s, 2), &f);
+        let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(s, 2), &f);
         assert_eq!(r, Ok(()), "{s:?}");
         assert_eq!(out.bytes as usize, t.data.len());
         t.check();
@@ -189,8 +188,8 @@ fn o_direct_einval_falls_back_to_buffered_reads() {
     let t = setup();
     let f = Faults::default();
     f.direct_einval.store(true, Ordering::Relaxed);
-    let flags = crate::sys::fs::fcntl_getfl(t.file.as_raw_fd()).unwrap();
-    let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(Strategy::Direct, 2), &f);
+    let flags = crate::sys::fs::fcntl_getfl(&t.file).unwrap();
+    let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(Strategy::Direct, 2), &f);
     assert_eq!(r, Ok(()));
     assert!(
         !f.direct_einval.load(Ordering::Relaxed),
@@ -199,11 +198,7 @@ fn o_direct_einval_falls_back_to_buffered_reads() {
     // Only if O_DIRECT was on in the first place could it be refused: then the engine
     // says it ran buffered.
     assert_eq!(out.strategy, Strategy::Parallel as u32, "{out:?}");
-    assert_eq!(
-        crate::sys::fs::fcntl_getfl(t.file.as_raw_fd()).unwrap(),
-        flags,
-        "flags restored"
-    );
+    assert_eq!(crate::sys::fs::fcntl_getfl(&t.file).unwrap(), flags, "flags restored");
     t.check();
     settled(&f);
 }
@@ -213,7 +208,7 @@ fn falls_back_to_serial(fault: impl Fn(&Faults)) {
     let t = setup();
     let f = Faults::default();
     fault(&f);
-    let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(Strategy::Parallel, 4), &f);
+    let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(Strategy::Parallel, 4), &f);
     assert_eq!(r, Ok(()));
     assert_eq!((out.strategy, out.workers), (Strategy::Serial as u32, 1), "{out:?}");
     t.check();
@@ -234,7 +229,7 @@ fn stack_enomem_falls_back_to_serial() {
 fn workers_are_joined_and_unmapped() {
     let t = setup();
     let f = Faults::default();
-    let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &opts(Strategy::Parallel, 4), &f);
+    let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(Strategy::Parallel, 4), &f);
     assert_eq!(r, Ok(()));
     assert_eq!(out.workers, 4, "{out:?}");
     t.check();

@@ -21,6 +21,7 @@ pub mod uring;
 
 use core::sync::atomic::AtomicBool;
 
+use crate::sys::fd::{AsFd, BorrowedFd};
 use crate::sys::Errno;
 use abi::{Options, Outcome, Strategy, OPTIONS_V1};
 use direct::DirectMode;
@@ -58,8 +59,8 @@ impl Failure {
 /// Read every record's bytes from `fd` into the memory its iovecs name.
 ///
 /// Returns what ran in `Outcome` either way; `Err` carries the first failure.
-pub fn restore(fd: i32, records: &Records, opts: &Options) -> (Result<(), Failure>, Outcome) {
-    restore_in(fd, records, opts, Inject::default())
+pub fn restore(fd: impl AsFd, records: &Records, opts: &Options) -> (Result<(), Failure>, Outcome) {
+    restore_in(fd.as_fd(), records, opts, Inject::default())
 }
 
 /// What the tests inject into a restore (nothing outside test builds).
@@ -73,13 +74,13 @@ pub struct Inject<'a> {
 /// [`restore`] with faults injected (test builds).
 #[cfg(test)]
 pub fn restore_with_faults(
-    fd: i32,
+    fd: impl AsFd,
     records: &Records,
     opts: &Options,
     faults: &fault::Faults,
 ) -> (Result<(), Failure>, Outcome) {
     restore_in(
-        fd,
+        fd.as_fd(),
         records,
         opts,
         Inject {
@@ -89,7 +90,12 @@ pub fn restore_with_faults(
     )
 }
 
-fn restore_in(fd: i32, records: &Records, opts: &Options, inject: Inject<'_>) -> (Result<(), Failure>, Outcome) {
+fn restore_in(
+    fd: BorrowedFd<'_>,
+    records: &Records,
+    opts: &Options,
+    inject: Inject<'_>,
+) -> (Result<(), Failure>, Outcome) {
     let mut out = Outcome::empty();
     let (result, bytes) = match run(fd, records, opts, &mut out, inject) {
         Ok(bytes) => (Ok(()), bytes),
@@ -103,7 +109,13 @@ fn restore_in(fd: i32, records: &Records, opts: &Options, inject: Inject<'_>) ->
     (result, out)
 }
 
-fn run(fd: i32, records: &Records, opts: &Options, out: &mut Outcome, inject: Inject<'_>) -> Result<u64, Failure> {
+fn run(
+    fd: BorrowedFd<'_>,
+    records: &Records,
+    opts: &Options,
+    out: &mut Outcome,
+    inject: Inject<'_>,
+) -> Result<u64, Failure> {
     if opts.version != OPTIONS_V1 || (opts.size as usize) < core::mem::size_of::<Options>() {
         return Err(Failure::new(Errno::EINVAL, 0, -1));
     }

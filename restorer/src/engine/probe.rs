@@ -3,6 +3,7 @@
 
 use super::records::{Cursor, Records};
 use super::uring::Ring;
+use crate::sys::fd::BorrowedFd;
 use crate::sys::fs::{self, Cachestat, CachestatRange, IoVec};
 use crate::sys::io_uring::{
     io_uring_register, IoUringProbe, IORING_OP_READV, IORING_REGISTER_PROBE, IO_URING_PROBE_OPS,
@@ -98,7 +99,9 @@ impl Features {
 fn cachestat() -> i32 {
     let mut out = Cachestat::default();
     // An invalid fd tells whether the call exists (EBADF) or not (ENOSYS).
-    match fs::cachestat(-1, &CachestatRange { off: 0, len: 0 }, &mut out, 0) {
+    // SAFETY: -1 is never an open fd; the kernel only answers.
+    let invalid = unsafe { BorrowedFd::borrow_raw(-1) };
+    match fs::cachestat(invalid, &CachestatRange { off: 0, len: 0 }, &mut out, 0) {
         Err(Errno::EBADF) | Ok(()) => 0,
         Err(e) => e.neg(),
     }
@@ -110,9 +113,9 @@ fn populate_write() -> i32 {
         mm::mmap(
             core::ptr::null_mut(),
             4096,
-            mm::PROT_READ | mm::PROT_WRITE,
-            mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
-            -1,
+            mm::ProtFlags::READ | mm::ProtFlags::WRITE,
+            mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
+            None,
             0,
         )
     } {
@@ -120,7 +123,7 @@ fn populate_write() -> i32 {
         Err(e) => return e.neg(),
     };
     // SAFETY: advice on our own page.
-    let r = code(unsafe { mm::madvise(page, 4096, mm::MADV_POPULATE_WRITE) });
+    let r = code(unsafe { mm::madvise(page, 4096, mm::MadviseAdvice::POPULATE_WRITE) });
     // SAFETY: our own page.
     let _ = unsafe { mm::munmap(page, 4096) };
     r
@@ -152,7 +155,7 @@ fn set_tid() -> i32 {
 /// Fraction of the records' bytes in the page cache, in percent: cachestat(2) over the
 /// file where the kernel has it, else a `preadv2(RWF_NOWAIT)` probe of the first page
 /// read (100 if it came from the cache, 0 if not).
-pub fn cached_percent(fd: i32, records: &Records, bytes: u64) -> u32 {
+pub fn cached_percent(fd: BorrowedFd<'_>, records: &Records, bytes: u64) -> u32 {
     if bytes == 0 {
         return 100;
     }
@@ -169,7 +172,7 @@ pub fn cached_percent(fd: i32, records: &Records, bytes: u64) -> u32 {
     };
     let iov = [IoVec { base, len: 1 }];
     // SAFETY: the first byte of a destination iovec, which the restore writes anyway.
-    match unsafe { fs::preadv2(fd, &iov, off, fs::RWF_NOWAIT) } {
+    match unsafe { fs::preadv2_raw(fd, &iov, off, fs::ReadWriteFlags::NOWAIT) } {
         Ok(_) => 100,
         Err(_) => 0,
     }

@@ -6,6 +6,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use super::direct::DirectMode;
 use super::records::{Cursor, Record, Records};
 use super::Failure;
+use crate::sys::fd::BorrowedFd;
 use crate::sys::fs::{self, IoVec};
 use crate::sys::Errno;
 
@@ -17,7 +18,7 @@ const EAGAIN_RETRIES: u32 = 1 << 16;
 
 /// How a share is read.
 pub struct ReadCtx<'a> {
-    pub fd: i32,
+    pub fd: BorrowedFd<'a>,
     /// Auto-dedup: read at most this many bytes at once and punch them out behind the
     /// read; 0 = off.
     pub dedup_chunk: u64,
@@ -26,7 +27,7 @@ pub struct ReadCtx<'a> {
     /// Set by any share that failed: the others stop at their next read.
     pub abort: &'a AtomicBool,
     /// The fd is in O_DIRECT mode: an EINVAL read falls back to buffered reads.
-    pub direct: Option<&'a DirectMode>,
+    pub direct: Option<&'a DirectMode<'a>>,
     /// `FLAG_POPULATE` / `FLAG_HUGEPAGES` of the options.
     pub flags: u32,
     /// Faults the tests inject.
@@ -42,7 +43,7 @@ struct Prefetch {
 
 impl Prefetch {
     /// Make sure `[off, off + window/2)` has been asked for; ask for a whole window.
-    fn ensure(&mut self, fd: i32, off: i64) {
+    fn ensure(&mut self, fd: BorrowedFd<'_>, off: i64) {
         if self.window == 0 {
             return;
         }
@@ -92,7 +93,7 @@ pub fn read_share(records: &Records, from: Cursor, to: Cursor, ctx: &ReadCtx<'_>
             // Failing to punch costs only disk space, as in CRIU.
             let _ = fs::fallocate(
                 ctx.fd,
-                fs::FALLOC_FL_KEEP_SIZE | fs::FALLOC_FL_PUNCH_HOLE,
+                fs::FallocateFlags::KEEP_SIZE | fs::FallocateFlags::PUNCH_HOLE,
                 off,
                 got as i64,
             );
@@ -230,7 +231,7 @@ fn read_fully(ctx: &ReadCtx<'_>, iov: &mut [IoVec], mut off: i64) -> Result<u64,
 /// `preadv`, or in test builds what the injected faults make of it.
 ///
 /// # Safety
-/// As [`fs::preadv`].
+/// As [`fs::preadv_raw`].
 #[inline(always)]
 unsafe fn preadv(ctx: &ReadCtx<'_>, iov: &[IoVec], off: i64) -> crate::sys::Result<usize> {
     #[cfg(test)]
@@ -247,11 +248,11 @@ unsafe fn preadv(ctx: &ReadCtx<'_>, iov: &[IoVec], off: i64) -> crate::sys::Resu
                 len: (iov[0].len / 2).max(1),
             }];
             // SAFETY: a prefix of the caller's first iovec.
-            return unsafe { fs::preadv(ctx.fd, &half, off) };
+            return unsafe { fs::preadv_raw(ctx.fd, &half, off) };
         }
     }
     // SAFETY: forwarded from the caller.
-    unsafe { fs::preadv(ctx.fd, iov, off) }
+    unsafe { fs::preadv_raw(ctx.fd, iov, off) }
 }
 
 /// Advise the destination of a batch before it is read into: huge pages for the
@@ -270,14 +271,14 @@ pub(super) fn prepare(batch: &[IoVec], flags: u32) {
             let (hs, he) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
             if hs < he {
                 // SAFETY: advice on destination memory the caller handed over for writing.
-                let _ = unsafe { mm::madvise(hs as *mut u8, he - hs, mm::MADV_HUGEPAGE) };
+                let _ = unsafe { mm::madvise(hs as *mut u8, he - hs, mm::MadviseAdvice::HUGEPAGE) };
             }
         }
         if flags & FLAG_POPULATE != 0 {
             let (ps, pe) = (start / 4096 * 4096, end.next_multiple_of(4096));
             // SAFETY: as above; populating writes nothing the read will not overwrite
             // (whole pages of the destination, zero-filled if fresh).
-            let _ = unsafe { mm::madvise(ps as *mut u8, pe - ps, mm::MADV_POPULATE_WRITE) };
+            let _ = unsafe { mm::madvise(ps as *mut u8, pe - ps, mm::MadviseAdvice::POPULATE_WRITE) };
         }
     }
 }

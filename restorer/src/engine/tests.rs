@@ -1,13 +1,19 @@
 //! Host tests of the engine against the real kernel: temp files, fresh mappings.
 
 use std::io::Write;
-use std::os::fd::AsRawFd;
 
 use super::abi::{Options, Strategy};
 use super::records::{Cursor, Records};
 use super::split::split;
 use super::{restore, Failure};
+use crate::sys::fd::BorrowedFd;
 use crate::sys::Errno;
+
+/// An fd number that is never open.
+fn closed_fd() -> BorrowedFd<'static> {
+    // SAFETY: -1 is never an open fd; the kernel answers EBADF.
+    unsafe { BorrowedFd::borrow_raw(-1) }
+}
 
 /// Records packed as CRIU packs them, in an 8-aligned buffer.
 struct Packed {
@@ -134,7 +140,7 @@ fn run(strategy: Strategy, workers: u32) -> super::abi::Outcome {
     let (p, map) = scattered(&mut dst, file_pages);
     let mut opts = Options::new(strategy);
     opts.workers = workers;
-    let (res, out) = restore(f.as_raw_fd(), &p.records(), &opts);
+    let (res, out) = restore(&f, &p.records(), &opts);
     assert_eq!(res, Ok(()), "{strategy:?}: {out:?}");
     assert_eq!(out.bytes as usize, map.len() * PAGE);
     check(&dst, &data, &map);
@@ -191,15 +197,11 @@ fn direct_reads_around_the_page_cache() {
     p.push(0, &[(dst.ptr, pages * PAGE)]);
     let mut o = Options::new(Strategy::Direct);
     o.workers = 2;
-    let before = crate::sys::fs::fcntl_getfl(f.as_raw_fd()).unwrap();
-    let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
+    let before = crate::sys::fs::fcntl_getfl(&f).unwrap();
+    let (res, out) = restore(&f, &p.records(), &o);
     assert_eq!(res, Ok(()));
     assert_eq!(dst.bytes(), &data[..]);
-    assert_eq!(
-        crate::sys::fs::fcntl_getfl(f.as_raw_fd()).unwrap(),
-        before,
-        "file flags restored"
-    );
+    assert_eq!(crate::sys::fs::fcntl_getfl(&f).unwrap(), before, "file flags restored");
     // On a filesystem without O_DIRECT the engine says it fell back.
     assert!(
         out.strategy == Strategy::Direct as u32 || out.strategy == Strategy::Parallel as u32,
@@ -221,9 +223,9 @@ impl Fresh {
             mm::mmap(
                 std::ptr::null_mut(),
                 len,
-                mm::PROT_READ | mm::PROT_WRITE,
-                mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
-                -1,
+                mm::ProtFlags::READ | mm::ProtFlags::WRITE,
+                mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
+                None,
                 0,
             )
             .unwrap()
@@ -277,7 +279,7 @@ fn workers_take_tids_above_max_pid() {
     let read = |p: &str| std::fs::read_to_string(p).unwrap().trim().parse::<i32>().unwrap();
     let (last, max) = (read("/proc/sys/kernel/ns_last_pid"), read("/proc/sys/kernel/pid_max"));
     o.max_pid = (last + 100).min(max - 400);
-    let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
+    let (res, out) = restore(&f, &p.records(), &o);
     assert_eq!(res, Ok(()));
     assert_eq!(dst.bytes(), &data[..]);
     if crate::sys::creds::getresuid().unwrap().1 == 0 {
@@ -331,7 +333,7 @@ fn end_of_file_is_an_error_naming_the_record() {
     ] {
         let mut opts = Options::new(s);
         opts.workers = 2;
-        let (res, out) = restore(f.as_raw_fd(), &p.records(), &opts);
+        let (res, out) = restore(&f, &p.records(), &opts);
         let Err(fl) = res else { panic!("{s:?} succeeded") };
         assert_eq!(fl.errno, Errno::ENODATA, "{s:?}");
         assert_eq!(fl.record, 1, "{s:?}");
@@ -349,7 +351,7 @@ fn closed_fd_is_ebadf() {
     let mut dst = vec![0u8; 4 * PAGE];
     let mut p = Packed::new();
     p.push(0, &[(dst.as_mut_ptr(), 4 * PAGE)]);
-    let (res, _) = restore(-1, &p.records(), &Options::new(Strategy::Serial));
+    let (res, _) = restore(closed_fd(), &p.records(), &Options::new(Strategy::Serial));
     assert_eq!(res, Err(Failure::new(Errno::EBADF, 0, 0)));
 }
 
@@ -360,15 +362,21 @@ fn bad_options_and_records_are_einval() {
     p.push(0, &[(dst.as_mut_ptr(), PAGE)]);
     let mut o = Options::new(Strategy::Serial);
     o.version = 99;
-    assert_eq!(restore(0, &p.records(), &o).0.unwrap_err().errno, Errno::EINVAL);
+    assert_eq!(
+        restore(std::io::stdin(), &p.records(), &o).0.unwrap_err().errno,
+        Errno::EINVAL
+    );
     let mut o = Options::new(Strategy::Serial);
     o.strategy = 1000;
-    assert_eq!(restore(0, &p.records(), &o).0.unwrap_err().errno, Errno::EINVAL);
+    assert_eq!(
+        restore(std::io::stdin(), &p.records(), &o).0.unwrap_err().errno,
+        Errno::EINVAL
+    );
     let mut neg = Packed::new();
     neg.push(0, &[]);
     neg.words[0] = (-3i32) as u32 as u64;
     assert_eq!(
-        restore(0, &neg.records(), &Options::new(Strategy::Serial))
+        restore(std::io::stdin(), &neg.records(), &Options::new(Strategy::Serial))
             .0
             .unwrap_err()
             .errno,
@@ -390,7 +398,7 @@ fn auto_dedup_punches_what_it_read() {
     let mut o = Options::new(Strategy::Parallel);
     o.workers = 2;
     o.dedup_chunk = 1 << 20;
-    let (res, _) = restore(f.as_raw_fd(), &p.records(), &o);
+    let (res, _) = restore(&f, &p.records(), &o);
     assert_eq!(res, Ok(()));
     assert_eq!(dst, data);
     let after = f.metadata().unwrap().blocks();
@@ -421,7 +429,7 @@ fn auto_dedup_in_every_strategy() {
         let mut o = Options::new(s);
         o.workers = 2;
         o.dedup_chunk = 256 << 10;
-        let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
+        let (res, out) = restore(&f, &p.records(), &o);
         assert_eq!(res, Ok(()), "{s:?}");
         assert_eq!(dst.bytes(), &data[..], "{s:?} {out:?}");
         assert!(f.metadata().unwrap().blocks() < 64, "{s:?}: holes not punched");
@@ -454,7 +462,7 @@ fn populate_and_hugepage_advice_keep_every_byte() {
             let mut o = Options::new(s);
             o.workers = 2;
             o.flags = flags;
-            let (res, out) = restore(f.as_raw_fd(), &p.records(), &o);
+            let (res, out) = restore(&f, &p.records(), &o);
             assert_eq!(res, Ok(()), "{s:?} {flags}");
             assert_eq!(dst.bytes(), &data[..], "{s:?} {flags} {out:?}");
         }
@@ -468,5 +476,8 @@ fn unknown_flags_are_einval() {
     p.push(0, &[(dst.as_mut_ptr(), PAGE)]);
     let mut o = Options::new(Strategy::Serial);
     o.flags = 1 << 7;
-    assert_eq!(restore(0, &p.records(), &o).0.unwrap_err().errno, Errno::EINVAL);
+    assert_eq!(
+        restore(std::io::stdin(), &p.records(), &o).0.unwrap_err().errno,
+        Errno::EINVAL
+    );
 }

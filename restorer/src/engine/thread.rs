@@ -105,9 +105,9 @@ pub unsafe fn spawn<'a>(
         mm::mmap(
             core::ptr::null_mut(),
             STACK_SIZE,
-            mm::PROT_READ | mm::PROT_WRITE,
-            mm::MAP_PRIVATE | mm::MAP_ANONYMOUS | mm::MAP_STACK | mm::MAP_NORESERVE,
-            -1,
+            mm::ProtFlags::READ | mm::ProtFlags::WRITE,
+            mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS | mm::MapFlags::STACK | mm::MapFlags::NORESERVE,
+            None,
             0,
         )?
     };
@@ -119,7 +119,7 @@ pub unsafe fn spawn<'a>(
     faults.inspect(|f| super::fault::Faults::count(&f.stacks_live, 1));
     // A guard page below the stack turns an overflow into a fault, not corruption.
     // SAFETY: the first page of our own mapping.
-    if let Err(e) = unsafe { mm::mprotect(stack, PAGE, mm::PROT_NONE) } {
+    if let Err(e) = unsafe { mm::mprotect(stack, PAGE, mm::ProtFlags::NONE) } {
         // SAFETY: unmapping what was just mapped.
         let _ = unsafe { mm::munmap(stack, STACK_SIZE) };
         #[cfg(test)]

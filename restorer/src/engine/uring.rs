@@ -8,6 +8,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::records::{Cursor, Records};
 use super::Failure;
+use crate::sys::fd::{AsFd, BorrowedFd, OwnedFd};
 use crate::sys::fs::{self, IoVec};
 use crate::sys::io_uring::{
     io_uring_enter, io_uring_setup, IoUringCqe, IoUringParams, IoUringSqe, IORING_ENTER_GETEVENTS,
@@ -26,7 +27,7 @@ const ENTER_REFUSALS: u32 = 1 << 12;
 
 /// A mapped ring. Dropping it unmaps and closes it.
 pub struct Ring {
-    fd: i32,
+    fd: OwnedFd,
     sq: (*mut u8, usize),
     cq: (*mut u8, usize),
     sqes: (*mut u8, usize),
@@ -45,6 +46,7 @@ impl Ring {
         let mut p = IoUringParams::default();
         // SAFETY: the kernel fills `p`; the ring memory is mapped below.
         let fd = unsafe { io_uring_setup(entries, &mut p)? };
+        let raw_fd = fd.as_raw_fd();
         let mut ring = Ring {
             fd,
             sq: (core::ptr::null_mut(), 0),
@@ -61,14 +63,15 @@ impl Ring {
         let cq_len = p.cq_off.cqes as usize + p.cq_entries as usize * core::mem::size_of::<IoUringCqe>();
         let single = p.features & IORING_FEAT_SINGLE_MMAP != 0;
         let map = |len: usize, off: i64| {
-            // SAFETY: a shared mapping of the ring fd at the kernel's documented offsets.
+            // SAFETY: a shared mapping of the ring fd at the kernel's documented offsets;
+            // `ring` owns that fd and outlives every call of this closure.
             unsafe {
                 mm::mmap(
                     core::ptr::null_mut(),
                     len,
-                    mm::PROT_READ | mm::PROT_WRITE,
-                    mm::MAP_SHARED | mm::MAP_POPULATE,
-                    fd,
+                    mm::ProtFlags::READ | mm::ProtFlags::WRITE,
+                    mm::MapFlags::SHARED | mm::MapFlags::POPULATE,
+                    Some(BorrowedFd::borrow_raw(raw_fd)),
                     off,
                 )
             }
@@ -102,13 +105,13 @@ impl Ring {
     }
 
     /// The ring's fd.
-    pub fn fd(&self) -> i32 {
-        self.fd
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 
     /// Queue a READV of `iov` at `off`, tagged `user_data`; `iov` must stay put until
     /// its completion is reaped.
-    fn push_readv(&mut self, fd: i32, iov: *const IoVec, off: i64, user_data: u64) {
+    fn push_readv(&mut self, fd: BorrowedFd<'_>, iov: *const IoVec, off: i64, user_data: u64) {
         // SAFETY: the tail is ours to write (single submitter); the SQE slot at the tail
         // is free because no more than the ring's entries are ever in flight.
         unsafe {
@@ -116,7 +119,7 @@ impl Ring {
             let sqe = (self.sqes.0 as *mut IoUringSqe).add((tail & self.sq_mask) as usize);
             sqe.write(IoUringSqe {
                 opcode: IORING_OP_READV,
-                fd,
+                fd: fd.as_raw_fd(),
                 off: off as u64,
                 addr: iov as u64,
                 len: 1,
@@ -131,7 +134,7 @@ impl Ring {
     fn enter(&self, submit: u32, wait: u32) -> Result<usize> {
         loop {
             // SAFETY: the queued SQEs point at iovecs that live until their completion.
-            match unsafe { io_uring_enter(self.fd, submit, wait, IORING_ENTER_GETEVENTS, None) } {
+            match unsafe { io_uring_enter(&self.fd, submit, wait, IORING_ENTER_GETEVENTS, None) } {
                 Err(Errno::EINTR) => continue,
                 r => return r,
             }
@@ -161,7 +164,6 @@ impl Drop for Ring {
                 let _ = unsafe { mm::munmap(p, len) };
             }
         }
-        let _ = fs::close(self.fd);
     }
 }
 
@@ -231,7 +233,7 @@ impl Iterator for Pieces<'_> {
 pub fn read_uring(
     ring: &mut Ring,
     records: &Records,
-    fd: i32,
+    fd: BorrowedFd<'_>,
     dedup_chunk: u64,
     flags: u32,
 ) -> core::result::Result<u64, Failure> {
@@ -315,7 +317,12 @@ pub fn read_uring(
                     let n = n as usize;
                     bytes += n as u64;
                     if dedup_chunk != 0 {
-                        let _ = fs::fallocate(fd, fs::FALLOC_FL_KEEP_SIZE | fs::FALLOC_FL_PUNCH_HOLE, s.off, n as i64);
+                        let _ = fs::fallocate(
+                            fd,
+                            fs::FallocateFlags::KEEP_SIZE | fs::FallocateFlags::PUNCH_HOLE,
+                            s.off,
+                            n as i64,
+                        );
                     }
                     if n < s.iov.len && failure.is_none() {
                         // Short read: the rest goes back into the queue.

@@ -1,7 +1,8 @@
 //! Linux native AIO: contexts, submissions, completions.
 
+use super::ret::{ret_unit, ret_usize};
 use super::timespec::Timespec;
-use super::{nr, opt_ptr, raw, unit, Errno, Result};
+use super::{nr, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 /// An AIO context handle (`aio_context_t`): the address of its ring in the caller.
@@ -74,7 +75,7 @@ assert_layout!(IoEvent, size = 32);
 pub fn io_setup(nr_events: u32) -> Result<AioContext> {
     let mut ctx: AioContext = 0;
     // SAFETY: the kernel reads the (zero) handle and writes the new one.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall2(
             nr(Sysno::io_setup),
             nr_events as usize,
@@ -88,7 +89,7 @@ pub fn io_setup(nr_events: u32) -> Result<AioContext> {
 #[inline]
 pub fn io_destroy(ctx: AioContext) -> Result<()> {
     // SAFETY: io_destroy touches no user memory of ours beyond the ring it unmaps.
-    unit(unsafe { raw::syscall1(nr(Sysno::io_destroy), ctx as usize) })
+    ret_unit(unsafe { raw::syscall1(nr(Sysno::io_destroy), ctx as usize) })
 }
 
 /// `io_submit(2)`: queue the requests `iocbs` point to; returns how many were queued.
@@ -99,7 +100,7 @@ pub fn io_destroy(ctx: AioContext) -> Result<()> {
 #[inline]
 pub unsafe fn io_submit(ctx: AioContext, iocbs: &[*mut Iocb]) -> Result<usize> {
     // SAFETY: the caller vouches for the requests and their buffers.
-    Errno::result(unsafe { raw::syscall3(nr(Sysno::io_submit), ctx as usize, iocbs.len(), iocbs.as_ptr() as usize) })
+    ret_usize(unsafe { raw::syscall3(nr(Sysno::io_submit), ctx as usize, iocbs.len(), iocbs.as_ptr() as usize) })
 }
 
 /// `io_getevents(2)`: reap between `min_nr` and `events.len()` completions, waiting up to
@@ -112,7 +113,7 @@ pub fn io_getevents(
     timeout: Option<&Timespec>,
 ) -> Result<usize> {
     // SAFETY: the kernel writes at most events.len() io_events and reads the timeout.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall5(
             nr(Sysno::io_getevents),
             ctx as usize,

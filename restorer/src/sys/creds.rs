@@ -1,6 +1,7 @@
 //! Credentials: user and group ids, supplementary groups, filesystem ids, capabilities.
 
-use super::{nr, raw, unit, Errno, Result};
+use super::ret::{ret_unit, ret_usize};
+use super::{nr, raw, Result};
 use syscalls::Sysno;
 
 /// An id argument meaning "leave unchanged" (`(uid_t)-1`).
@@ -76,21 +77,21 @@ pub fn cap_is_set(data: &[CapUserData; 2], cap: u32, which: fn(&CapUserData) -> 
 #[inline]
 pub fn getgroups(list: &mut [u32]) -> Result<usize> {
     // SAFETY: the kernel writes at most list.len() gids into `list`.
-    Errno::result(unsafe { raw::syscall2(nr(Sysno::getgroups), list.len(), list.as_mut_ptr() as usize) })
+    ret_usize(unsafe { raw::syscall2(nr(Sysno::getgroups), list.len(), list.as_mut_ptr() as usize) })
 }
 
 /// `setgroups(2)`: replace the supplementary groups (needs `CAP_SETGID`).
 #[inline]
 pub fn setgroups(list: &[u32]) -> Result<()> {
     // SAFETY: the kernel only reads `list`.
-    unit(unsafe { raw::syscall2(nr(Sysno::setgroups), list.len(), list.as_ptr() as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::setgroups), list.len(), list.as_ptr() as usize) })
 }
 
 /// `setresuid(2)`: set the real, effective and saved uid ([`ID_UNCHANGED`] keeps one).
 #[inline]
 pub fn setresuid(ruid: u32, euid: u32, suid: u32) -> Result<()> {
     // SAFETY: setresuid touches no user memory.
-    unit(unsafe { raw::syscall3(nr(Sysno::setresuid), ruid as usize, euid as usize, suid as usize) })
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::setresuid), ruid as usize, euid as usize, suid as usize) })
 }
 
 /// `getresuid(2)`: the real, effective and saved uid.
@@ -103,7 +104,7 @@ pub fn getresuid() -> Result<(u32, u32, u32)> {
 #[inline]
 pub fn setresgid(rgid: u32, egid: u32, sgid: u32) -> Result<()> {
     // SAFETY: setresgid touches no user memory.
-    unit(unsafe { raw::syscall3(nr(Sysno::setresgid), rgid as usize, egid as usize, sgid as usize) })
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::setresgid), rgid as usize, egid as usize, sgid as usize) })
 }
 
 /// `getresgid(2)`: the real, effective and saved gid.
@@ -117,7 +118,7 @@ pub fn getresgid() -> Result<(u32, u32, u32)> {
 fn get_three_ids(call: Sysno) -> Result<(u32, u32, u32)> {
     let (mut r, mut e, mut s) = (0u32, 0u32, 0u32);
     // SAFETY: both calls write one id into each of the three locals and nothing else.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall3(
             nr(call),
             &mut r as *mut u32 as usize,
@@ -150,14 +151,14 @@ pub fn capget(hdr: &mut CapUserHeader, data: Option<&mut [CapUserData; 2]>) -> R
     let data = data.map_or(0, |d| d.as_mut_ptr() as usize);
     // SAFETY: the kernel may write the header's version and writes at most two data
     // words (version 3), which `data` holds.
-    unit(unsafe { raw::syscall2(nr(Sysno::capget), hdr as *mut CapUserHeader as usize, data) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::capget), hdr as *mut CapUserHeader as usize, data) })
 }
 
 /// `capset(2)`: set the caller's capability sets (`hdr.pid` must be 0 or the caller).
 #[inline]
 pub fn capset(hdr: &mut CapUserHeader, data: &[CapUserData; 2]) -> Result<()> {
     // SAFETY: the kernel reads the data words and may write the header's version.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall2(
             nr(Sysno::capset),
             hdr as *mut CapUserHeader as usize,

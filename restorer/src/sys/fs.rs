@@ -3,16 +3,19 @@
 
 use core::ffi::CStr;
 
+use super::fd::{AsFd, OwnedFd, RawFd};
+pub use super::fd::{AT_FDCWD, CWD};
 pub use super::io_slice::IoVec;
+use super::io_slice::{IoSlice, IoSliceMut};
 pub use super::ioctl::{FIOCLEX, FIONBIO, FIONREAD, TCGETS};
-pub use super::oflags::*;
+pub use super::oflags::OFlags;
+use super::ret::{fd_arg, ret_c_int, ret_owned_fd, ret_unit, ret_usize};
 use super::sigtypes::SigSet;
 use super::timespec::Timespec;
-use super::{cstr, int, nr, opt_ptr, raw, unit, Errno, Result};
+use super::{cstr, nr, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // `*at` directory fd and flags.
-pub const AT_FDCWD: i32 = -100;
 pub const AT_SYMLINK_NOFOLLOW: i32 = 0x100;
 pub const AT_REMOVEDIR: i32 = 0x200;
 pub const AT_SYMLINK_FOLLOW: i32 = 0x400;
@@ -84,21 +87,40 @@ pub const POSIX_FADV_WILLNEED: i32 = 3;
 pub const POSIX_FADV_DONTNEED: i32 = 4;
 pub const POSIX_FADV_NOREUSE: i32 = 5;
 
-// `preadv2`/`pwritev2` flags.
-pub const RWF_HIPRI: i32 = 0x01;
-pub const RWF_DSYNC: i32 = 0x02;
-pub const RWF_SYNC: i32 = 0x04;
-pub const RWF_NOWAIT: i32 = 0x08;
-pub const RWF_APPEND: i32 = 0x10;
-pub const RWF_NOAPPEND: i32 = 0x20;
+/// `RWF_NOAPPEND`, hand-written: see [`ReadWriteFlags::NOAPPEND`].
+pub const RWF_NOAPPEND: u32 = 0x20;
 
-// `fallocate` modes.
-pub const FALLOC_FL_KEEP_SIZE: i32 = 0x01;
-pub const FALLOC_FL_PUNCH_HOLE: i32 = 0x02;
-pub const FALLOC_FL_COLLAPSE_RANGE: i32 = 0x08;
-pub const FALLOC_FL_ZERO_RANGE: i32 = 0x10;
-pub const FALLOC_FL_INSERT_RANGE: i32 = 0x20;
-pub const FALLOC_FL_UNSHARE_RANGE: i32 = 0x40;
+bitflags::bitflags! {
+    /// `RWF_*`: per-call flags of `preadv2`/`pwritev2`.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct ReadWriteFlags: u32 {
+        const HIPRI = linux_raw_sys::general::RWF_HIPRI;
+        const DSYNC = linux_raw_sys::general::RWF_DSYNC;
+        const SYNC = linux_raw_sys::general::RWF_SYNC;
+        const NOWAIT = linux_raw_sys::general::RWF_NOWAIT;
+        const APPEND = linux_raw_sys::general::RWF_APPEND;
+        // Linux 6.9; not in linux-raw-sys yet (checked against the C headers in the tests).
+        const NOAPPEND = RWF_NOAPPEND;
+        // The kernel validates the bits; callers may pass any.
+        const _ = !0;
+    }
+}
+
+bitflags::bitflags! {
+    /// `FALLOC_FL_*`: what `fallocate` does with the range (none: allocate it).
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct FallocateFlags: u32 {
+        const KEEP_SIZE = linux_raw_sys::general::FALLOC_FL_KEEP_SIZE;
+        const PUNCH_HOLE = linux_raw_sys::general::FALLOC_FL_PUNCH_HOLE;
+        const COLLAPSE_RANGE = linux_raw_sys::general::FALLOC_FL_COLLAPSE_RANGE;
+        const ZERO_RANGE = linux_raw_sys::general::FALLOC_FL_ZERO_RANGE;
+        const INSERT_RANGE = linux_raw_sys::general::FALLOC_FL_INSERT_RANGE;
+        const UNSHARE_RANGE = linux_raw_sys::general::FALLOC_FL_UNSHARE_RANGE;
+        const _ = !0;
+    }
+}
 
 // `memfd_create` flags.
 pub const MFD_CLOEXEC: u32 = 0x01;
@@ -173,23 +195,23 @@ assert_layout!(Cachestat, size = 40);
 // ---------------------------------------------------------------------------------------
 // Opening and closing.
 
-/// `open(2)`: open `path` relative to the cwd with `O_*` flags; `mode` applies on create.
+/// `open(2)`: open `path` relative to the cwd; `mode` applies on create.
 #[inline]
-pub fn open(path: &CStr, flags: i32, mode: u32) -> Result<i32> {
+pub fn open(path: &CStr, flags: OFlags, mode: u32) -> Result<OwnedFd> {
     // SAFETY: the kernel only reads the NUL-terminated path.
-    int(unsafe { raw::syscall3(nr(Sysno::open), cstr(path), flags as usize, mode as usize) })
+    ret_owned_fd(unsafe { raw::syscall3(nr(Sysno::open), cstr(path), flags.bits() as usize, mode as usize) })
 }
 
-/// `openat(2)`: open `path` relative to `dirfd` (or [`AT_FDCWD`]).
+/// `openat(2)`: open `path` relative to `dirfd` (or [`CWD`]).
 #[inline]
-pub fn openat(dirfd: i32, path: &CStr, flags: i32, mode: u32) -> Result<i32> {
+pub fn openat(dirfd: impl AsFd, path: &CStr, flags: OFlags, mode: u32) -> Result<OwnedFd> {
     // SAFETY: the kernel only reads the NUL-terminated path.
-    int(unsafe {
+    ret_owned_fd(unsafe {
         raw::syscall4(
             nr(Sysno::openat),
-            dirfd as usize,
+            fd_arg(&dirfd),
             cstr(path),
-            flags as usize,
+            flags.bits() as usize,
             mode as usize,
         )
     })
@@ -197,12 +219,12 @@ pub fn openat(dirfd: i32, path: &CStr, flags: i32, mode: u32) -> Result<i32> {
 
 /// `openat2(2)`: `openat` with an extensible [`OpenHow`] (flags, mode, `RESOLVE_*`).
 #[inline]
-pub fn openat2(dirfd: i32, path: &CStr, how: &OpenHow) -> Result<i32> {
+pub fn openat2(dirfd: impl AsFd, path: &CStr, how: &OpenHow) -> Result<OwnedFd> {
     // SAFETY: the kernel reads the path and `size_of::<OpenHow>()` bytes of `how`.
-    int(unsafe {
+    ret_owned_fd(unsafe {
         raw::syscall4(
             nr(Sysno::openat2),
-            dirfd as usize,
+            fd_arg(&dirfd),
             cstr(path),
             how as *const OpenHow as usize,
             core::mem::size_of::<OpenHow>(),
@@ -210,40 +232,58 @@ pub fn openat2(dirfd: i32, path: &CStr, how: &OpenHow) -> Result<i32> {
     })
 }
 
-/// `close(2)`: release `fd`; the fd is gone even when an error is returned.
+/// `close(2)`: release `fd`; the fd is gone even when an error is returned. Dropping an
+/// [`OwnedFd`] is the safe way; this is for fds nothing owns (and for its error).
+///
+/// # Safety
+/// Nothing may use `fd` afterwards: whatever owns it would close or use another file
+/// that reuses the number.
 #[inline]
-pub fn close(fd: i32) -> Result<()> {
-    // SAFETY: close touches no user memory.
-    unit(unsafe { raw::syscall1(nr(Sysno::close), fd as usize) })
+pub unsafe fn close(fd: RawFd) -> Result<()> {
+    // SAFETY: close touches no user memory; the caller vouches that nobody owns fd.
+    ret_unit(unsafe { raw::syscall1(nr(Sysno::close), fd as usize) })
 }
 
 /// `close_range(2)`: close (or with [`CLOSE_RANGE_CLOEXEC`] mark close-on-exec) fds
 /// `first..=last`.
+///
+/// # Safety
+/// Unless the flags only mark close-on-exec, nothing may use the closed fds afterwards
+/// (as for [`close`]).
 #[inline]
-pub fn close_range(first: u32, last: u32, flags: u32) -> Result<()> {
-    // SAFETY: close_range touches no user memory.
-    unit(unsafe { raw::syscall3(nr(Sysno::close_range), first as usize, last as usize, flags as usize) })
+pub unsafe fn close_range(first: u32, last: u32, flags: u32) -> Result<()> {
+    // SAFETY: close_range touches no user memory; the caller vouches for the fds.
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::close_range), first as usize, last as usize, flags as usize) })
 }
 
 /// `dup(2)`: a new fd, the lowest free, for the file of `fd`.
 #[inline]
-pub fn dup(fd: i32) -> Result<i32> {
+pub fn dup(fd: impl AsFd) -> Result<OwnedFd> {
     // SAFETY: dup touches no user memory.
-    int(unsafe { raw::syscall1(nr(Sysno::dup), fd as usize) })
+    ret_owned_fd(unsafe { raw::syscall1(nr(Sysno::dup), fd_arg(&fd)) })
 }
 
 /// `dup2(2)`: make `newfd` refer to the file of `oldfd`, closing what `newfd` held.
+/// Returns `newfd`; whoever owned the number owns the new file (wrap a free number in
+/// [`OwnedFd::from_raw_fd`]).
+///
+/// # Safety
+/// Nothing may go on using `newfd` for the file it named before (it is closed and
+/// replaced).
 #[inline]
-pub fn dup2(oldfd: i32, newfd: i32) -> Result<i32> {
-    // SAFETY: dup2 touches no user memory.
-    int(unsafe { raw::syscall2(nr(Sysno::dup2), oldfd as usize, newfd as usize) })
+pub unsafe fn dup2(oldfd: impl AsFd, newfd: RawFd) -> Result<RawFd> {
+    // SAFETY: dup2 touches no user memory; the caller vouches for newfd.
+    ret_c_int(unsafe { raw::syscall2(nr(Sysno::dup2), fd_arg(&oldfd), newfd as usize) })
 }
 
-/// `dup3(2)`: `dup2` with flags ([`O_CLOEXEC`]); `EINVAL` when `oldfd == newfd`.
+/// `dup3(2)`: `dup2` with flags ([`OFlags::CLOEXEC`]); `EINVAL` when `oldfd == newfd`.
+///
+/// # Safety
+/// As for [`dup2`].
 #[inline]
-pub fn dup3(oldfd: i32, newfd: i32, flags: i32) -> Result<i32> {
-    // SAFETY: dup3 touches no user memory.
-    int(unsafe { raw::syscall3(nr(Sysno::dup3), oldfd as usize, newfd as usize, flags as usize) })
+pub unsafe fn dup3(oldfd: impl AsFd, newfd: RawFd, flags: OFlags) -> Result<RawFd> {
+    // SAFETY: dup3 touches no user memory; the caller vouches for newfd.
+    ret_c_int(unsafe { raw::syscall3(nr(Sysno::dup3), fd_arg(&oldfd), newfd as usize, flags.bits() as usize) })
 }
 
 /// `fcntl(2)`: file control command `cmd` with argument `arg`.
@@ -251,71 +291,74 @@ pub fn dup3(oldfd: i32, newfd: i32, flags: i32) -> Result<i32> {
 /// # Safety
 /// For commands that take a pointer (`F_GETLK`, `F_SETLK*`, `F_OFD_*`, `F_GETOWN_EX`,
 /// `F_SETOWN_EX`, ...), `arg` must point to memory valid for what the command reads or
-/// writes. Integer commands are safe; prefer the typed helpers below.
+/// writes; commands that make fds (`F_DUPFD*`) return one the caller must own. Integer
+/// commands are safe; prefer the typed helpers below.
 #[inline]
-pub unsafe fn fcntl(fd: i32, cmd: i32, arg: usize) -> Result<i32> {
+pub unsafe fn fcntl(fd: impl AsFd, cmd: i32, arg: usize) -> Result<i32> {
     // SAFETY: the caller vouches for a pointer argument.
-    int(unsafe { raw::syscall3(nr(Sysno::fcntl), fd as usize, cmd as usize, arg) })
+    ret_c_int(unsafe { raw::syscall3(nr(Sysno::fcntl), fd_arg(&fd), cmd as usize, arg) })
 }
 
-/// `fcntl(F_GETFL)`: the file status flags (`O_*`) of `fd`.
+/// `fcntl(F_GETFL)`: the file status flags of `fd`.
 #[inline]
-pub fn fcntl_getfl(fd: i32) -> Result<i32> {
+pub fn fcntl_getfl(fd: impl AsFd) -> Result<OFlags> {
     // SAFETY: F_GETFL takes no argument.
-    unsafe { fcntl(fd, F_GETFL, 0) }
+    unsafe { fcntl(fd, F_GETFL, 0) }.map(|v| OFlags::from_bits_retain(v as u32))
 }
 
-/// `fcntl(F_SETFL)`: set the changeable status flags (`O_APPEND`, `O_NONBLOCK`, ...).
+/// `fcntl(F_SETFL)`: set the changeable status flags (`APPEND`, `NONBLOCK`, `DIRECT`, ...).
 #[inline]
-pub fn fcntl_setfl(fd: i32, flags: i32) -> Result<()> {
+pub fn fcntl_setfl(fd: impl AsFd, flags: OFlags) -> Result<()> {
     // SAFETY: F_SETFL takes an integer.
-    unsafe { fcntl(fd, F_SETFL, flags as usize) }.map(|_| ())
+    unsafe { fcntl(fd, F_SETFL, flags.bits() as usize) }.map(|_| ())
 }
 
 /// `fcntl(F_GETFD)`: the fd flags ([`FD_CLOEXEC`]).
 #[inline]
-pub fn fcntl_getfd(fd: i32) -> Result<i32> {
+pub fn fcntl_getfd(fd: impl AsFd) -> Result<i32> {
     // SAFETY: F_GETFD takes no argument.
     unsafe { fcntl(fd, F_GETFD, 0) }
 }
 
 /// `fcntl(F_SETFD)`: set the fd flags ([`FD_CLOEXEC`]).
 #[inline]
-pub fn fcntl_setfd(fd: i32, flags: i32) -> Result<()> {
+pub fn fcntl_setfd(fd: impl AsFd, flags: i32) -> Result<()> {
     // SAFETY: F_SETFD takes an integer.
     unsafe { fcntl(fd, F_SETFD, flags as usize) }.map(|_| ())
 }
 
 /// `fcntl(F_DUPFD[_CLOEXEC])`: duplicate `fd` onto the lowest free fd `>= min`.
 #[inline]
-pub fn fcntl_dupfd(fd: i32, min: i32, cloexec: bool) -> Result<i32> {
+pub fn fcntl_dupfd(fd: impl AsFd, min: i32, cloexec: bool) -> Result<OwnedFd> {
     let cmd = if cloexec { F_DUPFD_CLOEXEC } else { F_DUPFD };
-    // SAFETY: F_DUPFD and F_DUPFD_CLOEXEC take an integer.
-    unsafe { fcntl(fd, cmd, min as usize) }
+    // SAFETY: F_DUPFD and F_DUPFD_CLOEXEC take an integer and return a new fd, which
+    // the result owns.
+    unsafe { fcntl(fd, cmd, min as usize).map(|new| OwnedFd::from_raw_fd(new)) }
 }
 
 /// `flock(2)`: apply or remove an advisory lock ([`LOCK_SH`], [`LOCK_EX`], [`LOCK_UN`],
 /// with [`LOCK_NB`]); a conflicting non-blocking request fails with `EWOULDBLOCK`.
 #[inline]
-pub fn flock(fd: i32, op: i32) -> Result<()> {
+pub fn flock(fd: impl AsFd, op: i32) -> Result<()> {
     // SAFETY: flock touches no user memory.
-    unit(unsafe { raw::syscall2(nr(Sysno::flock), fd as usize, op as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::flock), fd_arg(&fd), op as usize) })
 }
 
-/// `pipe2(2)`: a pipe as `[read end, write end]`, with `O_CLOEXEC`/`O_NONBLOCK`/`O_DIRECT`.
+/// `pipe2(2)`: a pipe as `[read end, write end]`, with `CLOEXEC`/`NONBLOCK`/`DIRECT`.
 #[inline]
-pub fn pipe2(flags: i32) -> Result<[i32; 2]> {
+pub fn pipe2(flags: OFlags) -> Result<[OwnedFd; 2]> {
     let mut fds = [-1i32; 2];
     // SAFETY: the kernel writes two ints into `fds`.
-    unit(unsafe { raw::syscall2(nr(Sysno::pipe2), fds.as_mut_ptr() as usize, flags as usize) })?;
-    Ok(fds)
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::pipe2), fds.as_mut_ptr() as usize, flags.bits() as usize) })?;
+    // SAFETY: on success both are new fds that nothing else owns.
+    Ok(fds.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
 /// `memfd_create(2)`: an anonymous, memory-backed file named `name` (for /proc only).
 #[inline]
-pub fn memfd_create(name: &CStr, flags: u32) -> Result<i32> {
+pub fn memfd_create(name: &CStr, flags: u32) -> Result<OwnedFd> {
     // SAFETY: the kernel only reads the name.
-    int(unsafe { raw::syscall2(nr(Sysno::memfd_create), cstr(name), flags as usize) })
+    ret_owned_fd(unsafe { raw::syscall2(nr(Sysno::memfd_create), cstr(name), flags as usize) })
 }
 
 /// `ioctl(2)`: device-specific request `request` on `fd` with argument `arg`.
@@ -324,9 +367,9 @@ pub fn memfd_create(name: &CStr, flags: u32) -> Result<i32> {
 /// When `arg` is a pointer, it must be valid for what the request reads and writes (the
 /// size encoded in the request number, or the driver's documented structure).
 #[inline]
-pub unsafe fn ioctl(fd: i32, request: u32, arg: usize) -> Result<usize> {
+pub unsafe fn ioctl(fd: impl AsFd, request: u32, arg: usize) -> Result<usize> {
     // SAFETY: the caller vouches for the argument.
-    Errno::result(unsafe { raw::syscall3(nr(Sysno::ioctl), fd as usize, request as usize, arg) })
+    ret_usize(unsafe { raw::syscall3(nr(Sysno::ioctl), fd_arg(&fd), request as usize, arg) })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -334,34 +377,34 @@ pub unsafe fn ioctl(fd: i32, request: u32, arg: usize) -> Result<usize> {
 
 /// `lseek(2)`: move the file offset of `fd`; returns the new offset. `ESPIPE` on pipes.
 #[inline]
-pub fn lseek(fd: i32, offset: i64, whence: i32) -> Result<i64> {
+pub fn lseek(fd: impl AsFd, offset: i64, whence: i32) -> Result<i64> {
     // SAFETY: lseek touches no user memory.
-    Errno::result(unsafe { raw::syscall3(nr(Sysno::lseek), fd as usize, offset as usize, whence as usize) })
+    ret_usize(unsafe { raw::syscall3(nr(Sysno::lseek), fd_arg(&fd), offset as usize, whence as usize) })
         .map(|v| v as i64)
 }
 
 /// `read(2)`: read up to `buf.len()` bytes at the file offset; 0 at end of file.
 #[inline]
-pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize> {
+pub fn read(fd: impl AsFd, buf: &mut [u8]) -> Result<usize> {
     // SAFETY: the kernel writes at most buf.len() bytes into buf.
-    Errno::result(unsafe { raw::syscall3(nr(Sysno::read), fd as usize, buf.as_mut_ptr() as usize, buf.len()) })
+    ret_usize(unsafe { raw::syscall3(nr(Sysno::read), fd_arg(&fd), buf.as_mut_ptr() as usize, buf.len()) })
 }
 
 /// `write(2)`: write up to `buf.len()` bytes at the file offset.
 #[inline]
-pub fn write(fd: i32, buf: &[u8]) -> Result<usize> {
+pub fn write(fd: impl AsFd, buf: &[u8]) -> Result<usize> {
     // SAFETY: the kernel only reads buf.
-    Errno::result(unsafe { raw::syscall3(nr(Sysno::write), fd as usize, buf.as_ptr() as usize, buf.len()) })
+    ret_usize(unsafe { raw::syscall3(nr(Sysno::write), fd_arg(&fd), buf.as_ptr() as usize, buf.len()) })
 }
 
 /// `pread64(2)`: read at `offset` without moving the file offset.
 #[inline]
-pub fn pread64(fd: i32, buf: &mut [u8], offset: i64) -> Result<usize> {
+pub fn pread64(fd: impl AsFd, buf: &mut [u8], offset: i64) -> Result<usize> {
     // SAFETY: the kernel writes at most buf.len() bytes into buf.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall4(
             nr(Sysno::pread64),
-            fd as usize,
+            fd_arg(&fd),
             buf.as_mut_ptr() as usize,
             buf.len(),
             offset as usize,
@@ -371,12 +414,12 @@ pub fn pread64(fd: i32, buf: &mut [u8], offset: i64) -> Result<usize> {
 
 /// `pwrite64(2)`: write at `offset` without moving the file offset.
 #[inline]
-pub fn pwrite64(fd: i32, buf: &[u8], offset: i64) -> Result<usize> {
+pub fn pwrite64(fd: impl AsFd, buf: &[u8], offset: i64) -> Result<usize> {
     // SAFETY: the kernel only reads buf.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall4(
             nr(Sysno::pwrite64),
-            fd as usize,
+            fd_arg(&fd),
             buf.as_ptr() as usize,
             buf.len(),
             offset as usize,
@@ -385,37 +428,42 @@ pub fn pwrite64(fd: i32, buf: &[u8], offset: i64) -> Result<usize> {
 }
 
 /// `readv(2)`: read at the file offset into the buffers of `iov`, in order.
-///
-/// # Safety
-/// Every iovec must describe memory writable for its length.
 #[inline]
-pub unsafe fn readv(fd: i32, iov: &[IoVec]) -> Result<usize> {
-    // SAFETY: the caller vouches for the buffers.
-    Errno::result(unsafe { raw::syscall3(nr(Sysno::readv), fd as usize, iov.as_ptr() as usize, iov.len()) })
+pub fn readv(fd: impl AsFd, iov: &mut [IoSliceMut<'_>]) -> Result<usize> {
+    let iov = IoSliceMut::as_iovecs(iov);
+    // SAFETY: every iovec borrows a writable buffer for the call.
+    ret_usize(unsafe { raw::syscall3(nr(Sysno::readv), fd_arg(&fd), iov.as_ptr() as usize, iov.len()) })
 }
 
 /// `writev(2)`: write the buffers of `iov`, in order, at the file offset.
-///
-/// # Safety
-/// Every iovec must describe memory readable for its length.
 #[inline]
-pub unsafe fn writev(fd: i32, iov: &[IoVec]) -> Result<usize> {
-    // SAFETY: the caller vouches for the buffers; the kernel only reads them.
-    Errno::result(unsafe { raw::syscall3(nr(Sysno::writev), fd as usize, iov.as_ptr() as usize, iov.len()) })
+pub fn writev(fd: impl AsFd, iov: &[IoSlice<'_>]) -> Result<usize> {
+    let iov = IoSlice::as_iovecs(iov);
+    // SAFETY: every iovec borrows a buffer for the call; the kernel only reads them.
+    ret_usize(unsafe { raw::syscall3(nr(Sysno::writev), fd_arg(&fd), iov.as_ptr() as usize, iov.len()) })
 }
 
 /// `preadv(2)`: read from `fd` at `offset` into the buffers of `iov`, in order.
+#[inline]
+pub fn preadv(fd: impl AsFd, iov: &mut [IoSliceMut<'_>], offset: i64) -> Result<usize> {
+    let iov = IoSliceMut::as_iovecs(iov);
+    // SAFETY: every iovec borrows a writable buffer for the call.
+    unsafe { preadv_raw(fd, iov, offset) }
+}
+
+/// [`preadv`] into raw iovecs: for iovecs that come from outside Rust (CRIU's records).
 ///
 /// # Safety
-/// Every iovec must describe memory writable for its length.
+/// Every iovec must describe memory writable for its length, that nothing else reads or
+/// writes during the call.
 #[inline]
-pub unsafe fn preadv(fd: i32, iov: &[IoVec], offset: i64) -> Result<usize> {
+pub unsafe fn preadv_raw(fd: impl AsFd, iov: &[IoVec], offset: i64) -> Result<usize> {
     // preadv splits the offset into low and high words; on x86_64 the high is unused.
     // SAFETY: the caller vouches for the buffers.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall5(
             nr(Sysno::preadv),
-            fd as usize,
+            fd_arg(&fd),
             iov.as_ptr() as usize,
             iov.len(),
             offset as usize,
@@ -425,16 +473,14 @@ pub unsafe fn preadv(fd: i32, iov: &[IoVec], offset: i64) -> Result<usize> {
 }
 
 /// `pwritev(2)`: write the buffers of `iov` at `offset`.
-///
-/// # Safety
-/// Every iovec must describe memory readable for its length.
 #[inline]
-pub unsafe fn pwritev(fd: i32, iov: &[IoVec], offset: i64) -> Result<usize> {
-    // SAFETY: the caller vouches for the buffers; the kernel only reads them.
-    Errno::result(unsafe {
+pub fn pwritev(fd: impl AsFd, iov: &[IoSlice<'_>], offset: i64) -> Result<usize> {
+    let iov = IoSlice::as_iovecs(iov);
+    // SAFETY: every iovec borrows a buffer for the call; the kernel only reads them.
+    ret_usize(unsafe {
         raw::syscall5(
             nr(Sysno::pwritev),
-            fd as usize,
+            fd_arg(&fd),
             iov.as_ptr() as usize,
             iov.len(),
             offset as usize,
@@ -444,58 +490,63 @@ pub unsafe fn pwritev(fd: i32, iov: &[IoVec], offset: i64) -> Result<usize> {
 }
 
 /// `preadv2(2)`: `preadv` with `RWF_*` flags; `offset == -1` reads at the file offset.
+#[inline]
+pub fn preadv2(fd: impl AsFd, iov: &mut [IoSliceMut<'_>], offset: i64, flags: ReadWriteFlags) -> Result<usize> {
+    let iov = IoSliceMut::as_iovecs(iov);
+    // SAFETY: every iovec borrows a writable buffer for the call.
+    unsafe { preadv2_raw(fd, iov, offset, flags) }
+}
+
+/// [`preadv2`] into raw iovecs: for iovecs that come from outside Rust.
 ///
 /// # Safety
-/// Every iovec must describe memory writable for its length.
+/// As for [`preadv_raw`].
 #[inline]
-pub unsafe fn preadv2(fd: i32, iov: &[IoVec], offset: i64, flags: i32) -> Result<usize> {
+pub unsafe fn preadv2_raw(fd: impl AsFd, iov: &[IoVec], offset: i64, flags: ReadWriteFlags) -> Result<usize> {
     // SAFETY: the caller vouches for the buffers.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall6(
             nr(Sysno::preadv2),
-            fd as usize,
+            fd_arg(&fd),
             iov.as_ptr() as usize,
             iov.len(),
             offset as usize,
             0,
-            flags as usize,
+            flags.bits() as usize,
         )
     })
 }
 
-/// `pwritev2(2)`: `pwritev` with `RWF_*` flags; [`RWF_APPEND`] writes at the end of the
-/// file whatever `offset` says; `offset == -1` writes at the file offset.
-///
-/// # Safety
-/// Every iovec must describe memory readable for its length.
+/// `pwritev2(2)`: `pwritev` with `RWF_*` flags; [`ReadWriteFlags::APPEND`] writes at the
+/// end of the file whatever `offset` says; `offset == -1` writes at the file offset.
 #[inline]
-pub unsafe fn pwritev2(fd: i32, iov: &[IoVec], offset: i64, flags: i32) -> Result<usize> {
-    // SAFETY: the caller vouches for the buffers; the kernel only reads them.
-    Errno::result(unsafe {
+pub fn pwritev2(fd: impl AsFd, iov: &[IoSlice<'_>], offset: i64, flags: ReadWriteFlags) -> Result<usize> {
+    let iov = IoSlice::as_iovecs(iov);
+    // SAFETY: every iovec borrows a buffer for the call; the kernel only reads them.
+    ret_usize(unsafe {
         raw::syscall6(
             nr(Sysno::pwritev2),
-            fd as usize,
+            fd_arg(&fd),
             iov.as_ptr() as usize,
             iov.len(),
             offset as usize,
             0,
-            flags as usize,
+            flags.bits() as usize,
         )
     })
 }
 
 /// `vmsplice(2)`: map or copy the user pages of `iov` into the pipe `fd`; returns bytes.
-///
-/// # Safety
-/// Every iovec must describe memory readable for its length; with [`SPLICE_F_GIFT`] the
-/// pages must also stay unmodified while the pipe holds them.
+/// With [`SPLICE_F_GIFT`] the pages should stay unmodified while the pipe holds them (or
+/// the reader sees the changes).
 #[inline]
-pub unsafe fn vmsplice(fd: i32, iov: &[IoVec], flags: u32) -> Result<usize> {
-    // SAFETY: the caller vouches for the buffers.
-    Errno::result(unsafe {
+pub fn vmsplice(fd: impl AsFd, iov: &[IoSlice<'_>], flags: u32) -> Result<usize> {
+    let iov = IoSlice::as_iovecs(iov);
+    // SAFETY: every iovec borrows a buffer for the call; the kernel only reads them.
+    ret_usize(unsafe {
         raw::syscall4(
             nr(Sysno::vmsplice),
-            fd as usize,
+            fd_arg(&fd),
             iov.as_ptr() as usize,
             iov.len(),
             flags as usize,
@@ -505,9 +556,9 @@ pub unsafe fn vmsplice(fd: i32, iov: &[IoVec], flags: u32) -> Result<usize> {
 
 /// `fsync(2)`: flush the data and metadata of `fd` to its device.
 #[inline]
-pub fn fsync(fd: i32) -> Result<()> {
+pub fn fsync(fd: impl AsFd) -> Result<()> {
     // SAFETY: fsync touches no user memory.
-    unit(unsafe { raw::syscall1(nr(Sysno::fsync), fd as usize) })
+    ret_unit(unsafe { raw::syscall1(nr(Sysno::fsync), fd_arg(&fd)) })
 }
 
 /// `sync(2)`: write every dirty page and inode of every filesystem back; it cannot fail.
@@ -519,16 +570,16 @@ pub fn sync() {
 
 /// `fdatasync(2)`: flush the data of `fd` (and the metadata needed to read it).
 #[inline]
-pub fn fdatasync(fd: i32) -> Result<()> {
+pub fn fdatasync(fd: impl AsFd) -> Result<()> {
     // SAFETY: fdatasync touches no user memory.
-    unit(unsafe { raw::syscall1(nr(Sysno::fdatasync), fd as usize) })
+    ret_unit(unsafe { raw::syscall1(nr(Sysno::fdatasync), fd_arg(&fd)) })
 }
 
 /// `ftruncate(2)`: set the size of the file of `fd` to `len`.
 #[inline]
-pub fn ftruncate(fd: i32, len: i64) -> Result<()> {
+pub fn ftruncate(fd: impl AsFd, len: i64) -> Result<()> {
     // SAFETY: ftruncate touches no user memory.
-    unit(unsafe { raw::syscall2(nr(Sysno::ftruncate), fd as usize, len as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::ftruncate), fd_arg(&fd), len as usize) })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -536,20 +587,20 @@ pub fn ftruncate(fd: i32, len: i64) -> Result<()> {
 
 /// `readahead(2)`: start reading `count` bytes at `offset` of `fd` into the page cache.
 #[inline]
-pub fn readahead(fd: i32, offset: i64, count: usize) -> Result<()> {
+pub fn readahead(fd: impl AsFd, offset: i64, count: usize) -> Result<()> {
     // SAFETY: readahead writes no user memory.
-    Errno::result(unsafe { raw::syscall3(nr(Sysno::readahead), fd as usize, offset as usize, count) }).map(|_| ())
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::readahead), fd_arg(&fd), offset as usize, count) })
 }
 
 /// `fadvise64(2)`: declare the access pattern (`POSIX_FADV_*`) for `len` bytes at
 /// `offset` (`len == 0`: to the end). `ESPIPE` on pipes.
 #[inline]
-pub fn fadvise64(fd: i32, offset: i64, len: i64, advice: i32) -> Result<()> {
+pub fn fadvise64(fd: impl AsFd, offset: i64, len: i64, advice: i32) -> Result<()> {
     // SAFETY: fadvise64 touches no user memory.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::fadvise64),
-            fd as usize,
+            fd_arg(&fd),
             offset as usize,
             len as usize,
             advice as usize,
@@ -557,16 +608,16 @@ pub fn fadvise64(fd: i32, offset: i64, len: i64, advice: i32) -> Result<()> {
     })
 }
 
-/// `fallocate(2)`: allocate, punch, zero, collapse or insert (`FALLOC_FL_*`) `len` bytes
-/// of file space at `offset`.
+/// `fallocate(2)`: allocate, punch, zero, collapse or insert `len` bytes of file space at
+/// `offset`.
 #[inline]
-pub fn fallocate(fd: i32, mode: i32, offset: i64, len: i64) -> Result<()> {
+pub fn fallocate(fd: impl AsFd, mode: FallocateFlags, offset: i64, len: i64) -> Result<()> {
     // SAFETY: fallocate touches no user memory.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::fallocate),
-            fd as usize,
-            mode as usize,
+            fd_arg(&fd),
+            mode.bits() as usize,
             offset as usize,
             len as usize,
         )
@@ -575,12 +626,12 @@ pub fn fallocate(fd: i32, mode: i32, offset: i64, len: i64) -> Result<()> {
 
 /// `cachestat(2)`: page cache statistics of `range` of `fd` (Linux 6.5; `ENOSYS` before).
 #[inline]
-pub fn cachestat(fd: i32, range: &CachestatRange, out: &mut Cachestat, flags: u32) -> Result<()> {
+pub fn cachestat(fd: impl AsFd, range: &CachestatRange, out: &mut Cachestat, flags: u32) -> Result<()> {
     // SAFETY: the kernel reads `range` and writes one struct cachestat into `out`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::cachestat),
-            fd as usize,
+            fd_arg(&fd),
             range as *const CachestatRange as usize,
             out as *mut Cachestat as usize,
             flags as usize,
@@ -598,7 +649,7 @@ pub fn cachestat(fd: i32, range: &CachestatRange, out: &mut Cachestat, flags: u3
 pub fn ppoll(fds: &mut [PollFd], timeout: Option<&Timespec>, sigmask: Option<&SigSet>) -> Result<usize> {
     // SAFETY: the kernel reads and writes `fds` (len entries) and reads the timeout and
     // mask.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall5(
             nr(Sysno::ppoll),
             fds.as_mut_ptr() as usize,

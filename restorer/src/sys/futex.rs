@@ -3,8 +3,9 @@
 
 use core::sync::atomic::AtomicU32;
 
+use super::ret::ret_usize;
 use super::timespec::Timespec;
-use super::{nr, opt_ptr, raw, Errno, Result};
+use super::{nr, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // Operations.
@@ -54,7 +55,7 @@ pub unsafe fn futex(
     val3: u32,
 ) -> Result<usize> {
     // SAFETY: the caller vouches for the words and the timeout.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall6(
             nr(Sysno::futex),
             uaddr as usize,

@@ -12,8 +12,10 @@
 
 use core::ffi::c_void;
 
+use super::fd::{AsFd, OwnedFd};
+use super::ret::{fd_arg, ret_owned_fd, ret_usize};
 use super::sigtypes::SigSet;
-use super::{int, nr, opt_ptr, raw, Errno, Result};
+use super::{nr, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // mmap offsets of the ring fd.
@@ -293,10 +295,10 @@ impl IoUringProbe {
 /// `cq_off.user_addr` as the rings: it must be valid, suitably sized and owned by the
 /// ring from then on. Without that flag the call is harmless.
 #[inline]
-pub unsafe fn io_uring_setup(entries: u32, params: &mut IoUringParams) -> Result<i32> {
+pub unsafe fn io_uring_setup(entries: u32, params: &mut IoUringParams) -> Result<OwnedFd> {
     // SAFETY: the kernel reads and writes one io_uring_params; the caller vouches for
     // user-provided ring memory.
-    int(unsafe {
+    ret_owned_fd(unsafe {
         raw::syscall2(
             nr(Sysno::io_uring_setup),
             entries as usize,
@@ -314,17 +316,17 @@ pub unsafe fn io_uring_setup(entries: u32, params: &mut IoUringParams) -> Result
 /// operation until its completion is reaped.
 #[inline]
 pub unsafe fn io_uring_enter(
-    fd: i32,
+    fd: impl AsFd,
     to_submit: u32,
     min_complete: u32,
     flags: u32,
     sig: Option<&SigSet>,
 ) -> Result<usize> {
     // SAFETY: the caller vouches for the submitted operations; the kernel reads the mask.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall6(
             nr(Sysno::io_uring_enter),
-            fd as usize,
+            fd_arg(&fd),
             to_submit as usize,
             min_complete as usize,
             flags as usize,
@@ -342,12 +344,12 @@ pub unsafe fn io_uring_enter(
 /// the ring may then use until unregistered; `nr_args` fds; a zeroed probe with
 /// `nr_args` op slots, ...).
 #[inline]
-pub unsafe fn io_uring_register(fd: i32, opcode: u32, arg: *mut c_void, nr_args: u32) -> Result<usize> {
+pub unsafe fn io_uring_register(fd: impl AsFd, opcode: u32, arg: *mut c_void, nr_args: u32) -> Result<usize> {
     // SAFETY: the caller vouches for `arg`.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall4(
             nr(Sysno::io_uring_register),
-            fd as usize,
+            fd_arg(&fd),
             opcode as usize,
             arg as usize,
             nr_args as usize,

@@ -3,75 +3,124 @@
 
 use core::ffi::c_void;
 
+use super::fd::{AsFd, BorrowedFd};
 use super::io_slice::IoVec;
-use super::{int, nr, raw, unit, Errno, Result};
+use super::ret::{fd_arg, ret_c_int, ret_unit, ret_usize};
+use super::{nr, raw, Errno, Result};
 use syscalls::Sysno;
 
 /// The base page size on x86_64.
 pub const PAGE_SIZE: usize = 4096;
 
-// Protections.
-pub const PROT_NONE: i32 = 0x0;
-pub const PROT_READ: i32 = 0x1;
-pub const PROT_WRITE: i32 = 0x2;
-pub const PROT_EXEC: i32 = 0x4;
-pub const PROT_GROWSDOWN: i32 = 0x0100_0000;
-pub const PROT_GROWSUP: i32 = 0x0200_0000;
+bitflags::bitflags! {
+    /// `PROT_*`: what a mapping's pages allow.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct ProtFlags: u32 {
+        const NONE = linux_raw_sys::general::PROT_NONE;
+        const READ = linux_raw_sys::general::PROT_READ;
+        const WRITE = linux_raw_sys::general::PROT_WRITE;
+        const EXEC = linux_raw_sys::general::PROT_EXEC;
+        const GROWSDOWN = linux_raw_sys::general::PROT_GROWSDOWN;
+        const GROWSUP = linux_raw_sys::general::PROT_GROWSUP;
+        // The kernel validates the bits; callers may pass any.
+        const _ = !0;
+    }
+}
 
-// Mapping flags (x86_64 values).
-pub const MAP_SHARED: i32 = 0x01;
-pub const MAP_PRIVATE: i32 = 0x02;
-pub const MAP_SHARED_VALIDATE: i32 = 0x03;
-pub const MAP_TYPE: i32 = 0x0f;
-pub const MAP_FIXED: i32 = 0x10;
-pub const MAP_ANONYMOUS: i32 = 0x20;
-pub const MAP_32BIT: i32 = 0x40;
-pub const MAP_GROWSDOWN: i32 = 0x0100;
-pub const MAP_DENYWRITE: i32 = 0x0800;
-pub const MAP_EXECUTABLE: i32 = 0x1000;
-pub const MAP_LOCKED: i32 = 0x2000;
-pub const MAP_NORESERVE: i32 = 0x4000;
-pub const MAP_POPULATE: i32 = 0x8000;
-pub const MAP_NONBLOCK: i32 = 0x10000;
-pub const MAP_STACK: i32 = 0x20000;
-pub const MAP_HUGETLB: i32 = 0x40000;
-pub const MAP_SYNC: i32 = 0x80000;
-pub const MAP_FIXED_NOREPLACE: i32 = 0x100000;
-pub const MAP_UNINITIALIZED: i32 = 0x4000000;
+bitflags::bitflags! {
+    /// `MAP_*`: the kind of a mapping and how `mmap` places it.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct MapFlags: u32 {
+        const SHARED = linux_raw_sys::general::MAP_SHARED;
+        const PRIVATE = linux_raw_sys::general::MAP_PRIVATE;
+        const SHARED_VALIDATE = linux_raw_sys::general::MAP_SHARED_VALIDATE;
+        const TYPE = linux_raw_sys::general::MAP_TYPE;
+        const FIXED = linux_raw_sys::general::MAP_FIXED;
+        const ANONYMOUS = linux_raw_sys::general::MAP_ANONYMOUS;
+        const _32BIT = linux_raw_sys::general::MAP_32BIT;
+        const GROWSDOWN = linux_raw_sys::general::MAP_GROWSDOWN;
+        const DENYWRITE = linux_raw_sys::general::MAP_DENYWRITE;
+        const EXECUTABLE = linux_raw_sys::general::MAP_EXECUTABLE;
+        const LOCKED = linux_raw_sys::general::MAP_LOCKED;
+        const NORESERVE = linux_raw_sys::general::MAP_NORESERVE;
+        const POPULATE = linux_raw_sys::general::MAP_POPULATE;
+        const NONBLOCK = linux_raw_sys::general::MAP_NONBLOCK;
+        const STACK = linux_raw_sys::general::MAP_STACK;
+        const HUGETLB = linux_raw_sys::general::MAP_HUGETLB;
+        const SYNC = linux_raw_sys::general::MAP_SYNC;
+        const FIXED_NOREPLACE = linux_raw_sys::general::MAP_FIXED_NOREPLACE;
+        const UNINITIALIZED = linux_raw_sys::general::MAP_UNINITIALIZED;
+        const _ = !0;
+    }
+}
 
-// `mremap` flags.
-pub const MREMAP_MAYMOVE: i32 = 1;
-pub const MREMAP_FIXED: i32 = 2;
-pub const MREMAP_DONTUNMAP: i32 = 4;
+bitflags::bitflags! {
+    /// `MREMAP_*`: whether `mremap` may move the mapping, and where.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct MremapFlags: u32 {
+        const MAYMOVE = linux_raw_sys::general::MREMAP_MAYMOVE;
+        const FIXED = linux_raw_sys::general::MREMAP_FIXED;
+        const DONTUNMAP = linux_raw_sys::general::MREMAP_DONTUNMAP;
+        const _ = !0;
+    }
+}
 
-// `madvise` advice.
-pub const MADV_NORMAL: i32 = 0;
-pub const MADV_RANDOM: i32 = 1;
-pub const MADV_SEQUENTIAL: i32 = 2;
-pub const MADV_WILLNEED: i32 = 3;
-pub const MADV_DONTNEED: i32 = 4;
-pub const MADV_FREE: i32 = 8;
-pub const MADV_REMOVE: i32 = 9;
-pub const MADV_DONTFORK: i32 = 10;
-pub const MADV_DOFORK: i32 = 11;
-pub const MADV_MERGEABLE: i32 = 12;
-pub const MADV_UNMERGEABLE: i32 = 13;
-pub const MADV_HUGEPAGE: i32 = 14;
-pub const MADV_NOHUGEPAGE: i32 = 15;
-pub const MADV_DONTDUMP: i32 = 16;
-pub const MADV_DODUMP: i32 = 17;
-pub const MADV_WIPEONFORK: i32 = 18;
-pub const MADV_KEEPONFORK: i32 = 19;
-pub const MADV_COLD: i32 = 20;
-pub const MADV_PAGEOUT: i32 = 21;
-pub const MADV_POPULATE_READ: i32 = 22;
-pub const MADV_POPULATE_WRITE: i32 = 23;
-pub const MADV_DONTNEED_LOCKED: i32 = 24;
-pub const MADV_COLLAPSE: i32 = 25;
-pub const MADV_HWPOISON: i32 = 100;
-pub const MADV_SOFT_OFFLINE: i32 = 101;
-pub const MADV_GUARD_INSTALL: i32 = 102;
-pub const MADV_GUARD_REMOVE: i32 = 103;
+/// `MADV_*`: one piece of advice for `madvise`/`process_madvise` (a value, not a set).
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MadviseAdvice(u32);
+
+impl MadviseAdvice {
+    pub const NORMAL: Self = Self(linux_raw_sys::general::MADV_NORMAL);
+    pub const RANDOM: Self = Self(linux_raw_sys::general::MADV_RANDOM);
+    pub const SEQUENTIAL: Self = Self(linux_raw_sys::general::MADV_SEQUENTIAL);
+    pub const WILLNEED: Self = Self(linux_raw_sys::general::MADV_WILLNEED);
+    pub const DONTNEED: Self = Self(linux_raw_sys::general::MADV_DONTNEED);
+    pub const FREE: Self = Self(linux_raw_sys::general::MADV_FREE);
+    pub const REMOVE: Self = Self(linux_raw_sys::general::MADV_REMOVE);
+    pub const DONTFORK: Self = Self(linux_raw_sys::general::MADV_DONTFORK);
+    pub const DOFORK: Self = Self(linux_raw_sys::general::MADV_DOFORK);
+    pub const MERGEABLE: Self = Self(linux_raw_sys::general::MADV_MERGEABLE);
+    pub const UNMERGEABLE: Self = Self(linux_raw_sys::general::MADV_UNMERGEABLE);
+    pub const HUGEPAGE: Self = Self(linux_raw_sys::general::MADV_HUGEPAGE);
+    pub const NOHUGEPAGE: Self = Self(linux_raw_sys::general::MADV_NOHUGEPAGE);
+    pub const DONTDUMP: Self = Self(linux_raw_sys::general::MADV_DONTDUMP);
+    pub const DODUMP: Self = Self(linux_raw_sys::general::MADV_DODUMP);
+    pub const WIPEONFORK: Self = Self(linux_raw_sys::general::MADV_WIPEONFORK);
+    pub const KEEPONFORK: Self = Self(linux_raw_sys::general::MADV_KEEPONFORK);
+    pub const COLD: Self = Self(linux_raw_sys::general::MADV_COLD);
+    pub const PAGEOUT: Self = Self(linux_raw_sys::general::MADV_PAGEOUT);
+    pub const POPULATE_READ: Self = Self(linux_raw_sys::general::MADV_POPULATE_READ);
+    pub const POPULATE_WRITE: Self = Self(linux_raw_sys::general::MADV_POPULATE_WRITE);
+    pub const DONTNEED_LOCKED: Self = Self(linux_raw_sys::general::MADV_DONTNEED_LOCKED);
+    pub const COLLAPSE: Self = Self(linux_raw_sys::general::MADV_COLLAPSE);
+    pub const HWPOISON: Self = Self(linux_raw_sys::general::MADV_HWPOISON);
+    pub const SOFT_OFFLINE: Self = Self(linux_raw_sys::general::MADV_SOFT_OFFLINE);
+    pub const GUARD_INSTALL: Self = Self(linux_raw_sys::general::MADV_GUARD_INSTALL);
+    pub const GUARD_REMOVE: Self = Self(linux_raw_sys::general::MADV_GUARD_REMOVE);
+
+    /// Advice by its number, for values this list lacks (the kernel rejects unknown ones).
+    #[inline]
+    pub const fn from_raw(advice: u32) -> Self {
+        Self(advice)
+    }
+
+    /// The advice's number.
+    #[inline]
+    pub const fn as_raw(self) -> u32 {
+        self.0
+    }
+}
+
+impl core::fmt::Display for MadviseAdvice {
+    /// The number, as `<asm-generic/mman-common.h>` writes it.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
+}
 
 // SysV IPC.
 pub const IPC_PRIVATE: i32 = 0;
@@ -99,16 +148,23 @@ pub const SHADOW_STACK_SET_MARKER: u32 = 1 << 1;
 /// not be memory the program still uses. Without it the call creates fresh memory and
 /// is harmless.
 #[inline]
-pub unsafe fn mmap(addr: *mut u8, len: usize, prot: i32, flags: i32, fd: i32, offset: i64) -> Result<*mut u8> {
+pub unsafe fn mmap(
+    addr: *mut u8,
+    len: usize,
+    prot: ProtFlags,
+    flags: MapFlags,
+    fd: Option<BorrowedFd<'_>>,
+    offset: i64,
+) -> Result<*mut u8> {
     // SAFETY: the caller vouches for the target range.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall6(
             nr(Sysno::mmap),
             addr as usize,
             len,
-            prot as usize,
-            flags as usize,
-            fd as usize,
+            prot.bits() as usize,
+            flags.bits() as usize,
+            fd.map_or(-1, |fd| fd.as_raw_fd()) as usize,
             offset as usize,
         )
     })
@@ -122,7 +178,7 @@ pub unsafe fn mmap(addr: *mut u8, len: usize, prot: i32, flags: i32, fd: i32, of
 #[inline]
 pub unsafe fn munmap(addr: *mut u8, len: usize) -> Result<()> {
     // SAFETY: the caller vouches that the range is no longer used.
-    unit(unsafe { raw::syscall2(nr(Sysno::munmap), addr as usize, len) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::munmap), addr as usize, len) })
 }
 
 /// `mprotect(2)`: set the protection of the pages in `addr..addr + len`.
@@ -131,9 +187,9 @@ pub unsafe fn munmap(addr: *mut u8, len: usize) -> Result<()> {
 /// Removing access from memory the program still uses makes it fault; making memory
 /// executable executes whatever it holds.
 #[inline]
-pub unsafe fn mprotect(addr: *mut u8, len: usize, prot: i32) -> Result<()> {
+pub unsafe fn mprotect(addr: *mut u8, len: usize, prot: ProtFlags) -> Result<()> {
     // SAFETY: the caller vouches for the range.
-    unit(unsafe { raw::syscall3(nr(Sysno::mprotect), addr as usize, len, prot as usize) })
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::mprotect), addr as usize, len, prot.bits() as usize) })
 }
 
 /// `mremap(2)`: grow, shrink or move the mapping at `old`; `new_addr` is used with
@@ -143,15 +199,21 @@ pub unsafe fn mprotect(addr: *mut u8, len: usize, prot: i32) -> Result<()> {
 /// The old range may move or shrink away, and with `MREMAP_FIXED` whatever was at
 /// `new_addr` is replaced: the caller must own all of it.
 #[inline]
-pub unsafe fn mremap(old: *mut u8, old_len: usize, new_len: usize, flags: i32, new_addr: *mut u8) -> Result<*mut u8> {
+pub unsafe fn mremap(
+    old: *mut u8,
+    old_len: usize,
+    new_len: usize,
+    flags: MremapFlags,
+    new_addr: *mut u8,
+) -> Result<*mut u8> {
     // SAFETY: the caller vouches for both ranges.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall5(
             nr(Sysno::mremap),
             old as usize,
             old_len,
             new_len,
-            flags as usize,
+            flags.bits() as usize,
             new_addr as usize,
         )
     })
@@ -165,9 +227,9 @@ pub unsafe fn mremap(old: *mut u8, old_len: usize, new_len: usize, flags: i32, n
 /// `MADV_WIPEONFORK` zeroes them in children, `MADV_GUARD_INSTALL` makes them fault. The
 /// caller must own the range for those.
 #[inline]
-pub unsafe fn madvise(addr: *mut u8, len: usize, advice: i32) -> Result<()> {
+pub unsafe fn madvise(addr: *mut u8, len: usize, advice: MadviseAdvice) -> Result<()> {
     // SAFETY: the caller vouches for the range and advice.
-    unit(unsafe { raw::syscall3(nr(Sysno::madvise), addr as usize, len, advice as usize) })
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::madvise), addr as usize, len, advice.as_raw() as usize) })
 }
 
 /// `process_madvise(2)`: give `advice` about the ranges `iov` of the process `pidfd`
@@ -178,15 +240,15 @@ pub unsafe fn madvise(addr: *mut u8, len: usize, advice: i32) -> Result<()> {
 /// The iovecs name address ranges of the target, not memory of the caller; when the
 /// target is the caller itself the same rules as for [`madvise`] apply to each range.
 #[inline]
-pub unsafe fn process_madvise(pidfd: i32, iov: &[IoVec], advice: i32, flags: u32) -> Result<usize> {
+pub unsafe fn process_madvise(pidfd: impl AsFd, iov: &[IoVec], advice: MadviseAdvice, flags: u32) -> Result<usize> {
     // SAFETY: the kernel reads the iovec array; the caller vouches for the ranges.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall5(
             nr(Sysno::process_madvise),
-            pidfd as usize,
+            fd_arg(&pidfd),
             iov.as_ptr() as usize,
             iov.len(),
-            advice as usize,
+            advice.as_raw() as usize,
             flags as usize,
         )
     })
@@ -202,7 +264,7 @@ pub fn mincore(addr: *const u8, len: usize, vec: &mut [u8]) -> Result<()> {
     }
     // SAFETY: the kernel reads page tables only and writes one byte a page of the range,
     // which fits in `vec` as just checked.
-    unit(unsafe { raw::syscall3(nr(Sysno::mincore), addr as usize, len, vec.as_mut_ptr() as usize) })
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::mincore), addr as usize, len, vec.as_mut_ptr() as usize) })
 }
 
 /// `brk(2)`: move the program break to `addr`; returns the new break (the old one when
@@ -222,7 +284,7 @@ pub unsafe fn brk(addr: usize) -> usize {
 #[inline]
 pub fn shmget(key: i32, size: usize, flags: i32) -> Result<i32> {
     // SAFETY: shmget touches no user memory.
-    int(unsafe { raw::syscall3(nr(Sysno::shmget), key as usize, size, flags as usize) })
+    ret_c_int(unsafe { raw::syscall3(nr(Sysno::shmget), key as usize, size, flags as usize) })
 }
 
 /// `shmat(2)`: attach segment `shmid` at `addr` (null: anywhere); returns its address.
@@ -232,7 +294,7 @@ pub fn shmget(key: i32, size: usize, flags: i32) -> Result<i32> {
 #[inline]
 pub unsafe fn shmat(shmid: i32, addr: *mut u8, flags: i32) -> Result<*mut u8> {
     // SAFETY: the caller vouches for the target range.
-    Errno::result(unsafe { raw::syscall3(nr(Sysno::shmat), shmid as usize, addr as usize, flags as usize) })
+    ret_usize(unsafe { raw::syscall3(nr(Sysno::shmat), shmid as usize, addr as usize, flags as usize) })
         .map(|a| a as *mut u8)
 }
 
@@ -243,7 +305,7 @@ pub unsafe fn shmat(shmid: i32, addr: *mut u8, flags: i32) -> Result<*mut u8> {
 #[inline]
 pub unsafe fn shmdt(addr: *mut u8) -> Result<()> {
     // SAFETY: the caller vouches that the attachment is no longer used.
-    unit(unsafe { raw::syscall1(nr(Sysno::shmdt), addr as usize) })
+    ret_unit(unsafe { raw::syscall1(nr(Sysno::shmdt), addr as usize) })
 }
 
 /// `shmctl(2)`: control operation `cmd` (`IPC_RMID`, `IPC_STAT`, ...) on segment `shmid`.
@@ -253,7 +315,7 @@ pub unsafe fn shmdt(addr: *mut u8) -> Result<()> {
 #[inline]
 pub unsafe fn shmctl(shmid: i32, cmd: i32, buf: *mut c_void) -> Result<i32> {
     // SAFETY: the caller vouches for buf.
-    int(unsafe { raw::syscall3(nr(Sysno::shmctl), shmid as usize, cmd as usize, buf as usize) })
+    ret_c_int(unsafe { raw::syscall3(nr(Sysno::shmctl), shmid as usize, cmd as usize, buf as usize) })
 }
 
 /// `map_shadow_stack(2)`: map a new `size`-byte shadow stack (at `addr`, which must be
@@ -262,6 +324,5 @@ pub unsafe fn shmctl(shmid: i32, cmd: i32, buf: *mut c_void) -> Result<i32> {
 #[inline]
 pub fn map_shadow_stack(addr: usize, size: usize, flags: u32) -> Result<*mut u8> {
     // SAFETY: the kernel maps fresh memory and never replaces an existing mapping.
-    Errno::result(unsafe { raw::syscall3(nr(Sysno::map_shadow_stack), addr, size, flags as usize) })
-        .map(|a| a as *mut u8)
+    ret_usize(unsafe { raw::syscall3(nr(Sysno::map_shadow_stack), addr, size, flags as usize) }).map(|a| a as *mut u8)
 }

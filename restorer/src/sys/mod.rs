@@ -58,11 +58,14 @@ pub mod errno;
 mod raw;
 
 // Leaves: types and constants shared by several families; they import no family.
+pub mod fd;
 pub mod io_slice;
 pub mod ioctl;
 pub mod oflags;
 pub mod sigtypes;
 pub mod timespec;
+
+mod ret;
 
 pub mod aio;
 pub mod creds;
@@ -90,18 +93,6 @@ pub use errno::{Errno, Result};
 #[inline(always)]
 pub(crate) const fn nr(s: syscalls::Sysno) -> usize {
     s as usize
-}
-
-/// Map a raw return whose value carries no information.
-#[inline(always)]
-pub(crate) fn unit(raw: usize) -> Result<()> {
-    Errno::result(raw).map(|_| ())
-}
-
-/// Map a raw return that is a file descriptor (or another `int`, such as a pid).
-#[inline(always)]
-pub(crate) fn int(raw: usize) -> Result<i32> {
-    Errno::result(raw).map(|v| v as i32)
 }
 
 /// A C string argument as the raw layer takes it.

@@ -3,7 +3,9 @@
 
 use core::ffi::{c_void, CStr};
 
-use super::{cstr, int, nr, opt_cstr, raw, unit, Result};
+use super::fd::{AsFd, OwnedFd};
+use super::ret::{fd_arg, ret_owned_fd, ret_unit};
+use super::{cstr, nr, opt_cstr, raw, Result};
 use syscalls::Sysno;
 
 // `mount` flags.
@@ -41,7 +43,7 @@ pub const UMOUNT_NOFOLLOW: i32 = 8;
 
 // `open_tree` flags (with `AT_*` and `O_CLOEXEC`).
 pub const OPEN_TREE_CLONE: u32 = 1;
-pub const OPEN_TREE_CLOEXEC: u32 = super::oflags::O_CLOEXEC as u32;
+pub const OPEN_TREE_CLOEXEC: u32 = super::oflags::OFlags::CLOEXEC.bits();
 
 // `move_mount` flags.
 pub const MOVE_MOUNT_F_SYMLINKS: u32 = 0x0000_0001;
@@ -95,7 +97,7 @@ pub fn mount(
     data: Option<&CStr>,
 ) -> Result<()> {
     // SAFETY: the kernel only reads the strings.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall5(
             nr(Sysno::mount),
             opt_cstr(source),
@@ -112,28 +114,34 @@ pub fn mount(
 #[inline]
 pub fn umount2(target: &CStr, flags: i32) -> Result<()> {
     // SAFETY: the kernel only reads the path.
-    unit(unsafe { raw::syscall2(nr(Sysno::umount2), cstr(target), flags as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::umount2), cstr(target), flags as usize) })
 }
 
 /// `open_tree(2)`: an fd for the mount at `path` relative to `dirfd`, or with
 /// [`OPEN_TREE_CLONE`] (and `AT_RECURSIVE`) a detached copy of it.
 #[inline]
-pub fn open_tree(dirfd: i32, path: &CStr, flags: u32) -> Result<i32> {
+pub fn open_tree(dirfd: impl AsFd, path: &CStr, flags: u32) -> Result<OwnedFd> {
     // SAFETY: the kernel only reads the path.
-    int(unsafe { raw::syscall3(nr(Sysno::open_tree), dirfd as usize, cstr(path), flags as usize) })
+    ret_owned_fd(unsafe { raw::syscall3(nr(Sysno::open_tree), fd_arg(&dirfd), cstr(path), flags as usize) })
 }
 
 /// `move_mount(2)`: attach (or move) the mount at `from` onto `to`; with the
 /// `*_EMPTY_PATH` flags the dirfds themselves are the mount/target.
 #[inline]
-pub fn move_mount(from_dirfd: i32, from_path: &CStr, to_dirfd: i32, to_path: &CStr, flags: u32) -> Result<()> {
+pub fn move_mount(
+    from_dirfd: impl AsFd,
+    from_path: &CStr,
+    to_dirfd: impl AsFd,
+    to_path: &CStr,
+    flags: u32,
+) -> Result<()> {
     // SAFETY: the kernel only reads the paths.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall5(
             nr(Sysno::move_mount),
-            from_dirfd as usize,
+            fd_arg(&from_dirfd),
             cstr(from_path),
-            to_dirfd as usize,
+            fd_arg(&to_dirfd),
             cstr(to_path),
             flags as usize,
         )
@@ -143,9 +151,9 @@ pub fn move_mount(from_dirfd: i32, from_path: &CStr, to_dirfd: i32, to_path: &CS
 /// `fsopen(2)`: a filesystem context for type `fsname`, to configure with `fsconfig`.
 /// `ENODEV` for an unknown type.
 #[inline]
-pub fn fsopen(fsname: &CStr, flags: u32) -> Result<i32> {
+pub fn fsopen(fsname: &CStr, flags: u32) -> Result<OwnedFd> {
     // SAFETY: the kernel only reads the name.
-    int(unsafe { raw::syscall2(nr(Sysno::fsopen), cstr(fsname), flags as usize) })
+    ret_owned_fd(unsafe { raw::syscall2(nr(Sysno::fsopen), cstr(fsname), flags as usize) })
 }
 
 /// `fsconfig(2)`: set a parameter of, or run a command on, filesystem context `fd`.
@@ -155,12 +163,12 @@ pub fn fsopen(fsname: &CStr, flags: u32) -> Result<i32> {
 /// `SET_STRING`/`SET_PATH*`, `aux` readable bytes for `SET_BINARY` (`aux` is the fd for
 /// `SET_FD` and the dirfd for `SET_PATH*`).
 #[inline]
-pub unsafe fn fsconfig(fd: i32, cmd: u32, key: Option<&CStr>, value: *const c_void, aux: i32) -> Result<()> {
+pub unsafe fn fsconfig(fd: impl AsFd, cmd: u32, key: Option<&CStr>, value: *const c_void, aux: i32) -> Result<()> {
     // SAFETY: the caller vouches for `value`; the kernel only reads.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall5(
             nr(Sysno::fsconfig),
-            fd as usize,
+            fd_arg(&fd),
             cmd as usize,
             opt_cstr(key),
             value as usize,
@@ -171,14 +179,14 @@ pub unsafe fn fsconfig(fd: i32, cmd: u32, key: Option<&CStr>, value: *const c_vo
 
 /// `fsconfig(FSCONFIG_SET_STRING)`: set string parameter `key` to `value`.
 #[inline]
-pub fn fsconfig_set_string(fd: i32, key: &CStr, value: &CStr) -> Result<()> {
+pub fn fsconfig_set_string(fd: impl AsFd, key: &CStr, value: &CStr) -> Result<()> {
     // SAFETY: SET_STRING reads the value C string.
     unsafe { fsconfig(fd, FSCONFIG_SET_STRING, Some(key), value.as_ptr().cast(), 0) }
 }
 
 /// `fsconfig(FSCONFIG_SET_FLAG)`: set flag parameter `key`.
 #[inline]
-pub fn fsconfig_set_flag(fd: i32, key: &CStr) -> Result<()> {
+pub fn fsconfig_set_flag(fd: impl AsFd, key: &CStr) -> Result<()> {
     // SAFETY: SET_FLAG takes no value.
     unsafe { fsconfig(fd, FSCONFIG_SET_FLAG, Some(key), core::ptr::null(), 0) }
 }
@@ -186,7 +194,7 @@ pub fn fsconfig_set_flag(fd: i32, key: &CStr) -> Result<()> {
 /// `fsconfig(cmd)` for the value-less commands (`FSCONFIG_CMD_CREATE`,
 /// `FSCONFIG_CMD_CREATE_EXCL`, `FSCONFIG_CMD_RECONFIGURE`).
 #[inline]
-pub fn fsconfig_cmd(fd: i32, cmd: u32) -> Result<()> {
+pub fn fsconfig_cmd(fd: impl AsFd, cmd: u32) -> Result<()> {
     if !matches!(
         cmd,
         FSCONFIG_CMD_CREATE | FSCONFIG_CMD_CREATE_EXCL | FSCONFIG_CMD_RECONFIGURE
@@ -200,7 +208,7 @@ pub fn fsconfig_cmd(fd: i32, cmd: u32) -> Result<()> {
 /// `fsmount(2)`: a detached mount of the created superblock of context `fsfd`, with
 /// `MOUNT_ATTR_*` attributes; attach it with [`move_mount`].
 #[inline]
-pub fn fsmount(fsfd: i32, flags: u32, attr_flags: u32) -> Result<i32> {
+pub fn fsmount(fsfd: impl AsFd, flags: u32, attr_flags: u32) -> Result<OwnedFd> {
     // SAFETY: fsmount touches no user memory.
-    int(unsafe { raw::syscall3(nr(Sysno::fsmount), fsfd as usize, flags as usize, attr_flags as usize) })
+    ret_owned_fd(unsafe { raw::syscall3(nr(Sysno::fsmount), fd_arg(&fsfd), flags as usize, attr_flags as usize) })
 }

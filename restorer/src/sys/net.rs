@@ -1,8 +1,10 @@
 //! Sockets: creation, addresses, connections, messages, options.
 
+use super::fd::{AsFd, OwnedFd};
 use super::io_slice::IoVec;
-use super::oflags::{O_CLOEXEC, O_NONBLOCK};
-use super::{int, nr, raw, unit, Errno, Result};
+use super::oflags::OFlags;
+use super::ret::{fd_arg, ret_owned_fd, ret_unit, ret_usize};
+use super::{nr, raw, Result};
 use syscalls::Sysno;
 
 // Address families.
@@ -18,8 +20,8 @@ pub const SOCK_STREAM: i32 = 1;
 pub const SOCK_DGRAM: i32 = 2;
 pub const SOCK_RAW: i32 = 3;
 pub const SOCK_SEQPACKET: i32 = 5;
-pub const SOCK_NONBLOCK: i32 = O_NONBLOCK;
-pub const SOCK_CLOEXEC: i32 = O_CLOEXEC;
+pub const SOCK_NONBLOCK: i32 = OFlags::NONBLOCK.bits() as i32;
+pub const SOCK_CLOEXEC: i32 = OFlags::CLOEXEC.bits() as i32;
 
 // Levels and options.
 pub const SOL_SOCKET: i32 = 1;
@@ -216,17 +218,17 @@ assert_layout!(Ucred, size = 12);
 /// `socket(2)`: a socket of `domain` (`AF_*`), `ty` (`SOCK_*` with `SOCK_CLOEXEC`,
 /// `SOCK_NONBLOCK`) and protocol.
 #[inline]
-pub fn socket(domain: i32, ty: i32, protocol: i32) -> Result<i32> {
+pub fn socket(domain: i32, ty: i32, protocol: i32) -> Result<OwnedFd> {
     // SAFETY: socket touches no user memory.
-    int(unsafe { raw::syscall3(nr(Sysno::socket), domain as usize, ty as usize, protocol as usize) })
+    ret_owned_fd(unsafe { raw::syscall3(nr(Sysno::socket), domain as usize, ty as usize, protocol as usize) })
 }
 
 /// `socketpair(2)`: two connected sockets.
 #[inline]
-pub fn socketpair(domain: i32, ty: i32, protocol: i32) -> Result<[i32; 2]> {
+pub fn socketpair(domain: i32, ty: i32, protocol: i32) -> Result<[OwnedFd; 2]> {
     let mut fds = [-1i32; 2];
     // SAFETY: the kernel writes two ints into `fds`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::socketpair),
             domain as usize,
@@ -235,37 +237,38 @@ pub fn socketpair(domain: i32, ty: i32, protocol: i32) -> Result<[i32; 2]> {
             fds.as_mut_ptr() as usize,
         )
     })?;
-    Ok(fds)
+    // SAFETY: on success both are new fds that nothing else owns.
+    Ok(fds.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
 /// `bind(2)`: give socket `fd` the local address `addr`.
 #[inline]
-pub fn bind(fd: i32, addr: &SockAddr) -> Result<()> {
+pub fn bind(fd: impl AsFd, addr: &SockAddr) -> Result<()> {
     let (p, l) = addr.ptr_len();
     // SAFETY: the kernel reads `l` bytes of the address, all inside `addr`.
-    unit(unsafe { raw::syscall3(nr(Sysno::bind), fd as usize, p, l) })
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::bind), fd_arg(&fd), p, l) })
 }
 
 /// `connect(2)`: connect socket `fd` to `addr` (for datagram sockets: set the default
 /// destination).
 #[inline]
-pub fn connect(fd: i32, addr: &SockAddr) -> Result<()> {
+pub fn connect(fd: impl AsFd, addr: &SockAddr) -> Result<()> {
     let (p, l) = addr.ptr_len();
     // SAFETY: the kernel reads `l` bytes of the address, all inside `addr`.
-    unit(unsafe { raw::syscall3(nr(Sysno::connect), fd as usize, p, l) })
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::connect), fd_arg(&fd), p, l) })
 }
 
 /// `listen(2)`: accept connections on `fd`, queueing up to `backlog`.
 #[inline]
-pub fn listen(fd: i32, backlog: i32) -> Result<()> {
+pub fn listen(fd: impl AsFd, backlog: i32) -> Result<()> {
     // SAFETY: listen touches no user memory.
-    unit(unsafe { raw::syscall2(nr(Sysno::listen), fd as usize, backlog as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::listen), fd_arg(&fd), backlog as usize) })
 }
 
 /// `accept4(2)`: take a connection from listening socket `fd`; the peer's address goes to
 /// `addr` (if given). `flags`: `SOCK_CLOEXEC`, `SOCK_NONBLOCK`.
 #[inline]
-pub fn accept4(fd: i32, addr: Option<&mut SockAddr>, flags: i32) -> Result<i32> {
+pub fn accept4(fd: impl AsFd, addr: Option<&mut SockAddr>, flags: i32) -> Result<OwnedFd> {
     let (p, lp) = match addr {
         Some(a) => {
             a.len = SOCKADDR_STORAGE_SIZE as u32;
@@ -275,18 +278,18 @@ pub fn accept4(fd: i32, addr: Option<&mut SockAddr>, flags: i32) -> Result<i32> 
     };
     // SAFETY: the kernel writes at most `len` (the storage size) address bytes and the
     // length.
-    int(unsafe { raw::syscall4(nr(Sysno::accept4), fd as usize, p, lp, flags as usize) })
+    ret_owned_fd(unsafe { raw::syscall4(nr(Sysno::accept4), fd_arg(&fd), p, lp, flags as usize) })
 }
 
 /// `getsockname(2)`: the local address of socket `fd`.
 #[inline]
-pub fn getsockname(fd: i32, addr: &mut SockAddr) -> Result<()> {
+pub fn getsockname(fd: impl AsFd, addr: &mut SockAddr) -> Result<()> {
     addr.len = SOCKADDR_STORAGE_SIZE as u32;
     // SAFETY: the kernel writes at most the storage size of address bytes and the length.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall3(
             nr(Sysno::getsockname),
-            fd as usize,
+            fd_arg(&fd),
             addr.bytes.as_mut_ptr() as usize,
             &mut addr.len as *mut u32 as usize,
         )
@@ -295,13 +298,13 @@ pub fn getsockname(fd: i32, addr: &mut SockAddr) -> Result<()> {
 
 /// `getpeername(2)`: the address of the peer of connected socket `fd`.
 #[inline]
-pub fn getpeername(fd: i32, addr: &mut SockAddr) -> Result<()> {
+pub fn getpeername(fd: impl AsFd, addr: &mut SockAddr) -> Result<()> {
     addr.len = SOCKADDR_STORAGE_SIZE as u32;
     // SAFETY: the kernel writes at most the storage size of address bytes and the length.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall3(
             nr(Sysno::getpeername),
-            fd as usize,
+            fd_arg(&fd),
             addr.bytes.as_mut_ptr() as usize,
             &mut addr.len as *mut u32 as usize,
         )
@@ -310,13 +313,13 @@ pub fn getpeername(fd: i32, addr: &mut SockAddr) -> Result<()> {
 
 /// `sendto(2)`: send `buf` (to `to`, if given, else to the connected peer).
 #[inline]
-pub fn sendto(fd: i32, buf: &[u8], flags: i32, to: Option<&SockAddr>) -> Result<usize> {
+pub fn sendto(fd: impl AsFd, buf: &[u8], flags: i32, to: Option<&SockAddr>) -> Result<usize> {
     let (p, l) = to.map_or((0, 0), SockAddr::ptr_len);
     // SAFETY: the kernel reads `buf` and `l` bytes of the address.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall6(
             nr(Sysno::sendto),
-            fd as usize,
+            fd_arg(&fd),
             buf.as_ptr() as usize,
             buf.len(),
             flags as usize,
@@ -329,7 +332,7 @@ pub fn sendto(fd: i32, buf: &[u8], flags: i32, to: Option<&SockAddr>) -> Result<
 /// `recvfrom(2)`: receive into `buf`; the sender's address goes to `from` (if given).
 /// Returns the bytes received (the full datagram length with `MSG_TRUNC`).
 #[inline]
-pub fn recvfrom(fd: i32, buf: &mut [u8], flags: i32, from: Option<&mut SockAddr>) -> Result<usize> {
+pub fn recvfrom(fd: impl AsFd, buf: &mut [u8], flags: i32, from: Option<&mut SockAddr>) -> Result<usize> {
     let (p, lp) = match from {
         Some(a) => {
             a.len = SOCKADDR_STORAGE_SIZE as u32;
@@ -339,10 +342,10 @@ pub fn recvfrom(fd: i32, buf: &mut [u8], flags: i32, from: Option<&mut SockAddr>
     };
     // SAFETY: the kernel writes at most buf.len() bytes into `buf`, at most the storage
     // size into the address and the length.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall6(
             nr(Sysno::recvfrom),
-            fd as usize,
+            fd_arg(&fd),
             buf.as_mut_ptr() as usize,
             buf.len(),
             flags as usize,
@@ -358,12 +361,12 @@ pub fn recvfrom(fd: i32, buf: &mut [u8], flags: i32, from: Option<&mut SockAddr>
 /// Every pointer in `msg` (name, iovecs and their buffers, control) must be valid for
 /// the lengths it gives.
 #[inline]
-pub unsafe fn sendmsg(fd: i32, msg: &MsgHdr, flags: i32) -> Result<usize> {
+pub unsafe fn sendmsg(fd: impl AsFd, msg: &MsgHdr, flags: i32) -> Result<usize> {
     // SAFETY: the caller vouches for the buffers; the kernel only reads them.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall3(
             nr(Sysno::sendmsg),
-            fd as usize,
+            fd_arg(&fd),
             msg as *const MsgHdr as usize,
             flags as usize,
         )
@@ -376,12 +379,12 @@ pub unsafe fn sendmsg(fd: i32, msg: &MsgHdr, flags: i32) -> Result<usize> {
 /// # Safety
 /// Every pointer in `msg` must be valid for writes of the lengths it gives.
 #[inline]
-pub unsafe fn recvmsg(fd: i32, msg: &mut MsgHdr, flags: i32) -> Result<usize> {
+pub unsafe fn recvmsg(fd: impl AsFd, msg: &mut MsgHdr, flags: i32) -> Result<usize> {
     // SAFETY: the caller vouches for the buffers.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall3(
             nr(Sysno::recvmsg),
-            fd as usize,
+            fd_arg(&fd),
             msg as *mut MsgHdr as usize,
             flags as usize,
         )
@@ -390,19 +393,19 @@ pub unsafe fn recvmsg(fd: i32, msg: &mut MsgHdr, flags: i32) -> Result<usize> {
 
 /// `shutdown(2)`: shut down reception (`SHUT_RD`), transmission (`SHUT_WR`) or both.
 #[inline]
-pub fn shutdown(fd: i32, how: i32) -> Result<()> {
+pub fn shutdown(fd: impl AsFd, how: i32) -> Result<()> {
     // SAFETY: shutdown touches no user memory.
-    unit(unsafe { raw::syscall2(nr(Sysno::shutdown), fd as usize, how as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::shutdown), fd_arg(&fd), how as usize) })
 }
 
 /// `setsockopt(2)`: set option `name` at `level` to the bytes of `val`.
 #[inline]
-pub fn setsockopt(fd: i32, level: i32, name: i32, val: &[u8]) -> Result<()> {
+pub fn setsockopt(fd: impl AsFd, level: i32, name: i32, val: &[u8]) -> Result<()> {
     // SAFETY: the kernel reads at most val.len() bytes of `val`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall5(
             nr(Sysno::setsockopt),
-            fd as usize,
+            fd_arg(&fd),
             level as usize,
             name as usize,
             val.as_ptr() as usize,
@@ -413,13 +416,13 @@ pub fn setsockopt(fd: i32, level: i32, name: i32, val: &[u8]) -> Result<()> {
 
 /// `getsockopt(2)`: option `name` at `level` into `val`; returns its length.
 #[inline]
-pub fn getsockopt(fd: i32, level: i32, name: i32, val: &mut [u8]) -> Result<usize> {
+pub fn getsockopt(fd: impl AsFd, level: i32, name: i32, val: &mut [u8]) -> Result<usize> {
     let mut len = val.len() as u32;
     // SAFETY: the kernel writes at most `len` (= val.len()) bytes into `val` and the length.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall5(
             nr(Sysno::getsockopt),
-            fd as usize,
+            fd_arg(&fd),
             level as usize,
             name as usize,
             val.as_mut_ptr() as usize,
@@ -431,13 +434,13 @@ pub fn getsockopt(fd: i32, level: i32, name: i32, val: &mut [u8]) -> Result<usiz
 
 /// [`setsockopt`] for an `int` option.
 #[inline]
-pub fn setsockopt_int(fd: i32, level: i32, name: i32, val: i32) -> Result<()> {
+pub fn setsockopt_int(fd: impl AsFd, level: i32, name: i32, val: i32) -> Result<()> {
     setsockopt(fd, level, name, &val.to_ne_bytes())
 }
 
 /// [`getsockopt`] for an `int` option.
 #[inline]
-pub fn getsockopt_int(fd: i32, level: i32, name: i32) -> Result<i32> {
+pub fn getsockopt_int(fd: impl AsFd, level: i32, name: i32) -> Result<i32> {
     let mut b = [0u8; 4];
     getsockopt(fd, level, name, &mut b)?;
     Ok(i32::from_ne_bytes(b))

@@ -2,10 +2,12 @@
 
 use core::ffi::CStr;
 
+use super::fd::{AsFd, OwnedFd};
 use super::ioctl::{ior, iowr};
-use super::oflags::{O_CLOEXEC, O_NONBLOCK};
+use super::oflags::OFlags;
+use super::ret::{fd_arg, ret_c_int, ret_owned_fd, ret_unit};
 use super::sigtypes::SigSet;
-use super::{int, nr, opt_cstr, raw, unit, Result};
+use super::{nr, opt_cstr, raw, Result};
 use syscalls::Sysno;
 
 // `fanotify_init` flags.
@@ -83,8 +85,8 @@ pub const UFFD_EVENT_REMOVE: u8 = 0x15;
 pub const UFFD_EVENT_UNMAP: u8 = 0x16;
 
 // signalfd flags.
-pub const SFD_CLOEXEC: i32 = O_CLOEXEC;
-pub const SFD_NONBLOCK: i32 = O_NONBLOCK;
+pub const SFD_CLOEXEC: i32 = OFlags::CLOEXEC.bits() as i32;
+pub const SFD_NONBLOCK: i32 = OFlags::NONBLOCK.bits() as i32;
 
 /// The kernel's `struct fanotify_event_metadata`, at the start of every event read.
 #[repr(C)]
@@ -213,23 +215,23 @@ zeroed_default!(SignalfdSiginfo);
 /// `event_f_flags` are the `O_*` flags of the event fds. Needs `CAP_SYS_ADMIN` for most
 /// uses (`EPERM`).
 #[inline]
-pub fn fanotify_init(flags: u32, event_f_flags: u32) -> Result<i32> {
+pub fn fanotify_init(flags: u32, event_f_flags: u32) -> Result<OwnedFd> {
     // SAFETY: fanotify_init touches no user memory.
-    int(unsafe { raw::syscall2(nr(Sysno::fanotify_init), flags as usize, event_f_flags as usize) })
+    ret_owned_fd(unsafe { raw::syscall2(nr(Sysno::fanotify_init), flags as usize, event_f_flags as usize) })
 }
 
 /// `fanotify_mark(2)`: add, remove or flush (`FAN_MARK_*`) the events `mask` on an inode,
 /// mount or filesystem named by `dirfd` + `path` (`None`: `dirfd` itself).
 #[inline]
-pub fn fanotify_mark(fd: i32, flags: u32, mask: u64, dirfd: i32, path: Option<&CStr>) -> Result<()> {
+pub fn fanotify_mark(fd: impl AsFd, flags: u32, mask: u64, dirfd: impl AsFd, path: Option<&CStr>) -> Result<()> {
     // SAFETY: the kernel only reads the path.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall5(
             nr(Sysno::fanotify_mark),
-            fd as usize,
+            fd_arg(&fd),
             flags as usize,
             mask as usize,
-            dirfd as usize,
+            fd_arg(&dirfd),
             opt_cstr(path),
         )
     })
@@ -239,9 +241,9 @@ pub fn fanotify_mark(fd: i32, flags: u32, mask: u64, dirfd: i32, path: Option<&C
 /// `O_NONBLOCK`, [`UFFD_USER_MODE_ONLY`]); `EPERM` when unprivileged use is off, `ENOSYS`
 /// without CONFIG_USERFAULTFD. Negotiate with the `UFFDIO_API` ioctl first.
 #[inline]
-pub fn userfaultfd(flags: i32) -> Result<i32> {
+pub fn userfaultfd(flags: i32) -> Result<OwnedFd> {
     // SAFETY: userfaultfd touches no user memory.
-    int(unsafe { raw::syscall1(nr(Sysno::userfaultfd), flags as usize) })
+    ret_owned_fd(unsafe { raw::syscall1(nr(Sysno::userfaultfd), flags as usize) })
 }
 
 /// `signalfd4(2)`: an fd (new when `fd == -1`, else `fd` updated) from which the signals
@@ -250,7 +252,7 @@ pub fn userfaultfd(flags: i32) -> Result<i32> {
 #[inline]
 pub fn signalfd4(fd: i32, mask: &SigSet, flags: i32) -> Result<i32> {
     // SAFETY: the kernel only reads the mask.
-    int(unsafe {
+    ret_c_int(unsafe {
         raw::syscall4(
             nr(Sysno::signalfd4),
             fd as usize,

@@ -1,24 +1,33 @@
 //! Open flags (`<asm-generic/fcntl.h>`, x86_64 values), shared by the families whose
 //! `*_CLOEXEC`/`*_NONBLOCK` flags reuse their bits.
 
-pub const O_RDONLY: i32 = 0o0;
-pub const O_WRONLY: i32 = 0o1;
-pub const O_RDWR: i32 = 0o2;
-pub const O_ACCMODE: i32 = 0o3;
-pub const O_CREAT: i32 = 0o100;
-pub const O_EXCL: i32 = 0o200;
-pub const O_NOCTTY: i32 = 0o400;
-pub const O_TRUNC: i32 = 0o1000;
-pub const O_APPEND: i32 = 0o2000;
-pub const O_NONBLOCK: i32 = 0o4000;
-pub const O_DSYNC: i32 = 0o10000;
-pub const O_ASYNC: i32 = 0o20000;
-pub const O_DIRECT: i32 = 0o40000;
-pub const O_LARGEFILE: i32 = 0o100000;
-pub const O_DIRECTORY: i32 = 0o200000;
-pub const O_NOFOLLOW: i32 = 0o400000;
-pub const O_NOATIME: i32 = 0o1000000;
-pub const O_CLOEXEC: i32 = 0o2000000;
-pub const O_SYNC: i32 = 0o4010000;
-pub const O_PATH: i32 = 0o10000000;
-pub const O_TMPFILE: i32 = 0o20200000;
+bitflags::bitflags! {
+    /// `O_*`: how `open` opens a file, and the status flags `fcntl(F_GETFL)` reports.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct OFlags: u32 {
+        const RDONLY = linux_raw_sys::general::O_RDONLY;
+        const WRONLY = linux_raw_sys::general::O_WRONLY;
+        const RDWR = linux_raw_sys::general::O_RDWR;
+        const ACCMODE = linux_raw_sys::general::O_ACCMODE;
+        const CREAT = linux_raw_sys::general::O_CREAT;
+        const EXCL = linux_raw_sys::general::O_EXCL;
+        const NOCTTY = linux_raw_sys::general::O_NOCTTY;
+        const TRUNC = linux_raw_sys::general::O_TRUNC;
+        const APPEND = linux_raw_sys::general::O_APPEND;
+        const NONBLOCK = linux_raw_sys::general::O_NONBLOCK;
+        const DSYNC = linux_raw_sys::general::O_DSYNC;
+        const ASYNC = linux_raw_sys::general::FASYNC;
+        const DIRECT = linux_raw_sys::general::O_DIRECT;
+        const LARGEFILE = linux_raw_sys::general::O_LARGEFILE;
+        const DIRECTORY = linux_raw_sys::general::O_DIRECTORY;
+        const NOFOLLOW = linux_raw_sys::general::O_NOFOLLOW;
+        const NOATIME = linux_raw_sys::general::O_NOATIME;
+        const CLOEXEC = linux_raw_sys::general::O_CLOEXEC;
+        const SYNC = linux_raw_sys::general::O_SYNC;
+        const PATH = linux_raw_sys::general::O_PATH;
+        const TMPFILE = linux_raw_sys::general::O_TMPFILE;
+        // The kernel keeps (and reports) bits this list may lack.
+        const _ = !0;
+    }
+}

@@ -3,7 +3,10 @@
 
 use core::ffi::CStr;
 
-use super::{cstr, int, nr, raw, unit, Errno, Result};
+use super::fd::{AsFd, OwnedFd};
+use super::oflags::OFlags;
+use super::ret::{fd_arg, ret_owned_fd, ret_unit, ret_usize};
+use super::{cstr, nr, raw, Result};
 use syscalls::Sysno;
 
 // File type bits of `st_mode`.
@@ -145,53 +148,53 @@ zeroed_default!(Stat, Statx, FileHandle);
 #[inline]
 pub fn mkdir(path: &CStr, mode: u32) -> Result<()> {
     // SAFETY: the kernel only reads the path.
-    unit(unsafe { raw::syscall2(nr(Sysno::mkdir), cstr(path), mode as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::mkdir), cstr(path), mode as usize) })
 }
 
 /// `mkdirat(2)`: create directory `path` relative to `dirfd`.
 #[inline]
-pub fn mkdirat(dirfd: i32, path: &CStr, mode: u32) -> Result<()> {
+pub fn mkdirat(dirfd: impl AsFd, path: &CStr, mode: u32) -> Result<()> {
     // SAFETY: the kernel only reads the path.
-    unit(unsafe { raw::syscall3(nr(Sysno::mkdirat), dirfd as usize, cstr(path), mode as usize) })
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::mkdirat), fd_arg(&dirfd), cstr(path), mode as usize) })
 }
 
 /// `rmdir(2)`: remove the empty directory `path`.
 #[inline]
 pub fn rmdir(path: &CStr) -> Result<()> {
     // SAFETY: the kernel only reads the path.
-    unit(unsafe { raw::syscall1(nr(Sysno::rmdir), cstr(path)) })
+    ret_unit(unsafe { raw::syscall1(nr(Sysno::rmdir), cstr(path)) })
 }
 
 /// `unlink(2)`: remove the name `path` (not a directory).
 #[inline]
 pub fn unlink(path: &CStr) -> Result<()> {
     // SAFETY: the kernel only reads the path.
-    unit(unsafe { raw::syscall1(nr(Sysno::unlink), cstr(path)) })
+    ret_unit(unsafe { raw::syscall1(nr(Sysno::unlink), cstr(path)) })
 }
 
 /// `unlinkat(2)`: remove `path` relative to `dirfd`; `AT_REMOVEDIR` for directories.
 #[inline]
-pub fn unlinkat(dirfd: i32, path: &CStr, flags: i32) -> Result<()> {
+pub fn unlinkat(dirfd: impl AsFd, path: &CStr, flags: i32) -> Result<()> {
     // SAFETY: the kernel only reads the path.
-    unit(unsafe { raw::syscall3(nr(Sysno::unlinkat), dirfd as usize, cstr(path), flags as usize) })
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::unlinkat), fd_arg(&dirfd), cstr(path), flags as usize) })
 }
 
 /// `symlinkat(2)`: create `linkpath` (relative to `dirfd`) pointing at `target`.
 #[inline]
-pub fn symlinkat(target: &CStr, dirfd: i32, linkpath: &CStr) -> Result<()> {
+pub fn symlinkat(target: &CStr, dirfd: impl AsFd, linkpath: &CStr) -> Result<()> {
     // SAFETY: the kernel only reads the two paths.
-    unit(unsafe { raw::syscall3(nr(Sysno::symlinkat), cstr(target), dirfd as usize, cstr(linkpath)) })
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::symlinkat), cstr(target), fd_arg(&dirfd), cstr(linkpath)) })
 }
 
 /// `readlinkat(2)`: the target of symlink `path` into `buf`, truncated, not
 /// NUL-terminated; returns its length in `buf`.
 #[inline]
-pub fn readlinkat(dirfd: i32, path: &CStr, buf: &mut [u8]) -> Result<usize> {
+pub fn readlinkat(dirfd: impl AsFd, path: &CStr, buf: &mut [u8]) -> Result<usize> {
     // SAFETY: the kernel writes at most buf.len() bytes into buf.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall4(
             nr(Sysno::readlinkat),
-            dirfd as usize,
+            fd_arg(&dirfd),
             cstr(path),
             buf.as_mut_ptr() as usize,
             buf.len(),
@@ -208,20 +211,20 @@ pub fn umask(mask: u32) -> u32 {
 
 /// `fstat(2)`: the metadata of the file of `fd`.
 #[inline]
-pub fn fstat(fd: i32, st: &mut Stat) -> Result<()> {
+pub fn fstat(fd: impl AsFd, st: &mut Stat) -> Result<()> {
     // SAFETY: the kernel writes one struct stat into `st`.
-    unit(unsafe { raw::syscall2(nr(Sysno::fstat), fd as usize, st as *mut Stat as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::fstat), fd_arg(&fd), st as *mut Stat as usize) })
 }
 
 /// `newfstatat(2)`: the metadata of `path` relative to `dirfd` (`AT_SYMLINK_NOFOLLOW`,
 /// `AT_EMPTY_PATH`).
 #[inline]
-pub fn newfstatat(dirfd: i32, path: &CStr, st: &mut Stat, flags: i32) -> Result<()> {
+pub fn newfstatat(dirfd: impl AsFd, path: &CStr, st: &mut Stat, flags: i32) -> Result<()> {
     // SAFETY: the kernel reads the path and writes one struct stat into `st`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::newfstatat),
-            dirfd as usize,
+            fd_arg(&dirfd),
             cstr(path),
             st as *mut Stat as usize,
             flags as usize,
@@ -232,12 +235,12 @@ pub fn newfstatat(dirfd: i32, path: &CStr, st: &mut Stat, flags: i32) -> Result<
 /// `statx(2)`: extended metadata of `path` relative to `dirfd`; `mask` (`STATX_*`) asks
 /// for fields, `stx_mask` says which were filled.
 #[inline]
-pub fn statx(dirfd: i32, path: &CStr, flags: i32, mask: u32, stx: &mut Statx) -> Result<()> {
+pub fn statx(dirfd: impl AsFd, path: &CStr, flags: i32, mask: u32, stx: &mut Statx) -> Result<()> {
     // SAFETY: the kernel reads the path and writes one struct statx into `stx`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall5(
             nr(Sysno::statx),
-            dirfd as usize,
+            fd_arg(&dirfd),
             cstr(path),
             flags as usize,
             mask as usize,
@@ -249,17 +252,17 @@ pub fn statx(dirfd: i32, path: &CStr, flags: i32, mask: u32, stx: &mut Statx) ->
 /// `name_to_handle_at(2)`: an opaque handle for `path` relative to `dirfd`, written into
 /// `handle`; returns the mount id (64-bit with [`AT_HANDLE_MNT_ID_UNIQUE`]).
 #[inline]
-pub fn name_to_handle_at(dirfd: i32, path: &CStr, handle: &mut FileHandle, flags: i32) -> Result<u64> {
+pub fn name_to_handle_at(dirfd: impl AsFd, path: &CStr, handle: &mut FileHandle, flags: i32) -> Result<u64> {
     handle.handle_bytes = MAX_HANDLE_SZ as u32;
     // The kernel writes an int, or a u64 with AT_HANDLE_MNT_ID_UNIQUE: a zeroed u64 holds
     // either (x86_64 is little endian).
     let mut mount_id = 0u64;
     // SAFETY: the kernel writes at most MAX_HANDLE_SZ handle bytes (the capacity we just
     // declared) into `handle` and at most 8 bytes into `mount_id`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall5(
             nr(Sysno::name_to_handle_at),
-            dirfd as usize,
+            fd_arg(&dirfd),
             cstr(path),
             handle as *mut FileHandle as usize,
             &mut mount_id as *mut u64 as usize,
@@ -272,15 +275,15 @@ pub fn name_to_handle_at(dirfd: i32, path: &CStr, handle: &mut FileHandle, flags
 /// `open_by_handle_at(2)`: open the file `handle` names on the filesystem of `mount_fd`
 /// (needs `CAP_DAC_READ_SEARCH`).
 #[inline]
-pub fn open_by_handle_at(mount_fd: i32, handle: &FileHandle, flags: i32) -> Result<i32> {
+pub fn open_by_handle_at(mount_fd: impl AsFd, handle: &FileHandle, flags: OFlags) -> Result<OwnedFd> {
     // SAFETY: the kernel reads the header and handle_bytes bytes, refusing more than
     // MAX_HANDLE_SZ, which is what `FileHandle` holds.
-    int(unsafe {
+    ret_owned_fd(unsafe {
         raw::syscall3(
             nr(Sysno::open_by_handle_at),
-            mount_fd as usize,
+            fd_arg(&mount_fd),
             handle as *const FileHandle as usize,
-            flags as usize,
+            flags.bits() as usize,
         )
     })
 }

@@ -3,9 +3,11 @@
 
 use core::ffi::{c_void, CStr};
 
+use super::fd::{AsFd, OwnedFd};
+use super::ret::{fd_arg, ret_c_int, ret_owned_fd, ret_unit, ret_usize};
 use super::sigtypes::SigInfo;
 use super::timespec::Timeval;
-use super::{cstr, int, nr, opt_mut, opt_ptr, raw, unit, Errno, Result};
+use super::{cstr, nr, opt_mut, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // `wait4`/`waitid` options.
@@ -26,8 +28,8 @@ pub const P_PGID: i32 = 2;
 pub const P_PIDFD: i32 = 3;
 
 // `pidfd_open` flags.
-pub const PIDFD_NONBLOCK: u32 = super::oflags::O_NONBLOCK as u32;
-pub const PIDFD_THREAD: u32 = super::oflags::O_EXCL as u32;
+pub const PIDFD_NONBLOCK: u32 = super::oflags::OFlags::NONBLOCK.bits();
+pub const PIDFD_THREAD: u32 = super::oflags::OFlags::EXCL.bits();
 
 // `prctl` options.
 pub const PR_SET_PDEATHSIG: i32 = 1;
@@ -321,28 +323,28 @@ pub fn getppid() -> i32 {
 #[inline]
 pub fn getpgid(pid: i32) -> Result<i32> {
     // SAFETY: getpgid touches no user memory.
-    int(unsafe { raw::syscall1(nr(Sysno::getpgid), pid as usize) })
+    ret_c_int(unsafe { raw::syscall1(nr(Sysno::getpgid), pid as usize) })
 }
 
 /// `setpgid(2)`: move `pid` (0: the caller) into process group `pgid` (0: its own pid).
 #[inline]
 pub fn setpgid(pid: i32, pgid: i32) -> Result<()> {
     // SAFETY: setpgid touches no user memory.
-    unit(unsafe { raw::syscall2(nr(Sysno::setpgid), pid as usize, pgid as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::setpgid), pid as usize, pgid as usize) })
 }
 
 /// `getsid(2)`: the session of `pid` (0: the caller).
 #[inline]
 pub fn getsid(pid: i32) -> Result<i32> {
     // SAFETY: getsid touches no user memory.
-    int(unsafe { raw::syscall1(nr(Sysno::getsid), pid as usize) })
+    ret_c_int(unsafe { raw::syscall1(nr(Sysno::getsid), pid as usize) })
 }
 
 /// `setsid(2)`: start a new session and process group led by the caller.
 #[inline]
 pub fn setsid() -> Result<i32> {
     // SAFETY: setsid touches no user memory.
-    int(unsafe { raw::syscall0(nr(Sysno::setsid)) })
+    ret_c_int(unsafe { raw::syscall0(nr(Sysno::setsid)) })
 }
 
 /// `exit(2)`: end the calling thread with `code` (the task when it is the last thread).
@@ -374,7 +376,7 @@ pub fn exit_group(code: i32) -> ! {
 #[inline]
 pub fn wait4(pid: i32, status: Option<&mut WaitStatus>, options: i32, rusage: Option<&mut Rusage>) -> Result<i32> {
     // SAFETY: the kernel writes the status int and the rusage, where given.
-    int(unsafe {
+    ret_c_int(unsafe {
         raw::syscall4(
             nr(Sysno::wait4),
             pid as usize,
@@ -391,7 +393,7 @@ pub fn wait4(pid: i32, status: Option<&mut WaitStatus>, options: i32, rusage: Op
 #[inline]
 pub fn waitid(idtype: i32, id: i32, info: &mut SigInfo, options: i32, rusage: Option<&mut Rusage>) -> Result<()> {
     // SAFETY: the kernel writes one siginfo into `info` and the rusage where given.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall5(
             nr(Sysno::waitid),
             idtype as usize,
@@ -408,14 +410,14 @@ pub fn waitid(idtype: i32, id: i32, info: &mut SigInfo, options: i32, rusage: Op
 #[inline]
 pub fn kill(pid: i32, sig: i32) -> Result<()> {
     // SAFETY: kill touches no user memory.
-    unit(unsafe { raw::syscall2(nr(Sysno::kill), pid as usize, sig as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::kill), pid as usize, sig as usize) })
 }
 
 /// `tgkill(2)`: send `sig` to thread `tid` of thread group `tgid`.
 #[inline]
 pub fn tgkill(tgid: i32, tid: i32, sig: i32) -> Result<()> {
     // SAFETY: tgkill touches no user memory.
-    unit(unsafe { raw::syscall3(nr(Sysno::tgkill), tgid as usize, tid as usize, sig as usize) })
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::tgkill), tgid as usize, tid as usize, sig as usize) })
 }
 
 /// `prctl(2)`: process control operation `option` with up to four arguments.
@@ -426,7 +428,7 @@ pub fn tgkill(tgid: i32, tid: i32, sig: i32) -> Result<()> {
 #[inline]
 pub unsafe fn prctl(option: i32, a2: usize, a3: usize, a4: usize, a5: usize) -> Result<i32> {
     // SAFETY: the caller vouches for pointer arguments.
-    int(unsafe { raw::syscall5(nr(Sysno::prctl), option as usize, a2, a3, a4, a5) })
+    ret_c_int(unsafe { raw::syscall5(nr(Sysno::prctl), option as usize, a2, a3, a4, a5) })
 }
 
 /// `prctl(PR_GET_NAME)`: the calling thread's name, NUL-padded.
@@ -448,7 +450,7 @@ pub fn prctl_set_name(name: &CStr) -> Result<()> {
 #[inline]
 pub fn personality(persona: u32) -> Result<u32> {
     // SAFETY: personality touches no user memory.
-    Errno::result(unsafe { raw::syscall1(nr(Sysno::personality), persona as usize) }).map(|v| v as u32)
+    ret_usize(unsafe { raw::syscall1(nr(Sysno::personality), persona as usize) }).map(|v| v as u32)
 }
 
 /// `unshare(2)`: give the caller new namespaces or private copies of shared state
@@ -456,34 +458,34 @@ pub fn personality(persona: u32) -> Result<u32> {
 #[inline]
 pub fn unshare(flags: u64) -> Result<()> {
     // SAFETY: unshare touches no user memory.
-    unit(unsafe { raw::syscall1(nr(Sysno::unshare), flags as usize) })
+    ret_unit(unsafe { raw::syscall1(nr(Sysno::unshare), flags as usize) })
 }
 
 /// `setns(2)`: move the caller into the namespace `fd` refers to (a `/proc/*/ns/*` file or
 /// a pidfd); `nstype` (`CLONE_NEW*`, 0: any) must match it.
 #[inline]
-pub fn setns(fd: i32, nstype: u64) -> Result<()> {
+pub fn setns(fd: impl AsFd, nstype: u64) -> Result<()> {
     // SAFETY: setns touches no user memory.
-    unit(unsafe { raw::syscall2(nr(Sysno::setns), fd as usize, nstype as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::setns), fd_arg(&fd), nstype as usize) })
 }
 
 /// `pidfd_open(2)`: a pidfd for process `pid`.
 #[inline]
-pub fn pidfd_open(pid: i32, flags: u32) -> Result<i32> {
+pub fn pidfd_open(pid: i32, flags: u32) -> Result<OwnedFd> {
     // SAFETY: pidfd_open touches no user memory.
-    int(unsafe { raw::syscall2(nr(Sysno::pidfd_open), pid as usize, flags as usize) })
+    ret_owned_fd(unsafe { raw::syscall2(nr(Sysno::pidfd_open), pid as usize, flags as usize) })
 }
 
 /// `pidfd_getfd(2)`: a copy, in the caller, of fd `targetfd` of the process `pidfd`
 /// refers to (ptrace access needed).
 #[inline]
-pub fn pidfd_getfd(pidfd: i32, targetfd: i32, flags: u32) -> Result<i32> {
+pub fn pidfd_getfd(pidfd: impl AsFd, targetfd: impl AsFd, flags: u32) -> Result<OwnedFd> {
     // SAFETY: pidfd_getfd touches no user memory.
-    int(unsafe {
+    ret_owned_fd(unsafe {
         raw::syscall3(
             nr(Sysno::pidfd_getfd),
-            pidfd as usize,
-            targetfd as usize,
+            fd_arg(&pidfd),
+            fd_arg(&targetfd),
             flags as usize,
         )
     })
@@ -491,12 +493,12 @@ pub fn pidfd_getfd(pidfd: i32, targetfd: i32, flags: u32) -> Result<i32> {
 
 /// `pidfd_send_signal(2)`: send `sig` (with `info`, if given) to the process of `pidfd`.
 #[inline]
-pub fn pidfd_send_signal(pidfd: i32, sig: i32, info: Option<&SigInfo>, flags: u32) -> Result<()> {
+pub fn pidfd_send_signal(pidfd: impl AsFd, sig: i32, info: Option<&SigInfo>, flags: u32) -> Result<()> {
     // SAFETY: the kernel only reads the siginfo.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::pidfd_send_signal),
-            pidfd as usize,
+            fd_arg(&pidfd),
             sig as usize,
             opt_ptr(info),
             flags as usize,
@@ -510,7 +512,7 @@ pub fn pidfd_send_signal(pidfd: i32, sig: i32, info: Option<&SigInfo>, flags: u3
 pub fn kcmp(pid1: i32, pid2: i32, ty: i32, idx1: usize, idx2: usize) -> Result<i32> {
     // SAFETY: kcmp writes no user memory (KCMP_EPOLL_TFD reads a struct through idx2,
     // with fault handling).
-    int(unsafe { raw::syscall5(nr(Sysno::kcmp), pid1 as usize, pid2 as usize, ty as usize, idx1, idx2) })
+    ret_c_int(unsafe { raw::syscall5(nr(Sysno::kcmp), pid1 as usize, pid2 as usize, ty as usize, idx1, idx2) })
 }
 
 /// `seccomp(2)`: operation `op` (`SECCOMP_*`) with `flags` and an op-specific argument.
@@ -522,7 +524,7 @@ pub fn kcmp(pid1: i32, pid2: i32, ty: i32, idx1: usize, idx2: usize) -> Result<i
 #[inline]
 pub unsafe fn seccomp(op: u32, flags: u32, args: *mut c_void) -> Result<i32> {
     // SAFETY: the caller vouches for `args`.
-    int(unsafe { raw::syscall3(nr(Sysno::seccomp), op as usize, flags as usize, args as usize) })
+    ret_c_int(unsafe { raw::syscall3(nr(Sysno::seccomp), op as usize, flags as usize, args as usize) })
 }
 
 /// `seccomp(SECCOMP_GET_ACTION_AVAIL)`: whether filter action `action` is supported
@@ -543,5 +545,5 @@ pub fn seccomp_action_avail(action: u32) -> Result<()> {
 #[inline]
 pub unsafe fn ptrace(request: i64, pid: i32, addr: usize, data: usize) -> Result<usize> {
     // SAFETY: the caller vouches for the pointers.
-    Errno::result(unsafe { raw::syscall4(nr(Sysno::ptrace), request as usize, pid as usize, addr, data) })
+    ret_usize(unsafe { raw::syscall4(nr(Sysno::ptrace), request as usize, pid as usize, addr, data) })
 }

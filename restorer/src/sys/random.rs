@@ -1,6 +1,7 @@
 //! Randomness from the kernel.
 
-use super::{nr, raw, Errno, Result};
+use super::ret::ret_usize;
+use super::{nr, raw, Result};
 use syscalls::Sysno;
 
 /// `getrandom` flag: fail with `EAGAIN` rather than block before the pool is ready.
@@ -15,7 +16,7 @@ pub const GRND_INSECURE: u32 = 0x0004;
 #[inline]
 pub fn getrandom(buf: &mut [u8], flags: u32) -> Result<usize> {
     // SAFETY: the kernel writes at most buf.len() bytes into buf.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall3(
             nr(Sysno::getrandom),
             buf.as_mut_ptr() as usize,

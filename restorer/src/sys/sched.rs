@@ -1,6 +1,7 @@
 //! Scheduling and limits: nice values, policies, CPU affinity, yielding, rlimits.
 
-use super::{int, nr, opt_mut, opt_ptr, raw, unit, Errno, Result};
+use super::ret::{ret_c_int, ret_unit, ret_usize};
+use super::{nr, opt_mut, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // `setpriority`/`getpriority` targets.
@@ -62,7 +63,7 @@ assert_layout!(Rlimit, size = 16);
 #[inline]
 pub fn setpriority(which: i32, who: i32, nice: i32) -> Result<()> {
     // SAFETY: setpriority touches no user memory.
-    unit(unsafe { raw::syscall3(nr(Sysno::setpriority), which as usize, who as usize, nice as usize) })
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::setpriority), which as usize, who as usize, nice as usize) })
 }
 
 /// `getpriority(2)`: the nice value of a process, group or user (the best of them). The
@@ -70,7 +71,7 @@ pub fn setpriority(which: i32, who: i32, nice: i32) -> Result<()> {
 #[inline]
 pub fn getpriority(which: i32, who: i32) -> Result<i32> {
     // SAFETY: getpriority touches no user memory.
-    int(unsafe { raw::syscall2(nr(Sysno::getpriority), which as usize, who as usize) }).map(|v| 20 - v)
+    ret_c_int(unsafe { raw::syscall2(nr(Sysno::getpriority), which as usize, who as usize) }).map(|v| 20 - v)
 }
 
 /// `sched_setscheduler(2)`: set the policy (`SCHED_*`) and static priority of thread
@@ -78,7 +79,7 @@ pub fn getpriority(which: i32, who: i32) -> Result<i32> {
 #[inline]
 pub fn sched_setscheduler(pid: i32, policy: i32, param: &SchedParam) -> Result<()> {
     // SAFETY: the kernel only reads `param`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall3(
             nr(Sysno::sched_setscheduler),
             pid as usize,
@@ -92,7 +93,7 @@ pub fn sched_setscheduler(pid: i32, policy: i32, param: &SchedParam) -> Result<(
 #[inline]
 pub fn sched_getscheduler(pid: i32) -> Result<i32> {
     // SAFETY: sched_getscheduler touches no user memory.
-    int(unsafe { raw::syscall1(nr(Sysno::sched_getscheduler), pid as usize) })
+    ret_c_int(unsafe { raw::syscall1(nr(Sysno::sched_getscheduler), pid as usize) })
 }
 
 /// `sched_getaffinity(2)`: the CPU mask of thread `pid` into `mask` (bit n of word n/64
@@ -101,7 +102,7 @@ pub fn sched_getscheduler(pid: i32) -> Result<i32> {
 #[inline]
 pub fn sched_getaffinity(pid: i32, mask: &mut [u64]) -> Result<usize> {
     // SAFETY: the kernel writes at most size_of_val(mask) bytes into `mask`.
-    Errno::result(unsafe {
+    ret_usize(unsafe {
         raw::syscall3(
             nr(Sysno::sched_getaffinity),
             pid as usize,
@@ -115,7 +116,7 @@ pub fn sched_getaffinity(pid: i32, mask: &mut [u64]) -> Result<usize> {
 #[inline]
 pub fn sched_setaffinity(pid: i32, mask: &[u64]) -> Result<()> {
     // SAFETY: the kernel only reads `mask`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall3(
             nr(Sysno::sched_setaffinity),
             pid as usize,
@@ -129,7 +130,7 @@ pub fn sched_setaffinity(pid: i32, mask: &[u64]) -> Result<()> {
 #[inline]
 pub fn sched_yield() -> Result<()> {
     // SAFETY: sched_yield touches no user memory.
-    unit(unsafe { raw::syscall0(nr(Sysno::sched_yield)) })
+    ret_unit(unsafe { raw::syscall0(nr(Sysno::sched_yield)) })
 }
 
 /// `setrlimit(2)`: set resource limit `resource` (`RLIMIT_*`) of the caller; raising the
@@ -137,7 +138,7 @@ pub fn sched_yield() -> Result<()> {
 #[inline]
 pub fn setrlimit(resource: i32, rlim: &Rlimit) -> Result<()> {
     // SAFETY: the kernel only reads `rlim`.
-    unit(unsafe { raw::syscall2(nr(Sysno::setrlimit), resource as usize, rlim as *const Rlimit as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::setrlimit), resource as usize, rlim as *const Rlimit as usize) })
 }
 
 /// `getrlimit(2)`: resource limit `resource` of the caller.
@@ -145,7 +146,7 @@ pub fn setrlimit(resource: i32, rlim: &Rlimit) -> Result<()> {
 pub fn getrlimit(resource: i32) -> Result<Rlimit> {
     let mut rlim = Rlimit::default();
     // SAFETY: the kernel writes one rlimit into `rlim`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall2(
             nr(Sysno::getrlimit),
             resource as usize,
@@ -160,7 +161,7 @@ pub fn getrlimit(resource: i32) -> Result<Rlimit> {
 #[inline]
 pub fn prlimit64(pid: i32, resource: i32, new: Option<&Rlimit>, old: Option<&mut Rlimit>) -> Result<()> {
     // SAFETY: the kernel reads `new` and writes `old`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::prlimit64),
             pid as usize,

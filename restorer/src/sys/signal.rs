@@ -2,9 +2,10 @@
 //! a handler, restarting an interrupted call. (`kill`/`tgkill` are in
 //! [`super::process`], `signalfd4` in [`super::notify`].)
 
+use super::ret::{ret_c_int, ret_unit, ret_usize};
 pub use super::sigtypes::{SigInfo, SigSet, SI_QUEUE};
 use super::timespec::Timespec;
-use super::{int, nr, opt_mut, opt_ptr, raw, unit, Errno, Result};
+use super::{nr, opt_mut, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // Signal numbers (x86_64).
@@ -137,7 +138,7 @@ zeroed_default!(StackT);
 pub unsafe fn rt_sigaction(sig: i32, act: Option<&KernelSigaction>, old: Option<&mut KernelSigaction>) -> Result<()> {
     // SAFETY: the kernel reads `act` and writes `old`; the caller vouches for the code
     // addresses.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::rt_sigaction),
             sig as usize,
@@ -154,7 +155,7 @@ pub unsafe fn rt_sigaction(sig: i32, act: Option<&KernelSigaction>, old: Option<
 #[inline]
 pub fn rt_sigprocmask(how: i32, set: Option<&SigSet>, old: Option<&mut SigSet>) -> Result<()> {
     // SAFETY: the kernel reads `set` and writes `old`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::rt_sigprocmask),
             how as usize,
@@ -169,7 +170,7 @@ pub fn rt_sigprocmask(how: i32, set: Option<&SigSet>, old: Option<&mut SigSet>) 
 #[inline]
 pub fn rt_sigpending(set: &mut SigSet) -> Result<()> {
     // SAFETY: the kernel writes one sigset into `set`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall2(
             nr(Sysno::rt_sigpending),
             set as *mut SigSet as usize,
@@ -183,7 +184,7 @@ pub fn rt_sigpending(set: &mut SigSet) -> Result<()> {
 #[inline]
 pub fn rt_sigtimedwait(set: &SigSet, info: Option<&mut SigInfo>, timeout: Option<&Timespec>) -> Result<i32> {
     // SAFETY: the kernel reads `set` and the timeout and writes one siginfo into `info`.
-    int(unsafe {
+    ret_c_int(unsafe {
         raw::syscall4(
             nr(Sysno::rt_sigtimedwait),
             set as *const SigSet as usize,
@@ -199,7 +200,7 @@ pub fn rt_sigtimedwait(set: &SigSet, info: Option<&mut SigInfo>, timeout: Option
 #[inline]
 pub fn rt_sigqueueinfo(tgid: i32, sig: i32, info: &SigInfo) -> Result<()> {
     // SAFETY: the kernel only reads the siginfo.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall3(
             nr(Sysno::rt_sigqueueinfo),
             tgid as usize,
@@ -213,7 +214,7 @@ pub fn rt_sigqueueinfo(tgid: i32, sig: i32, info: &SigInfo) -> Result<()> {
 #[inline]
 pub fn rt_tgsigqueueinfo(tgid: i32, tid: i32, sig: i32, info: &SigInfo) -> Result<()> {
     // SAFETY: the kernel only reads the siginfo.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::rt_tgsigqueueinfo),
             tgid as usize,
@@ -233,7 +234,7 @@ pub fn rt_tgsigqueueinfo(tgid: i32, tid: i32, sig: i32, info: &SigInfo) -> Resul
 #[inline]
 pub unsafe fn sigaltstack(new: Option<&StackT>, old: Option<&mut StackT>) -> Result<()> {
     // SAFETY: the kernel reads `new` and writes `old`; the caller vouches for the stack.
-    unit(unsafe { raw::syscall2(nr(Sysno::sigaltstack), opt_ptr(new), opt_mut(old)) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::sigaltstack), opt_ptr(new), opt_mut(old)) })
 }
 
 /// `rt_sigreturn(2)`: restore the context of the signal frame just above `new_sp` and
@@ -283,5 +284,5 @@ pub unsafe extern "C" fn restore_rt() -> ! {
 #[inline]
 pub unsafe fn restart_syscall() -> Result<usize> {
     // SAFETY: the caller vouches for the pointers of the restarted call.
-    Errno::result(unsafe { raw::syscall0(nr(Sysno::restart_syscall)) })
+    ret_usize(unsafe { raw::syscall0(nr(Sysno::restart_syscall)) })
 }

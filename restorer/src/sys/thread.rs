@@ -3,7 +3,8 @@
 
 use core::ffi::c_void;
 
-use super::{int, nr, raw, unit, Errno, Result};
+use super::ret::{ret_c_int, ret_unit, ret_usize};
+use super::{nr, raw, Errno, Result};
 use syscalls::Sysno;
 
 // Clone flags (`clone`'s low byte is the exit signal, `CSIGNAL`).
@@ -224,7 +225,7 @@ assert_layout!(UserDesc, size = 16);
 #[inline(always)]
 pub unsafe fn clone(flags: u64, stack: *mut u8, parent_tid: *mut i32, child_tid: *mut i32, tls: usize) -> Result<i32> {
     // SAFETY: the caller vouches for the child's execution and the pointers.
-    int(unsafe {
+    ret_c_int(unsafe {
         raw::syscall5(
             nr(Sysno::clone),
             flags as usize,
@@ -246,7 +247,7 @@ pub unsafe fn clone(flags: u64, stack: *mut u8, parent_tid: *mut i32, child_tid:
 #[inline(always)]
 pub unsafe fn clone3(args: &CloneArgs) -> Result<i32> {
     // SAFETY: the caller vouches for the child's execution and the pointers in `args`.
-    int(unsafe {
+    ret_c_int(unsafe {
         raw::syscall2(
             nr(Sysno::clone3),
             args as *const CloneArgs as usize,
@@ -261,7 +262,7 @@ pub unsafe fn clone3(args: &CloneArgs) -> Result<i32> {
 pub fn clone3_probe() -> Result<i32> {
     // SAFETY: the kernel rejects the size before it reads the (null) argument or creates
     // a task.
-    int(unsafe { raw::syscall2(nr(Sysno::clone3), 0, 0) })
+    ret_c_int(unsafe { raw::syscall2(nr(Sysno::clone3), 0, 0) })
 }
 
 /// `set_tid_address(2)`: make `tidptr` the calling thread's clear-child-tid word (zeroed
@@ -285,7 +286,7 @@ pub unsafe fn set_tid_address(tidptr: *mut i32) -> i32 {
 #[inline]
 pub unsafe fn set_robust_list(head: *mut RobustListHead, len: usize) -> Result<()> {
     // SAFETY: the caller vouches for the list.
-    unit(unsafe { raw::syscall2(nr(Sysno::set_robust_list), head as usize, len) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::set_robust_list), head as usize, len) })
 }
 
 /// `get_robust_list(2)`: the robust list head and its length registered by thread `pid`
@@ -295,7 +296,7 @@ pub fn get_robust_list(pid: i32) -> Result<(*mut RobustListHead, usize)> {
     let mut head: *mut RobustListHead = core::ptr::null_mut();
     let mut len = 0usize;
     // SAFETY: the kernel writes one pointer and one size into the locals.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall3(
             nr(Sysno::get_robust_list),
             pid as usize,
@@ -317,7 +318,7 @@ pub fn get_robust_list(pid: i32) -> Result<(*mut RobustListHead, usize)> {
 #[inline]
 pub unsafe fn rseq(area: *mut Rseq, len: u32, flags: i32, sig: u32) -> Result<()> {
     // SAFETY: the caller vouches for the area.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::rseq),
             area as usize,
@@ -340,7 +341,7 @@ pub unsafe fn rseq(area: *mut Rseq, len: u32, flags: i32, sig: u32) -> Result<()
 #[inline]
 pub unsafe fn set_thread_area(desc: &mut UserDesc) -> Result<()> {
     // SAFETY: the kernel reads and writes one user_desc; the caller vouches for the entry.
-    unit(unsafe { raw::syscall1(nr(Sysno::set_thread_area), desc as *mut UserDesc as usize) })
+    ret_unit(unsafe { raw::syscall1(nr(Sysno::set_thread_area), desc as *mut UserDesc as usize) })
 }
 
 /// `get_thread_area(2)`: read TLS descriptor `desc.entry_number` (`EINVAL` outside the
@@ -348,7 +349,7 @@ pub unsafe fn set_thread_area(desc: &mut UserDesc) -> Result<()> {
 #[inline]
 pub fn get_thread_area(desc: &mut UserDesc) -> Result<()> {
     // SAFETY: the kernel reads the entry number and writes one user_desc.
-    unit(unsafe { raw::syscall1(nr(Sysno::get_thread_area), desc as *mut UserDesc as usize) })
+    ret_unit(unsafe { raw::syscall1(nr(Sysno::get_thread_area), desc as *mut UserDesc as usize) })
 }
 
 /// `arch_prctl(2)`: x86-specific thread state: fs/gs bases, CPUID faulting, vDSO, shadow
@@ -360,7 +361,7 @@ pub fn get_thread_area(desc: &mut UserDesc) -> Result<()> {
 #[inline]
 pub unsafe fn arch_prctl(code: i32, addr: usize) -> Result<usize> {
     // SAFETY: the caller vouches for the effect and the pointer.
-    Errno::result(unsafe { raw::syscall2(nr(Sysno::arch_prctl), code as usize, addr) })
+    ret_usize(unsafe { raw::syscall2(nr(Sysno::arch_prctl), code as usize, addr) })
 }
 
 /// `arch_prctl` for the codes that store a value: `ARCH_GET_FS`, `ARCH_GET_GS`,
@@ -382,5 +383,5 @@ pub fn arch_prctl_get(code: i32) -> Result<u64> {
 #[inline]
 pub fn membarrier(cmd: i32, flags: u32, cpu_id: i32) -> Result<i32> {
     // SAFETY: membarrier touches no user memory.
-    int(unsafe { raw::syscall3(nr(Sysno::membarrier), cmd as usize, flags as usize, cpu_id as usize) })
+    ret_c_int(unsafe { raw::syscall3(nr(Sysno::membarrier), cmd as usize, flags as usize, cpu_id as usize) })
 }

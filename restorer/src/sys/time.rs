@@ -1,8 +1,10 @@
 //! Time: clocks, sleeping, interval timers, POSIX timers and timerfds.
 
-use super::oflags::{O_CLOEXEC, O_NONBLOCK};
+use super::fd::{AsFd, OwnedFd};
+use super::oflags::OFlags;
+use super::ret::{fd_arg, ret_c_int, ret_owned_fd, ret_unit};
 pub use super::timespec::{Timespec, Timeval, NSEC_PER_SEC};
-use super::{int, nr, opt_mut, opt_ptr, raw, unit, Result};
+use super::{nr, opt_mut, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // Clocks.
@@ -35,8 +37,8 @@ pub const SIGEV_THREAD_ID: i32 = 4;
 // timerfd flags.
 pub const TFD_TIMER_ABSTIME: i32 = 1;
 pub const TFD_TIMER_CANCEL_ON_SET: i32 = 2;
-pub const TFD_CLOEXEC: i32 = O_CLOEXEC;
-pub const TFD_NONBLOCK: i32 = O_NONBLOCK;
+pub const TFD_CLOEXEC: i32 = OFlags::CLOEXEC.bits() as i32;
+pub const TFD_NONBLOCK: i32 = OFlags::NONBLOCK.bits() as i32;
 
 /// The kernel's `struct itimerspec`: reload interval, then time to the next expiry.
 #[repr(C)]
@@ -77,7 +79,7 @@ zeroed_default!(Sigevent);
 pub fn clock_gettime(clock: i32) -> Result<Timespec> {
     let mut ts = Timespec::default();
     // SAFETY: the kernel writes one timespec into `ts`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall2(
             nr(Sysno::clock_gettime),
             clock as usize,
@@ -92,7 +94,7 @@ pub fn clock_gettime(clock: i32) -> Result<Timespec> {
 pub fn clock_getres(clock: i32) -> Result<Timespec> {
     let mut ts = Timespec::default();
     // SAFETY: the kernel writes one timespec into `ts`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall2(
             nr(Sysno::clock_getres),
             clock as usize,
@@ -107,7 +109,7 @@ pub fn clock_getres(clock: i32) -> Result<Timespec> {
 pub fn gettimeofday() -> Result<Timeval> {
     let mut tv = Timeval::default();
     // SAFETY: the kernel writes one timeval into `tv`; the timezone pointer is null.
-    unit(unsafe { raw::syscall2(nr(Sysno::gettimeofday), &mut tv as *mut Timeval as usize, 0) })?;
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::gettimeofday), &mut tv as *mut Timeval as usize, 0) })?;
     Ok(tv)
 }
 
@@ -115,7 +117,7 @@ pub fn gettimeofday() -> Result<Timeval> {
 #[inline]
 pub fn nanosleep(req: &Timespec, rem: Option<&mut Timespec>) -> Result<()> {
     // SAFETY: the kernel reads `req` and writes `rem`.
-    unit(unsafe { raw::syscall2(nr(Sysno::nanosleep), req as *const Timespec as usize, opt_mut(rem)) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::nanosleep), req as *const Timespec as usize, opt_mut(rem)) })
 }
 
 /// `clock_nanosleep(2)`: sleep on `clock`, relatively or until `req` with
@@ -123,7 +125,7 @@ pub fn nanosleep(req: &Timespec, rem: Option<&mut Timespec>) -> Result<()> {
 #[inline]
 pub fn clock_nanosleep(clock: i32, flags: i32, req: &Timespec, rem: Option<&mut Timespec>) -> Result<()> {
     // SAFETY: the kernel reads `req` and writes `rem`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::clock_nanosleep),
             clock as usize,
@@ -138,7 +140,7 @@ pub fn clock_nanosleep(clock: i32, flags: i32, req: &Timespec, rem: Option<&mut 
 #[inline]
 pub fn getitimer(which: i32, out: &mut Itimerval) -> Result<()> {
     // SAFETY: the kernel writes one itimerval into `out`.
-    unit(unsafe { raw::syscall2(nr(Sysno::getitimer), which as usize, out as *mut Itimerval as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::getitimer), which as usize, out as *mut Itimerval as usize) })
 }
 
 /// `setitimer(2)`: arm (or with a zero value disarm) interval timer `which`; the old
@@ -146,7 +148,7 @@ pub fn getitimer(which: i32, out: &mut Itimerval) -> Result<()> {
 #[inline]
 pub fn setitimer(which: i32, new: &Itimerval, old: Option<&mut Itimerval>) -> Result<()> {
     // SAFETY: the kernel reads `new` and writes `old`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall3(
             nr(Sysno::setitimer),
             which as usize,
@@ -162,7 +164,7 @@ pub fn setitimer(which: i32, new: &Itimerval, old: Option<&mut Itimerval>) -> Re
 pub fn timer_create(clock: i32, event: Option<&Sigevent>) -> Result<i32> {
     let mut id = 0i32;
     // SAFETY: the kernel reads `event` and writes the id into `id`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall3(
             nr(Sysno::timer_create),
             clock as usize,
@@ -178,7 +180,7 @@ pub fn timer_create(clock: i32, event: Option<&Sigevent>) -> Result<i32> {
 #[inline]
 pub fn timer_settime(id: i32, flags: i32, new: &Itimerspec, old: Option<&mut Itimerspec>) -> Result<()> {
     // SAFETY: the kernel reads `new` and writes `old`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::timer_settime),
             id as usize,
@@ -194,7 +196,7 @@ pub fn timer_settime(id: i32, flags: i32, new: &Itimerspec, old: Option<&mut Iti
 pub fn timer_gettime(id: i32) -> Result<Itimerspec> {
     let mut cur = Itimerspec::default();
     // SAFETY: the kernel writes one itimerspec into `cur`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall2(
             nr(Sysno::timer_gettime),
             id as usize,
@@ -208,32 +210,32 @@ pub fn timer_gettime(id: i32) -> Result<Itimerspec> {
 #[inline]
 pub fn timer_getoverrun(id: i32) -> Result<i32> {
     // SAFETY: timer_getoverrun touches no user memory.
-    int(unsafe { raw::syscall1(nr(Sysno::timer_getoverrun), id as usize) })
+    ret_c_int(unsafe { raw::syscall1(nr(Sysno::timer_getoverrun), id as usize) })
 }
 
 /// `timer_delete(2)`: disarm and free timer `id`.
 #[inline]
 pub fn timer_delete(id: i32) -> Result<()> {
     // SAFETY: timer_delete touches no user memory.
-    unit(unsafe { raw::syscall1(nr(Sysno::timer_delete), id as usize) })
+    ret_unit(unsafe { raw::syscall1(nr(Sysno::timer_delete), id as usize) })
 }
 
 /// `timerfd_create(2)`: a timer that reports expirations as 8-byte counts read from an fd.
 #[inline]
-pub fn timerfd_create(clock: i32, flags: i32) -> Result<i32> {
+pub fn timerfd_create(clock: i32, flags: i32) -> Result<OwnedFd> {
     // SAFETY: timerfd_create touches no user memory.
-    int(unsafe { raw::syscall2(nr(Sysno::timerfd_create), clock as usize, flags as usize) })
+    ret_owned_fd(unsafe { raw::syscall2(nr(Sysno::timerfd_create), clock as usize, flags as usize) })
 }
 
 /// `timerfd_settime(2)`: arm or disarm timerfd `fd` (`TFD_TIMER_*` flags); the old
 /// setting goes to `old`.
 #[inline]
-pub fn timerfd_settime(fd: i32, flags: i32, new: &Itimerspec, old: Option<&mut Itimerspec>) -> Result<()> {
+pub fn timerfd_settime(fd: impl AsFd, flags: i32, new: &Itimerspec, old: Option<&mut Itimerspec>) -> Result<()> {
     // SAFETY: the kernel reads `new` and writes `old`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::timerfd_settime),
-            fd as usize,
+            fd_arg(&fd),
             flags as usize,
             new as *const Itimerspec as usize,
             opt_mut(old),
@@ -243,13 +245,13 @@ pub fn timerfd_settime(fd: i32, flags: i32, new: &Itimerspec, old: Option<&mut I
 
 /// `timerfd_gettime(2)`: the interval and time to the next expiry of timerfd `fd`.
 #[inline]
-pub fn timerfd_gettime(fd: i32) -> Result<Itimerspec> {
+pub fn timerfd_gettime(fd: impl AsFd) -> Result<Itimerspec> {
     let mut cur = Itimerspec::default();
     // SAFETY: the kernel writes one itimerspec into `cur`.
-    unit(unsafe {
+    ret_unit(unsafe {
         raw::syscall2(
             nr(Sysno::timerfd_gettime),
-            fd as usize,
+            fd_arg(&fd),
             &mut cur as *mut Itimerspec as usize,
         )
     })?;

@@ -5,23 +5,24 @@ use std::sync::atomic::AtomicU32;
 
 use super::*;
 use crate::sys::aio::*;
-use crate::sys::fs::{close, open, IoVec, O_CLOEXEC, O_RDONLY};
+use crate::sys::fd::{AsFd, OwnedFd};
+use crate::sys::fs::{open, IoVec, OFlags};
 use crate::sys::io_uring::*;
-use crate::sys::mm::{mmap, munmap, MAP_POPULATE, MAP_SHARED, PROT_READ, PROT_WRITE};
+use crate::sys::mm::{mmap, munmap, MapFlags, ProtFlags};
 use crate::sys::time::Timespec;
 
 #[test]
 fn native_aio_pread() {
     let d = TempDir::new("aio");
     let data = pattern(8192);
-    let fd = open(&cpath(&d.file("f", &data)), O_RDONLY | O_CLOEXEC, 0).unwrap();
+    let fd = open(&cpath(&d.file("f", &data)), OFlags::RDONLY | OFlags::CLOEXEC, 0).unwrap();
     let ctx = io_setup(8).unwrap();
     assert_ne!(ctx, 0);
     let mut buf = vec![0u8; 3000];
     let mut cb = Iocb {
         aio_data: 0x77,
         aio_lio_opcode: IOCB_CMD_PREAD,
-        aio_fildes: fd as u32,
+        aio_fildes: fd.as_raw_fd() as u32,
         aio_buf: buf.as_mut_ptr() as u64,
         aio_nbytes: buf.len() as u64,
         aio_offset: 1000,
@@ -43,7 +44,7 @@ fn native_aio_pread() {
     let mut cbv = Iocb {
         aio_data: 0x78,
         aio_lio_opcode: IOCB_CMD_PREADV,
-        aio_fildes: fd as u32,
+        aio_fildes: fd.as_raw_fd() as u32,
         aio_buf: iov.as_ptr() as u64,
         aio_nbytes: 2,
         aio_offset: 0,
@@ -71,12 +72,12 @@ fn native_aio_pread() {
         Err(Errno::EINVAL)
     );
     assert_eq!(io_setup(0), Err(Errno::EINVAL));
-    close(fd).unwrap();
+    close_fd(fd).unwrap();
 }
 
 /// A mapped ring: the pieces of the SQ and CQ rings the test uses.
 struct Ring {
-    fd: i32,
+    fd: OwnedFd,
     p: IoUringParams,
     sq: *mut u8,
     sq_len: usize,
@@ -105,9 +106,9 @@ impl Ring {
                 mmap(
                     null_mut(),
                     len,
-                    PROT_READ | PROT_WRITE,
-                    MAP_SHARED | MAP_POPULATE,
-                    fd,
+                    ProtFlags::READ | ProtFlags::WRITE,
+                    MapFlags::SHARED | MapFlags::POPULATE,
+                    Some(fd.as_fd()),
                     off,
                 )
             }
@@ -150,7 +151,7 @@ impl Ring {
         tail.store(t.wrapping_add(1), Ordering::Release);
         // SAFETY: the SQE's buffers are live until this returns with the completion.
         assert_eq!(
-            unsafe { io_uring_enter(self.fd, 1, 1, IORING_ENTER_GETEVENTS, None) },
+            unsafe { io_uring_enter(&self.fd, 1, 1, IORING_ENTER_GETEVENTS, None) },
             Ok(1)
         );
         let c = &self.p.cq_off;
@@ -183,7 +184,6 @@ impl Drop for Ring {
             }
             let _ = munmap(self.sq, self.sq_len);
         }
-        let _ = close(self.fd);
     }
 }
 
@@ -191,7 +191,7 @@ impl Drop for Ring {
 fn io_uring_readv_read_and_read_fixed() {
     let d = TempDir::new("uring");
     let data = pattern(16384);
-    let fd = open(&cpath(&d.file("f", &data)), O_RDONLY | O_CLOEXEC, 0).unwrap();
+    let fd = open(&cpath(&d.file("f", &data)), OFlags::RDONLY | OFlags::CLOEXEC, 0).unwrap();
     let ring = Ring::new(4);
 
     // READV into two buffers.
@@ -199,7 +199,7 @@ fn io_uring_readv_read_and_read_fixed() {
     let iov = [IoVec::from_mut(&mut a), IoVec::from_mut(&mut b)];
     let cqe = ring.run(IoUringSqe {
         opcode: IORING_OP_READV,
-        fd,
+        fd: fd.as_raw_fd(),
         off: 100,
         addr: iov.as_ptr() as u64,
         len: 2,
@@ -214,7 +214,7 @@ fn io_uring_readv_read_and_read_fixed() {
     let mut c = vec![0u8; 512];
     let cqe = ring.run(IoUringSqe {
         opcode: IORING_OP_READ,
-        fd,
+        fd: fd.as_raw_fd(),
         off: 8000,
         addr: c.as_mut_ptr() as u64,
         len: 512,
@@ -228,10 +228,10 @@ fn io_uring_readv_read_and_read_fixed() {
     let mut fixed = vec![0u8; 4096];
     let reg = [IoVec::from_mut(&mut fixed)];
     // SAFETY: one iovec; the buffer stays alive until unregistered below.
-    unsafe { io_uring_register(ring.fd, IORING_REGISTER_BUFFERS, reg.as_ptr() as *mut _, 1) }.unwrap();
+    unsafe { io_uring_register(&ring.fd, IORING_REGISTER_BUFFERS, reg.as_ptr() as *mut _, 1) }.unwrap();
     let cqe = ring.run(IoUringSqe {
         opcode: IORING_OP_READ_FIXED,
-        fd,
+        fd: fd.as_raw_fd(),
         off: 4096,
         addr: fixed.as_mut_ptr() as u64,
         len: 4096,
@@ -244,7 +244,7 @@ fn io_uring_readv_read_and_read_fixed() {
     // A buffer index that was never registered.
     let cqe = ring.run(IoUringSqe {
         opcode: IORING_OP_READ_FIXED,
-        fd,
+        fd: fd.as_raw_fd(),
         addr: fixed.as_mut_ptr() as u64,
         len: 16,
         buf_index: 5,
@@ -253,7 +253,7 @@ fn io_uring_readv_read_and_read_fixed() {
     });
     assert_eq!((cqe.user_data, cqe.res), (4, -Errno::EFAULT.raw_os_error()));
     // SAFETY: UNREGISTER_BUFFERS takes no argument.
-    unsafe { io_uring_register(ring.fd, IORING_UNREGISTER_BUFFERS, null_mut(), 0) }.unwrap();
+    unsafe { io_uring_register(&ring.fd, IORING_UNREGISTER_BUFFERS, null_mut(), 0) }.unwrap();
 
     // Errors travel in the CQE.
     let cqe = ring.run(IoUringSqe {
@@ -265,7 +265,7 @@ fn io_uring_readv_read_and_read_fixed() {
         ..IoUringSqe::default()
     });
     assert_eq!((cqe.user_data, cqe.res), (5, -Errno::EBADF.raw_os_error()));
-    close(fd).unwrap();
+    close_fd(fd).unwrap();
 }
 
 #[test]
@@ -275,7 +275,7 @@ fn io_uring_probe_and_errors() {
     // SAFETY: a zeroed probe with IO_URING_PROBE_OPS slots.
     unsafe {
         io_uring_register(
-            ring.fd,
+            &ring.fd,
             IORING_REGISTER_PROBE,
             &mut probe as *mut IoUringProbe as *mut _,
             IO_URING_PROBE_OPS as u32,
@@ -301,14 +301,14 @@ fn io_uring_probe_and_errors() {
     };
     // SAFETY: refused: unknown flag.
     assert_eq!(unsafe { io_uring_setup(2, &mut p) }, Err(Errno::EINVAL));
-    let [r, w] = crate::sys::fs::pipe2(O_CLOEXEC).unwrap();
+    let [r, w] = crate::sys::fs::pipe2(OFlags::CLOEXEC).unwrap();
     // SAFETY: not a ring: refused.
-    assert_eq!(unsafe { io_uring_enter(r, 0, 0, 0, None) }, Err(Errno::EOPNOTSUPP));
+    assert_eq!(unsafe { io_uring_enter(&r, 0, 0, 0, None) }, Err(Errno::EOPNOTSUPP));
     // SAFETY: an unknown register opcode is refused.
     assert_eq!(
-        unsafe { io_uring_register(ring.fd, 9999, null_mut(), 0) },
+        unsafe { io_uring_register(&ring.fd, 9999, null_mut(), 0) },
         Err(Errno::EINVAL)
     );
-    close(r).unwrap();
-    close(w).unwrap();
+    close_fd(r).unwrap();
+    close_fd(w).unwrap();
 }

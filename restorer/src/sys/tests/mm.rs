@@ -3,22 +3,22 @@
 use core::ptr::null_mut;
 
 use super::*;
-use crate::sys::fs::{close, IoVec};
+use crate::sys::fs::IoVec;
 use crate::sys::mm::*;
 use crate::sys::process::{getpid, pidfd_open};
 
 const P: usize = PAGE_SIZE;
 
 /// A fresh private anonymous read-write mapping of `pages` pages.
-fn anon(pages: usize, extra: i32) -> *mut u8 {
+fn anon(pages: usize, extra: MapFlags) -> *mut u8 {
     // SAFETY: no MAP_FIXED: fresh memory.
     unsafe {
         mmap(
             null_mut(),
             pages * P,
-            PROT_READ | PROT_WRITE,
-            MAP_PRIVATE | MAP_ANONYMOUS | extra,
-            -1,
+            ProtFlags::READ | ProtFlags::WRITE,
+            MapFlags::PRIVATE | MapFlags::ANONYMOUS | extra,
+            None,
             0,
         )
     }
@@ -34,7 +34,7 @@ fn resident(addr: *const u8, pages: usize) -> Vec<bool> {
 
 #[test]
 fn mmap_write_mincore_munmap() {
-    let a = anon(4, 0);
+    let a = anon(4, MapFlags::empty());
     assert_eq!(a as usize % P, 0);
     assert_eq!(resident(a, 4), [false; 4], "fresh anonymous memory is not populated");
     // SAFETY: inside our mapping.
@@ -54,15 +54,24 @@ fn mmap_write_mincore_munmap() {
 
     // SAFETY (error cases): no mapping is created or replaced.
     assert_eq!(
-        unsafe { mmap(null_mut(), 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) },
+        unsafe {
+            mmap(
+                null_mut(),
+                0,
+                ProtFlags::READ,
+                MapFlags::PRIVATE | MapFlags::ANONYMOUS,
+                None,
+                0,
+            )
+        },
         Err(Errno::EINVAL)
     );
     assert_eq!(
-        unsafe { mmap(null_mut(), P, PROT_READ, MAP_PRIVATE, -1, 0) },
+        unsafe { mmap(null_mut(), P, ProtFlags::READ, MapFlags::PRIVATE, None, 0) },
         Err(Errno::EBADF)
     );
     assert_eq!(
-        unsafe { mmap(null_mut(), P, PROT_READ, MAP_ANONYMOUS, -1, 0) },
+        unsafe { mmap(null_mut(), P, ProtFlags::READ, MapFlags::ANONYMOUS, None, 0) },
         Err(Errno::EINVAL),
         "no map type"
     );
@@ -71,16 +80,16 @@ fn mmap_write_mincore_munmap() {
 
 #[test]
 fn mmap_flags_populate_noreplace_growsdown_stack() {
-    let a = anon(4, MAP_POPULATE);
-    assert_eq!(resident(a, 4), [true; 4], "MAP_POPULATE prefaults");
+    let a = anon(4, MapFlags::POPULATE);
+    assert_eq!(resident(a, 4), [true; 4], "MapFlags::POPULATE prefaults");
     // SAFETY: MAP_FIXED_NOREPLACE never replaces a mapping: it fails instead.
     let r = unsafe {
         mmap(
             a,
             P,
-            PROT_READ,
-            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-            -1,
+            ProtFlags::READ,
+            MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::FIXED_NOREPLACE,
+            None,
             0,
         )
     };
@@ -92,9 +101,9 @@ fn mmap_flags_populate_noreplace_growsdown_stack() {
         mmap(
             a.wrapping_add(3 * P),
             P,
-            PROT_READ,
-            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-            -1,
+            ProtFlags::READ,
+            MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::FIXED_NOREPLACE,
+            None,
             0,
         )
     };
@@ -102,7 +111,7 @@ fn mmap_flags_populate_noreplace_growsdown_stack() {
     // SAFETY: our mapping, no longer used.
     unsafe { munmap(a, 4 * P) }.unwrap();
 
-    let s = anon(8, MAP_GROWSDOWN | MAP_STACK | MAP_NORESERVE);
+    let s = anon(8, MapFlags::GROWSDOWN | MapFlags::STACK | MapFlags::NORESERVE);
     // SAFETY: inside our mapping.
     unsafe { s.add(8 * P - 1).write(7) };
     assert_eq!(maps_perms(s as usize + 4 * P).as_deref(), Some("rw-p"));
@@ -112,51 +121,57 @@ fn mmap_flags_populate_noreplace_growsdown_stack() {
 
 #[test]
 fn mprotect_changes_permissions() {
-    let a = anon(2, 0);
+    let a = anon(2, MapFlags::empty());
     // SAFETY: inside our mapping.
     unsafe { a.write(9) };
     assert_eq!(maps_perms(a as usize).as_deref(), Some("rw-p"));
     // SAFETY: our mapping; only read afterwards.
-    unsafe { mprotect(a, P, PROT_READ) }.unwrap();
+    unsafe { mprotect(a, P, ProtFlags::READ) }.unwrap();
     assert_eq!(maps_perms(a as usize).as_deref(), Some("r--p"));
     assert_eq!(maps_perms(a as usize + P).as_deref(), Some("rw-p"));
     // SAFETY: reading a readable page.
     assert_eq!(unsafe { a.read() }, 9);
     // SAFETY: our mapping; not accessed until restored.
-    unsafe { mprotect(a, 2 * P, PROT_NONE) }.unwrap();
+    unsafe { mprotect(a, 2 * P, ProtFlags::NONE) }.unwrap();
     assert_eq!(maps_perms(a as usize).as_deref(), Some("---p"));
     // SAFETY: error cases change nothing.
-    assert_eq!(unsafe { mprotect(a.wrapping_add(1), P, PROT_READ) }, Err(Errno::EINVAL));
-    assert_eq!(unsafe { mprotect(a, P, 0x7000) }, Err(Errno::EINVAL));
+    assert_eq!(
+        unsafe { mprotect(a.wrapping_add(1), P, ProtFlags::READ) },
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        unsafe { mprotect(a, P, ProtFlags::from_bits_retain(0x7000)) },
+        Err(Errno::EINVAL)
+    );
     // SAFETY: our mapping, no longer used.
     unsafe { munmap(a, 2 * P) }.unwrap();
     // SAFETY: the range is unmapped: nothing to change.
-    assert_eq!(unsafe { mprotect(a, P, PROT_READ) }, Err(Errno::ENOMEM));
+    assert_eq!(unsafe { mprotect(a, P, ProtFlags::READ) }, Err(Errno::ENOMEM));
 }
 
 #[test]
 fn mremap_grows_moves_and_shrinks() {
-    let a = anon(1, 0);
+    let a = anon(1, MapFlags::empty());
     // SAFETY: inside our mapping.
     unsafe { core::ptr::copy_nonoverlapping(b"remap me".as_ptr(), a, 8) };
     // SAFETY: our mapping; only `b` is used afterwards.
-    let b = unsafe { mremap(a, P, 4 * P, MREMAP_MAYMOVE, null_mut()) }.unwrap();
+    let b = unsafe { mremap(a, P, 4 * P, MremapFlags::MAYMOVE, null_mut()) }.unwrap();
     // SAFETY: inside the remapped range.
     let got = unsafe { core::slice::from_raw_parts(b, 8) };
     assert_eq!(got, b"remap me");
     // SAFETY: inside the remapped range (the new pages are zero-fill).
     unsafe { b.add(3 * P).write(5) };
     // SAFETY: our mapping; the tail is not used afterwards.
-    let c = unsafe { mremap(b, 4 * P, P, 0, null_mut()) }.unwrap();
+    let c = unsafe { mremap(b, 4 * P, P, MremapFlags::empty(), null_mut()) }.unwrap();
     assert_eq!(c, b, "shrinking stays in place");
     // SAFETY: MREMAP_FIXED without MAYMOVE is refused before anything is touched.
     assert_eq!(
-        unsafe { mremap(c, P, P, MREMAP_FIXED, c.wrapping_add(64 * P)) },
+        unsafe { mremap(c, P, P, MremapFlags::FIXED, c.wrapping_add(64 * P)) },
         Err(Errno::EINVAL)
     );
     // SAFETY: unaligned addresses are refused.
     assert_eq!(
-        unsafe { mremap(c.wrapping_add(1), P, P, 0, null_mut()) },
+        unsafe { mremap(c.wrapping_add(1), P, P, MremapFlags::empty(), null_mut()) },
         Err(Errno::EINVAL)
     );
     // SAFETY: our mapping, no longer used.
@@ -165,34 +180,34 @@ fn mremap_grows_moves_and_shrinks() {
 
 #[test]
 fn madvise_advice_including_populate() {
-    let a = anon(4, 0);
+    let a = anon(4, MapFlags::empty());
     // POPULATE_WRITE on fresh anonymous memory faults it in writable.
     // SAFETY (madvise calls): advice on our own mapping, whose contents we no longer need
     // where it is DONTNEED.
-    unsafe { madvise(a, 4 * P, MADV_POPULATE_WRITE) }.unwrap();
+    unsafe { madvise(a, 4 * P, MadviseAdvice::POPULATE_WRITE) }.unwrap();
     assert_eq!(resident(a, 4), [true; 4]);
     // SAFETY: inside our mapping.
     unsafe { a.write(42) };
-    unsafe { madvise(a, P, MADV_DONTNEED) }.unwrap();
+    unsafe { madvise(a, P, MadviseAdvice::DONTNEED) }.unwrap();
     assert!(!resident(a, 1)[0]);
     // SAFETY: reading our mapping; DONTNEED'd private anonymous memory reads as zero.
     assert_eq!(unsafe { a.read() }, 0);
-    unsafe { madvise(a, 4 * P, MADV_POPULATE_READ) }.unwrap();
+    unsafe { madvise(a, 4 * P, MadviseAdvice::POPULATE_READ) }.unwrap();
     for advice in [
-        MADV_NORMAL,
-        MADV_RANDOM,
-        MADV_SEQUENTIAL,
-        MADV_WILLNEED,
-        MADV_COLD,
-        MADV_DONTFORK,
-        MADV_DOFORK,
-        MADV_DONTDUMP,
-        MADV_DODUMP,
+        MadviseAdvice::NORMAL,
+        MadviseAdvice::RANDOM,
+        MadviseAdvice::SEQUENTIAL,
+        MadviseAdvice::WILLNEED,
+        MadviseAdvice::COLD,
+        MadviseAdvice::DONTFORK,
+        MadviseAdvice::DOFORK,
+        MadviseAdvice::DONTDUMP,
+        MadviseAdvice::DODUMP,
     ] {
         unsafe { madvise(a, 4 * P, advice) }.unwrap_or_else(|e| panic!("advice {advice}: {e:?}"));
     }
     let thp = Path::new("/sys/kernel/mm/transparent_hugepage/enabled").exists();
-    for advice in [MADV_HUGEPAGE, MADV_NOHUGEPAGE] {
+    for advice in [MadviseAdvice::HUGEPAGE, MadviseAdvice::NOHUGEPAGE] {
         let r = unsafe { madvise(a, 4 * P, advice) };
         if thp {
             r.unwrap();
@@ -200,35 +215,53 @@ fn madvise_advice_including_populate() {
             assert_eq!(r, Err(Errno::EINVAL));
         }
     }
-    assert_eq!(unsafe { madvise(a, 4 * P, 999) }, Err(Errno::EINVAL));
     assert_eq!(
-        unsafe { madvise(a.wrapping_add(1), P, MADV_NORMAL) },
+        unsafe { madvise(a, 4 * P, MadviseAdvice::from_raw(999)) },
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        unsafe { madvise(a.wrapping_add(1), P, MadviseAdvice::NORMAL) },
         Err(Errno::EINVAL)
     );
     // SAFETY: our mapping, no longer used.
     unsafe { munmap(a, 4 * P) }.unwrap();
     // Populating an unmapped range fails with ENOMEM.
-    assert_eq!(unsafe { madvise(a, P, MADV_POPULATE_WRITE) }, Err(Errno::ENOMEM));
+    assert_eq!(
+        unsafe { madvise(a, P, MadviseAdvice::POPULATE_WRITE) },
+        Err(Errno::ENOMEM)
+    );
 }
 
 #[test]
 fn process_madvise_on_our_own_pidfd() {
     let pidfd = pidfd_open(getpid(), 0).unwrap();
-    let a = anon(4, MAP_POPULATE);
+    let a = anon(4, MapFlags::POPULATE);
     let iov = [IoVec { base: a, len: 4 * P }];
     // SAFETY: non-destructive advice on our own mapping.
-    assert_eq!(unsafe { process_madvise(pidfd, &iov, MADV_COLD, 0) }, Ok(4 * P));
-    assert_eq!(unsafe { process_madvise(pidfd, &iov, MADV_WILLNEED, 0) }, Ok(4 * P));
-    // Unknown advice and unknown flags are refused.
-    assert_eq!(unsafe { process_madvise(pidfd, &iov, 999, 0) }, Err(Errno::EINVAL));
     assert_eq!(
-        unsafe { process_madvise(pidfd, &iov, MADV_COLD, 1) },
+        unsafe { process_madvise(&pidfd, &iov, MadviseAdvice::COLD, 0) },
+        Ok(4 * P)
+    );
+    assert_eq!(
+        unsafe { process_madvise(&pidfd, &iov, MadviseAdvice::WILLNEED, 0) },
+        Ok(4 * P)
+    );
+    // Unknown advice and unknown flags are refused.
+    assert_eq!(
+        unsafe { process_madvise(&pidfd, &iov, MadviseAdvice::from_raw(999), 0) },
         Err(Errno::EINVAL)
     );
-    assert_eq!(unsafe { process_madvise(-1, &iov, MADV_COLD, 0) }, Err(Errno::EBADF));
+    assert_eq!(
+        unsafe { process_madvise(&pidfd, &iov, MadviseAdvice::COLD, 1) },
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        unsafe { process_madvise(bad_fd(-1), &iov, MadviseAdvice::COLD, 0) },
+        Err(Errno::EBADF)
+    );
     // SAFETY: our mapping, no longer used.
     unsafe { munmap(a, 4 * P) }.unwrap();
-    close(pidfd).unwrap();
+    close_fd(pidfd).unwrap();
 }
 
 #[test]

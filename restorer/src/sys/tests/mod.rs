@@ -11,6 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use crate::sys::fd::{BorrowedFd, OwnedFd};
 use crate::sys::process::{exit_group, kill, wait4, WaitStatus};
 use crate::sys::signal::{SIGCHLD, SIGKILL};
 use crate::sys::thread::{clone3, CloneArgs};
@@ -46,9 +47,22 @@ mod signal;
 mod thread;
 mod time;
 
+/// A number that is not an open fd, for the calls that should say `EBADF`.
+pub fn bad_fd(n: i32) -> BorrowedFd<'static> {
+    // SAFETY: the tests pass only numbers no test opens (-1, huge ones); the kernel answers
+    // EBADF without touching anything.
+    unsafe { BorrowedFd::borrow_raw(n) }
+}
+
+/// Close `fd` and return what close(2) said (a drop would ignore it).
+pub fn close_fd(fd: OwnedFd) -> crate::sys::Result<()> {
+    // SAFETY: `fd` is ours and is gone after this call.
+    unsafe { crate::sys::fs::close(fd.into_raw_fd()) }
+}
+
 /// Write a note to stderr with a raw write (usable in a forked child).
 pub fn child_note(msg: &str) {
-    let _ = crate::sys::fs::write(2, msg.as_bytes());
+    let _ = crate::sys::fs::write(std::io::stderr(), msg.as_bytes());
 }
 
 /// Start a fork-like child (clone3, exit signal SIGCHLD, no shared memory) that runs `f`

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::sys::creds::CAP_SYS_ADMIN;
-use crate::sys::fs::{close, openat, write, AT_FDCWD, O_CLOEXEC, O_CREAT, O_RDWR};
+use crate::sys::fs::{openat, write, OFlags, CWD};
 use crate::sys::mount::*;
 use crate::sys::path::{newfstatat, Stat};
 use crate::sys::process::unshare;
@@ -10,7 +10,7 @@ use crate::sys::thread::CLONE_NEWNS;
 
 fn dev_of(p: &CString) -> u64 {
     let mut st = Stat::zeroed();
-    newfstatat(AT_FDCWD, p, &mut st, 0).unwrap();
+    newfstatat(CWD, p, &mut st, 0).unwrap();
     st.st_dev
 }
 
@@ -26,25 +26,32 @@ fn mount_api_errors_map_to_errno() {
     assert_eq!(umount2(&d.c(), 0), Err(Errno::EINVAL), "not a mount point");
     assert_eq!(umount2(c"/nonexistent-restorer-sys", 0), Err(Errno::ENOENT));
     assert_eq!(umount2(&d.c(), 0x100), Err(Errno::EINVAL), "unknown flag");
-    assert_eq!(open_tree(AT_FDCWD, c"/nonexistent-restorer-sys", 0), Err(Errno::ENOENT));
-    assert_eq!(open_tree(AT_FDCWD, &d.c(), 0x4000_0000), Err(Errno::EINVAL));
-    assert_eq!(move_mount(-1, c"", AT_FDCWD, &d.c(), 0xffff_0000), Err(Errno::EINVAL));
-    assert_eq!(fsmount(-1, 0, 0), Err(Errno::EBADF));
+    assert_eq!(open_tree(CWD, c"/nonexistent-restorer-sys", 0), Err(Errno::ENOENT));
+    assert_eq!(open_tree(CWD, &d.c(), 0x4000_0000), Err(Errno::EINVAL));
     assert_eq!(
-        fsconfig_cmd(-1, FSCONFIG_SET_FLAG),
+        move_mount(bad_fd(-1), c"", CWD, &d.c(), 0xffff_0000),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(fsmount(bad_fd(-1), 0, 0), Err(Errno::EBADF));
+    assert_eq!(
+        fsconfig_cmd(bad_fd(-1), FSCONFIG_SET_FLAG),
         Err(Errno::EINVAL),
         "not a value-less command"
     );
-    assert_eq!(fsconfig_cmd(-1, FSCONFIG_CMD_CREATE), Err(Errno::EINVAL), "negative fd");
-    assert_eq!(fsconfig_cmd(0x7fff, FSCONFIG_CMD_CREATE), Err(Errno::EBADF));
-    let [r, w] = crate::sys::fs::pipe2(crate::sys::fs::O_CLOEXEC).unwrap();
     assert_eq!(
-        fsconfig_cmd(r, FSCONFIG_CMD_CREATE),
+        fsconfig_cmd(bad_fd(-1), FSCONFIG_CMD_CREATE),
+        Err(Errno::EINVAL),
+        "negative fd"
+    );
+    assert_eq!(fsconfig_cmd(bad_fd(0x7fff), FSCONFIG_CMD_CREATE), Err(Errno::EBADF));
+    let [r, w] = crate::sys::fs::pipe2(crate::sys::fs::OFlags::CLOEXEC).unwrap();
+    assert_eq!(
+        fsconfig_cmd(&r, FSCONFIG_CMD_CREATE),
         Err(Errno::EINVAL),
         "not a context"
     );
-    close(r).unwrap();
-    close(w).unwrap();
+    close_fd(r).unwrap();
+    close_fd(w).unwrap();
 }
 
 #[test]
@@ -68,7 +75,7 @@ fn mounts_in_a_private_mount_namespace() {
     in_child(|| {
         let dev = |p: &CString| {
             let mut st = Stat::zeroed();
-            newfstatat(AT_FDCWD, p, &mut st, 0).map(|_| (st.st_dev, st.st_mode))
+            newfstatat(CWD, p, &mut st, 0).map(|_| (st.st_dev, st.st_mode))
         };
         // Our own namespace, with nothing propagating back to the host.
         ensure!(unshare(CLONE_NEWNS).is_ok());
@@ -87,13 +94,13 @@ fn mounts_in_a_private_mount_namespace() {
         let Ok((mdev, mode)) = dev(&mp) else { return 2 };
         ensure!(mdev != host_dev);
         ensure!(mode & 0o777 == 0o700);
-        let Ok(fd) = openat(AT_FDCWD, &file, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) else {
+        let Ok(fd) = openat(CWD, &file, OFlags::RDWR | OFlags::CREAT | OFlags::CLOEXEC, 0o600) else {
             return 3;
         };
-        ensure!(write(fd, b"on tmpfs") == Ok(8));
-        ensure!(close(fd).is_ok());
+        ensure!(write(&fd, b"on tmpfs") == Ok(8));
+        ensure!(close_fd(fd).is_ok());
         ensure!(mount(None, &mp, None, MS_REMOUNT | MS_RDONLY, None).is_ok());
-        ensure!(openat(AT_FDCWD, &file, O_RDWR | O_CLOEXEC, 0) == Err(Errno::EROFS));
+        ensure!(openat(CWD, &file, OFlags::RDWR | OFlags::CLOEXEC, 0) == Err(Errno::EROFS));
         ensure!(umount2(&mp, 0).is_ok());
         ensure!(matches!(dev(&mp), Ok((d, _)) if d == host_dev));
         ensure!(umount2(&mp, 0) == Err(Errno::EINVAL));
@@ -109,24 +116,24 @@ fn mounts_in_a_private_mount_namespace() {
         let Ok(fsfd) = fsopen(c"tmpfs", FSOPEN_CLOEXEC) else {
             return 4;
         };
-        ensure!(fsconfig_set_string(fsfd, c"size", c"1m").is_ok());
-        ensure!(fsconfig_set_string(fsfd, c"restorer-bogus-key", c"1") == Err(Errno::EINVAL));
-        ensure!(fsconfig_cmd(fsfd, FSCONFIG_CMD_CREATE).is_ok());
-        let Ok(mfd) = fsmount(fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID) else {
+        ensure!(fsconfig_set_string(&fsfd, c"size", c"1m").is_ok());
+        ensure!(fsconfig_set_string(&fsfd, c"restorer-bogus-key", c"1") == Err(Errno::EINVAL));
+        ensure!(fsconfig_cmd(&fsfd, FSCONFIG_CMD_CREATE).is_ok());
+        let Ok(mfd) = fsmount(&fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID) else {
             return 5;
         };
-        ensure!(move_mount(mfd, c"", AT_FDCWD, &mp, MOVE_MOUNT_F_EMPTY_PATH).is_ok());
+        ensure!(move_mount(&mfd, c"", CWD, &mp, MOVE_MOUNT_F_EMPTY_PATH).is_ok());
         let Ok((newdev, _)) = dev(&mp) else { return 6 };
         ensure!(newdev != host_dev);
-        let Ok(tree) = open_tree(AT_FDCWD, &mp, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) else {
+        let Ok(tree) = open_tree(CWD, &mp, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) else {
             return 7;
         };
-        ensure!(move_mount(tree, c"", AT_FDCWD, &mp2, MOVE_MOUNT_F_EMPTY_PATH).is_ok());
+        ensure!(move_mount(&tree, c"", CWD, &mp2, MOVE_MOUNT_F_EMPTY_PATH).is_ok());
         ensure!(matches!(dev(&mp2), Ok((d, _)) if d == newdev));
         ensure!(umount2(&mp2, MNT_DETACH).is_ok());
         ensure!(umount2(&mp, MNT_DETACH).is_ok());
         for fd in [fsfd, mfd, tree] {
-            ensure!(close(fd).is_ok());
+            ensure!(close_fd(fd).is_ok());
         }
         0
     });

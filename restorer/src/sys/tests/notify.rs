@@ -4,8 +4,9 @@ use core::ptr::null_mut;
 
 use super::*;
 use crate::sys::creds::{getresuid, CAP_SYS_ADMIN};
-use crate::sys::fs::{close, ioctl, read, AT_FDCWD, O_CLOEXEC, O_RDONLY};
-use crate::sys::mm::{mmap, munmap, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE};
+use crate::sys::fd::OwnedFd;
+use crate::sys::fs::{close, ioctl, read, OFlags, CWD};
+use crate::sys::mm::{mmap, munmap, MapFlags, ProtFlags, PAGE_SIZE};
 use crate::sys::notify::*;
 use crate::sys::process::{getpid, gettid};
 use crate::sys::signal::*;
@@ -19,35 +20,37 @@ fn signalfd_reads_queued_signals() {
     let mut old = SigSet::default();
     rt_sigprocmask(SIG_BLOCK, Some(&SigSet::of(SIG_FD)), Some(&mut old)).unwrap();
 
-    let fd = signalfd4(-1, &SigSet::of(SIG_FD), SFD_CLOEXEC | SFD_NONBLOCK).unwrap();
+    let raw = signalfd4(-1, &SigSet::of(SIG_FD), SFD_CLOEXEC | SFD_NONBLOCK).unwrap();
+    // SAFETY: a new fd, ours alone.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     let mut si = SignalfdSiginfo::zeroed();
     // SAFETY: SignalfdSiginfo is plain bytes, 128 of them.
     let bytes = |si: &mut SignalfdSiginfo| unsafe { core::slice::from_raw_parts_mut(si as *mut _ as *mut u8, 128) };
-    assert_eq!(read(fd, bytes(&mut si)), Err(Errno::EAGAIN), "nothing pending");
+    assert_eq!(read(&fd, bytes(&mut si)), Err(Errno::EAGAIN), "nothing pending");
     let (me, tid, uid) = (getpid(), gettid(), getresuid().unwrap().0);
     rt_tgsigqueueinfo(me, tid, SIG_FD, &SigInfo::queue(SIG_FD, me, uid, 0x0bad_cafe)).unwrap();
-    assert_eq!(read(fd, bytes(&mut si)), Ok(128));
+    assert_eq!(read(&fd, bytes(&mut si)), Ok(128));
     assert_eq!(si.ssi_signo, SIG_FD as u32);
     assert_eq!(si.ssi_code, SI_QUEUE);
     assert_eq!((si.ssi_pid, si.ssi_uid), (me as u32, uid));
     assert_eq!(si.ssi_int, 0x0bad_cafe);
     assert_eq!(si.ssi_ptr, 0x0bad_cafe);
     crate::sys::process::tgkill(me, tid, SIG_FD).unwrap();
-    assert_eq!(read(fd, bytes(&mut si)), Ok(128));
+    assert_eq!(read(&fd, bytes(&mut si)), Ok(128));
     assert_eq!((si.ssi_signo, si.ssi_code), (SIG_FD as u32, SI_TKILL));
 
     // Updating the mask of an existing signalfd returns the same fd.
-    assert_eq!(signalfd4(fd, &SigSet::of(SIG_FD).with(SIGUSR2), 0), Ok(fd));
+    assert_eq!(signalfd4(raw, &SigSet::of(SIG_FD).with(SIGUSR2), 0), Ok(raw));
     assert_eq!(signalfd4(0x7fff, &SigSet::of(SIG_FD), 0), Err(Errno::EBADF));
-    let [r, w] = crate::sys::fs::pipe2(O_CLOEXEC).unwrap();
+    let [r, w] = crate::sys::fs::pipe2(OFlags::CLOEXEC).unwrap();
     assert_eq!(
-        signalfd4(r, &SigSet::of(SIG_FD), 0),
+        signalfd4(r.as_raw_fd(), &SigSet::of(SIG_FD), 0),
         Err(Errno::EINVAL),
         "not a signalfd"
     );
     assert_eq!(signalfd4(-1, &SigSet::of(SIG_FD), 0x1), Err(Errno::EINVAL), "bad flags");
     for f in [fd, r, w] {
-        close(f).unwrap();
+        close_fd(f).unwrap();
     }
     rt_sigprocmask(SIG_SETMASK, Some(&old), None).unwrap();
     // SAFETY: restoring the previous action.
@@ -58,7 +61,7 @@ fn signalfd_reads_queued_signals() {
 fn fanotify_reports_a_modification_or_is_refused() {
     let fd = match fanotify_init(
         FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK,
-        (O_RDONLY | O_CLOEXEC) as u32,
+        (OFlags::RDONLY | OFlags::CLOEXEC).bits(),
     ) {
         Ok(fd) => fd,
         Err(e) => {
@@ -70,20 +73,13 @@ fn fanotify_reports_a_modification_or_is_refused() {
     };
     let d = TempDir::new("fanotify");
     let p = d.file("f", b"");
-    fanotify_mark(
-        fd,
-        FAN_MARK_ADD,
-        FAN_MODIFY | FAN_CLOSE_WRITE,
-        AT_FDCWD,
-        Some(&cpath(&p)),
-    )
-    .unwrap();
+    fanotify_mark(&fd, FAN_MARK_ADD, FAN_MODIFY | FAN_CLOSE_WRITE, CWD, Some(&cpath(&p))).unwrap();
     assert_eq!(
-        fanotify_mark(fd, FAN_MARK_ADD, FAN_MODIFY, AT_FDCWD, Some(&d.cjoin("missing"))),
+        fanotify_mark(&fd, FAN_MARK_ADD, FAN_MODIFY, CWD, Some(&d.cjoin("missing"))),
         Err(Errno::ENOENT)
     );
     assert_eq!(
-        fanotify_mark(fd, 0x8000_0000, FAN_MODIFY, AT_FDCWD, Some(&cpath(&p))),
+        fanotify_mark(&fd, 0x8000_0000, FAN_MODIFY, CWD, Some(&cpath(&p))),
         Err(Errno::EINVAL)
     );
     std::fs::write(&p, b"modified").unwrap();
@@ -91,7 +87,7 @@ fn fanotify_reports_a_modification_or_is_refused() {
     let mut buf = [0u64; 64];
     // SAFETY: the u64 buffer is plain bytes.
     let bytes = unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, 512) };
-    let n = read(fd, bytes).unwrap();
+    let n = read(&fd, bytes).unwrap();
     let mut seen = 0u64;
     let mut off = 0;
     while off + core::mem::size_of::<FanotifyEventMetadata>() <= n {
@@ -101,19 +97,20 @@ fn fanotify_reports_a_modification_or_is_refused() {
         assert_eq!(m.metadata_len as usize, core::mem::size_of::<FanotifyEventMetadata>());
         assert_eq!(m.pid, getpid());
         assert!(m.fd >= 0);
-        close(m.fd).unwrap();
+        // SAFETY: fanotify opened this fd for the event; nothing else owns it.
+        unsafe { close(m.fd) }.unwrap();
         seen |= m.mask;
         off += m.event_len as usize;
     }
     assert_ne!(seen & FAN_MODIFY, 0, "mask {seen:#x}");
     assert_ne!(seen & FAN_CLOSE_WRITE, 0, "mask {seen:#x}");
-    close(fd).unwrap();
-    assert_eq!(fanotify_init(0x8000_0000, O_RDONLY as u32), Err(Errno::EINVAL));
+    close_fd(fd).unwrap();
+    assert_eq!(fanotify_init(0x8000_0000, OFlags::RDONLY.bits()), Err(Errno::EINVAL));
 }
 
 #[test]
 fn userfaultfd_copy_and_zeropage_or_refusal() {
-    let uffd = match userfaultfd(O_CLOEXEC | crate::sys::fs::O_NONBLOCK | UFFD_USER_MODE_ONLY) {
+    let uffd = match userfaultfd((OFlags::CLOEXEC | OFlags::NONBLOCK).bits() as i32 | UFFD_USER_MODE_ONLY) {
         Ok(fd) => fd,
         Err(e) => {
             // Documented refusals: unprivileged use disabled, or no userfaultfd.
@@ -127,7 +124,7 @@ fn userfaultfd_copy_and_zeropage_or_refusal() {
         ioctls: 0,
     };
     // SAFETY (ioctls here): each argument is the structure the request's number encodes.
-    unsafe { ioctl(uffd, UFFDIO_API, &mut api as *mut UffdioApi as usize) }.unwrap();
+    unsafe { ioctl(&uffd, UFFDIO_API, &mut api as *mut UffdioApi as usize) }.unwrap();
     assert_eq!(api.api, UFFD_API);
     assert_ne!(api.ioctls & (1 << 0x3F), 0, "UFFDIO_API");
     assert_ne!(api.ioctls & 1, 0, "UFFDIO_REGISTER");
@@ -138,9 +135,9 @@ fn userfaultfd_copy_and_zeropage_or_refusal() {
         mmap(
             null_mut(),
             2 * P,
-            PROT_READ | PROT_WRITE,
-            MAP_PRIVATE | MAP_ANONYMOUS,
-            -1,
+            ProtFlags::READ | ProtFlags::WRITE,
+            MapFlags::PRIVATE | MapFlags::ANONYMOUS,
+            None,
             0,
         )
     }
@@ -154,7 +151,7 @@ fn userfaultfd_copy_and_zeropage_or_refusal() {
         mode: UFFDIO_REGISTER_MODE_MISSING,
         ioctls: 0,
     };
-    unsafe { ioctl(uffd, UFFDIO_REGISTER, &mut reg as *mut UffdioRegister as usize) }.unwrap();
+    unsafe { ioctl(&uffd, UFFDIO_REGISTER, &mut reg as *mut UffdioRegister as usize) }.unwrap();
     assert_ne!(reg.ioctls & (1 << 3), 0, "UFFDIO_COPY allowed");
     assert_ne!(reg.ioctls & (1 << 4), 0, "UFFDIO_ZEROPAGE allowed");
 
@@ -166,7 +163,7 @@ fn userfaultfd_copy_and_zeropage_or_refusal() {
         mode: 0,
         copy: 0,
     };
-    unsafe { ioctl(uffd, UFFDIO_COPY, &mut copy as *mut UffdioCopy as usize) }.unwrap();
+    unsafe { ioctl(&uffd, UFFDIO_COPY, &mut copy as *mut UffdioCopy as usize) }.unwrap();
     assert_eq!(copy.copy, P as i64);
     let mut zero = UffdioZeropage {
         range: UffdioRange {
@@ -176,7 +173,7 @@ fn userfaultfd_copy_and_zeropage_or_refusal() {
         mode: 0,
         zeropage: 0,
     };
-    unsafe { ioctl(uffd, UFFDIO_ZEROPAGE, &mut zero as *mut UffdioZeropage as usize) }.unwrap();
+    unsafe { ioctl(&uffd, UFFDIO_ZEROPAGE, &mut zero as *mut UffdioZeropage as usize) }.unwrap();
     assert_eq!(zero.zeropage, P as i64);
     // Both pages are present now: reading them raises no fault.
     // SAFETY: the pages were just filled.
@@ -192,15 +189,15 @@ fn userfaultfd_copy_and_zeropage_or_refusal() {
         copy: 0,
     };
     assert_eq!(
-        unsafe { ioctl(uffd, UFFDIO_COPY, &mut again as *mut UffdioCopy as usize) },
+        unsafe { ioctl(&uffd, UFFDIO_COPY, &mut again as *mut UffdioCopy as usize) },
         Err(Errno::EEXIST)
     );
     let mut msg = [0u8; 32];
-    assert_eq!(read(uffd, &mut msg), Err(Errno::EAGAIN), "no fault pending");
+    assert_eq!(read(&uffd, &mut msg), Err(Errno::EAGAIN), "no fault pending");
     let mut unreg = range;
-    unsafe { ioctl(uffd, UFFDIO_UNREGISTER, &mut unreg as *mut UffdioRange as usize) }.unwrap();
+    unsafe { ioctl(&uffd, UFFDIO_UNREGISTER, &mut unreg as *mut UffdioRange as usize) }.unwrap();
     // SAFETY: our mapping, no longer used.
     unsafe { munmap(area, 2 * P) }.unwrap();
-    close(uffd).unwrap();
+    close_fd(uffd).unwrap();
     assert_eq!(userfaultfd(0x4000), Err(Errno::EINVAL), "unknown flag");
 }

@@ -4,10 +4,7 @@ use std::os::unix::fs::MetadataExt;
 
 use super::*;
 use crate::sys::creds::CAP_DAC_READ_SEARCH;
-use crate::sys::fs::{
-    close, open, read, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT, O_DIRECTORY,
-    O_RDONLY, O_RDWR,
-};
+use crate::sys::fs::{open, read, OFlags, AT_EMPTY_PATH, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, CWD};
 use crate::sys::path::*;
 
 #[test]
@@ -27,17 +24,17 @@ fn mkdir_rmdir_unlink_and_their_errors() {
     rmdir(&sub).unwrap();
     assert_eq!(rmdir(&sub), Err(Errno::ENOENT));
 
-    let dirfd = open(&d.c(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0).unwrap();
-    mkdirat(dirfd, c"at", 0o700).unwrap();
+    let dirfd = open(&d.c(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, 0).unwrap();
+    mkdirat(&dirfd, c"at", 0o700).unwrap();
     assert_eq!(
         d.join("at").metadata().unwrap().mode() & 0o777,
         0o700 & !current_umask()
     );
-    assert_eq!(unlinkat(dirfd, c"at", 0), Err(Errno::EISDIR));
-    unlinkat(dirfd, c"at", AT_REMOVEDIR).unwrap();
-    assert_eq!(unlinkat(dirfd, c"at", AT_REMOVEDIR), Err(Errno::ENOENT));
-    assert_eq!(unlinkat(dirfd, c"x", 0x7000_0000), Err(Errno::EINVAL));
-    close(dirfd).unwrap();
+    assert_eq!(unlinkat(&dirfd, c"at", 0), Err(Errno::EISDIR));
+    unlinkat(&dirfd, c"at", AT_REMOVEDIR).unwrap();
+    assert_eq!(unlinkat(&dirfd, c"at", AT_REMOVEDIR), Err(Errno::ENOENT));
+    assert_eq!(unlinkat(&dirfd, c"x", 0x7000_0000), Err(Errno::EINVAL));
+    close_fd(dirfd).unwrap();
 }
 
 /// The process umask, read from /proc (reading it with umask(2) would change it).
@@ -56,11 +53,11 @@ fn umask_sets_and_returns_the_old_mask() {
         let old = umask(0o027);
         ensure!(old == before);
         ensure!(umask(0o027) == 0o027);
-        let Ok(fd) = open(&p, O_RDWR | O_CREAT | O_CLOEXEC, 0o666) else {
+        let Ok(fd) = open(&p, OFlags::RDWR | OFlags::CREAT | OFlags::CLOEXEC, 0o666) else {
             return 2;
         };
         let mut st = Stat::zeroed();
-        ensure!(fstat(fd, &mut st).is_ok());
+        ensure!(fstat(&fd, &mut st).is_ok());
         ensure!(st.st_mode & 0o777 == 0o640);
         ensure!(umask(old) == 0o027);
         0
@@ -71,23 +68,23 @@ fn umask_sets_and_returns_the_old_mask() {
 #[test]
 fn readlinkat_and_symlinkat() {
     let mut buf = [0u8; 4096];
-    let n = readlinkat(AT_FDCWD, c"/proc/self/exe", &mut buf).unwrap();
+    let n = readlinkat(CWD, c"/proc/self/exe", &mut buf).unwrap();
     let exe = std::fs::read_link("/proc/self/exe").unwrap();
     assert_eq!(&buf[..n], exe.as_os_str().as_encoded_bytes());
 
     let d = TempDir::new("links");
-    let dirfd = open(&d.c(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0).unwrap();
-    symlinkat(c"some/target/name", dirfd, c"l").unwrap();
-    assert_eq!(symlinkat(c"x", dirfd, c"l"), Err(Errno::EEXIST));
-    let n = readlinkat(dirfd, c"l", &mut buf).unwrap();
+    let dirfd = open(&d.c(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, 0).unwrap();
+    symlinkat(c"some/target/name", &dirfd, c"l").unwrap();
+    assert_eq!(symlinkat(c"x", &dirfd, c"l"), Err(Errno::EEXIST));
+    let n = readlinkat(&dirfd, c"l", &mut buf).unwrap();
     assert_eq!(&buf[..n], b"some/target/name");
     let mut small = [0u8; 4];
-    assert_eq!(readlinkat(dirfd, c"l", &mut small), Ok(4), "truncated to the buffer");
+    assert_eq!(readlinkat(&dirfd, c"l", &mut small), Ok(4), "truncated to the buffer");
     assert_eq!(&small, b"some");
     d.file("f", b"");
-    assert_eq!(readlinkat(dirfd, c"f", &mut buf), Err(Errno::EINVAL), "not a symlink");
-    assert_eq!(readlinkat(dirfd, c"missing", &mut buf), Err(Errno::ENOENT));
-    close(dirfd).unwrap();
+    assert_eq!(readlinkat(&dirfd, c"f", &mut buf), Err(Errno::EINVAL), "not a symlink");
+    assert_eq!(readlinkat(&dirfd, c"missing", &mut buf), Err(Errno::ENOENT));
+    close_fd(dirfd).unwrap();
 }
 
 #[test]
@@ -96,10 +93,10 @@ fn fstat_newfstatat_and_statx_agree() {
     let p = d.file("f", &pattern(1234));
     std::os::unix::fs::symlink("f", d.join("l")).unwrap();
     let md = std::fs::metadata(&p).unwrap();
-    let fd = open(&cpath(&p), O_RDONLY | O_CLOEXEC, 0).unwrap();
+    let fd = open(&cpath(&p), OFlags::RDONLY | OFlags::CLOEXEC, 0).unwrap();
 
     let mut st = Stat::zeroed();
-    fstat(fd, &mut st).unwrap();
+    fstat(&fd, &mut st).unwrap();
     assert_eq!(st.st_size, 1234);
     assert_eq!(st.st_mode & S_IFMT, S_IFREG);
     assert_eq!(st.st_mode, md.mode());
@@ -109,24 +106,21 @@ fn fstat_newfstatat_and_statx_agree() {
     assert_eq!(st.st_blocks, md.blocks() as i64);
 
     let mut st2 = Stat::zeroed();
-    newfstatat(AT_FDCWD, &cpath(&p), &mut st2, 0).unwrap();
+    newfstatat(CWD, &cpath(&p), &mut st2, 0).unwrap();
     assert_eq!(st, st2);
-    newfstatat(fd, c"", &mut st2, AT_EMPTY_PATH).unwrap();
+    newfstatat(&fd, c"", &mut st2, AT_EMPTY_PATH).unwrap();
     assert_eq!(st, st2);
-    newfstatat(AT_FDCWD, &d.cjoin("l"), &mut st2, AT_SYMLINK_NOFOLLOW).unwrap();
+    newfstatat(CWD, &d.cjoin("l"), &mut st2, AT_SYMLINK_NOFOLLOW).unwrap();
     assert_eq!(st2.st_mode & S_IFMT, S_IFLNK);
-    newfstatat(AT_FDCWD, &d.cjoin("l"), &mut st2, 0).unwrap();
+    newfstatat(CWD, &d.cjoin("l"), &mut st2, 0).unwrap();
     assert_eq!(st2.st_ino, st.st_ino, "followed");
-    newfstatat(AT_FDCWD, &d.c(), &mut st2, 0).unwrap();
+    newfstatat(CWD, &d.c(), &mut st2, 0).unwrap();
     assert_eq!(st2.st_mode & S_IFMT, S_IFDIR);
-    assert_eq!(
-        newfstatat(AT_FDCWD, &d.cjoin("missing"), &mut st2, 0),
-        Err(Errno::ENOENT)
-    );
-    assert_eq!(fstat(-1, &mut st2), Err(Errno::EBADF));
+    assert_eq!(newfstatat(CWD, &d.cjoin("missing"), &mut st2, 0), Err(Errno::ENOENT));
+    assert_eq!(fstat(bad_fd(-1), &mut st2), Err(Errno::EBADF));
 
     let mut sx = Statx::zeroed();
-    statx(AT_FDCWD, &cpath(&p), 0, STATX_BASIC_STATS | STATX_MNT_ID, &mut sx).unwrap();
+    statx(CWD, &cpath(&p), 0, STATX_BASIC_STATS | STATX_MNT_ID, &mut sx).unwrap();
     assert_eq!(sx.stx_mask & STATX_BASIC_STATS, STATX_BASIC_STATS);
     assert_eq!(sx.stx_size, 1234);
     assert_eq!(sx.stx_ino, st.st_ino);
@@ -148,18 +142,18 @@ fn fstat_newfstatat_and_statx_agree() {
     assert_ne!(sx.stx_mask & STATX_MNT_ID, 0);
     assert_ne!(sx.stx_mnt_id, 0);
     let mut sx2 = Statx::zeroed();
-    statx(fd, c"", AT_EMPTY_PATH, STATX_BASIC_STATS, &mut sx2).unwrap();
+    statx(&fd, c"", AT_EMPTY_PATH, STATX_BASIC_STATS, &mut sx2).unwrap();
     assert_eq!(sx2.stx_ino, sx.stx_ino);
     assert_eq!(
-        statx(AT_FDCWD, &cpath(&p), 0, 0x8000_0000, &mut sx2),
+        statx(CWD, &cpath(&p), 0, 0x8000_0000, &mut sx2),
         Err(Errno::EINVAL),
         "reserved mask bit"
     );
     assert_eq!(
-        statx(AT_FDCWD, &d.cjoin("missing"), 0, STATX_BASIC_STATS, &mut sx2),
+        statx(CWD, &d.cjoin("missing"), 0, STATX_BASIC_STATS, &mut sx2),
         Err(Errno::ENOENT)
     );
-    close(fd).unwrap();
+    close_fd(fd).unwrap();
 }
 
 #[test]
@@ -167,33 +161,33 @@ fn file_handles_round_trip() {
     let d = TempDir::new("handle");
     let p = d.file("f", b"by handle");
     let mut h = FileHandle::zeroed();
-    let mount_id = name_to_handle_at(AT_FDCWD, &cpath(&p), &mut h, 0).unwrap();
+    let mount_id = name_to_handle_at(CWD, &cpath(&p), &mut h, 0).unwrap();
     assert!(h.handle_bytes > 0 && h.handle_bytes as usize <= MAX_HANDLE_SZ);
     // The mount id is the one statx reports.
     let mut sx = Statx::zeroed();
-    statx(AT_FDCWD, &cpath(&p), 0, STATX_MNT_ID, &mut sx).unwrap();
+    statx(CWD, &cpath(&p), 0, STATX_MNT_ID, &mut sx).unwrap();
     assert_eq!(mount_id, sx.stx_mnt_id);
     assert_eq!(
-        name_to_handle_at(AT_FDCWD, &d.cjoin("missing"), &mut h.clone(), 0),
+        name_to_handle_at(CWD, &d.cjoin("missing"), &mut h.clone(), 0),
         Err(Errno::ENOENT)
     );
 
-    let dirfd = open(&d.c(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0).unwrap();
-    match open_by_handle_at(dirfd, &h, O_RDONLY | O_CLOEXEC) {
+    let dirfd = open(&d.c(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, 0).unwrap();
+    match open_by_handle_at(&dirfd, &h, OFlags::RDONLY | OFlags::CLOEXEC) {
         Ok(fd) => {
             assert!(have_cap(CAP_DAC_READ_SEARCH));
             let mut b = [0u8; 16];
-            assert_eq!(read(fd, &mut b), Ok(9));
+            assert_eq!(read(&fd, &mut b), Ok(9));
             assert_eq!(&b[..9], b"by handle");
-            close(fd).unwrap();
+            close_fd(fd).unwrap();
             let mut bad = h;
             bad.handle_bytes = MAX_HANDLE_SZ as u32 + 1;
-            assert_eq!(open_by_handle_at(dirfd, &bad, O_RDONLY), Err(Errno::EINVAL));
+            assert_eq!(open_by_handle_at(&dirfd, &bad, OFlags::RDONLY), Err(Errno::EINVAL));
         }
         Err(e) => {
             assert_eq!(e, Errno::EPERM);
             assert!(!have_cap(CAP_DAC_READ_SEARCH));
         }
     }
-    close(dirfd).unwrap();
+    close_fd(dirfd).unwrap();
 }

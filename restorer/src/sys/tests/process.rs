@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicU64;
 
 use super::*;
 use crate::sys::creds::*;
-use crate::sys::fs::{self, close, open, pipe2, read, write, O_CLOEXEC, O_RDONLY};
+use crate::sys::fs::{self, close, open, pipe2, read, write, OFlags};
 use crate::sys::process::*;
 use crate::sys::random::*;
 use crate::sys::sched::*;
@@ -77,10 +77,10 @@ fn wait4_and_waitid_report_exits() {
     assert_eq!(wait4(pid, None, 0x10_0000, None), Err(Errno::EINVAL), "bad option");
 
     // waitid by pid, and WNOHANG while the child still runs.
-    let [r, w] = pipe2(O_CLOEXEC).unwrap();
+    let [r, w] = pipe2(OFlags::CLOEXEC).unwrap();
     let pid = fork_spawn(|| {
         let mut b = [0u8; 1];
-        let _ = read(r, &mut b);
+        let _ = read(&r, &mut b);
         7
     });
     let guard = ChildGuard(pid);
@@ -88,7 +88,7 @@ fn wait4_and_waitid_report_exits() {
     waitid(P_PID, pid, &mut info, WEXITED | WNOHANG, None).unwrap();
     assert_eq!(info.pid(), 0, "nothing to report yet");
     assert_eq!(wait4(pid, None, WNOHANG, None), Ok(0));
-    write(w, b"x").unwrap();
+    write(&w, b"x").unwrap();
     let mut ru = Rusage::default();
     waitid(P_PID, pid, &mut info, WEXITED, Some(&mut ru)).unwrap();
     guard.disarm();
@@ -100,8 +100,8 @@ fn wait4_and_waitid_report_exits() {
     );
     assert_eq!(waitid(P_PID, pid, &mut info, WEXITED, None), Err(Errno::ECHILD));
     assert_eq!(waitid(99, 0, &mut info, WEXITED, None), Err(Errno::EINVAL));
-    close(r).unwrap();
-    close(w).unwrap();
+    close_fd(r).unwrap();
+    close_fd(w).unwrap();
 }
 
 #[test]
@@ -125,7 +125,8 @@ fn waitid_on_a_pidfd_from_clone3() {
         (info.signo, info.code, info.pid(), info.status()),
         (SIGCHLD, CLD_EXITED, pid, 9)
     );
-    close(pidfd).unwrap();
+    // SAFETY: the pidfd CLONE_PIDFD made for us; nothing else owns it.
+    unsafe { close(pidfd) }.unwrap();
 }
 
 #[test]
@@ -228,21 +229,29 @@ fn personality_query_and_set() {
 
 #[test]
 fn unshare_and_setns() {
-    let ns = open(c"/proc/self/ns/uts", O_RDONLY | O_CLOEXEC, 0).unwrap();
+    let ns = open(c"/proc/self/ns/uts", OFlags::RDONLY | OFlags::CLOEXEC, 0).unwrap();
     in_child(|| {
         ensure!(unshare(CLONE_NEWUTS).is_ok());
-        let Ok(mine) = open(c"/proc/self/ns/uts", O_RDONLY | O_CLOEXEC, 0) else {
+        let Ok(mine) = open(c"/proc/self/ns/uts", OFlags::RDONLY | OFlags::CLOEXEC, 0) else {
             return 2;
         };
-        ensure!(kcmp(getpid(), getpid(), KCMP_FILE, mine as usize, ns as usize) != Ok(0));
-        ensure!(setns(ns, CLONE_NEWNET) == Err(Errno::EINVAL));
-        ensure!(setns(ns, CLONE_NEWUTS).is_ok());
-        ensure!(setns(ns, 0).is_ok());
-        ensure!(setns(-1, 0) == Err(Errno::EBADF));
+        ensure!(
+            kcmp(
+                getpid(),
+                getpid(),
+                KCMP_FILE,
+                mine.as_raw_fd() as usize,
+                ns.as_raw_fd() as usize
+            ) != Ok(0)
+        );
+        ensure!(setns(&ns, CLONE_NEWNET) == Err(Errno::EINVAL));
+        ensure!(setns(&ns, CLONE_NEWUTS).is_ok());
+        ensure!(setns(&ns, 0).is_ok());
+        ensure!(setns(bad_fd(-1), 0) == Err(Errno::EBADF));
         0
     });
     assert_eq!(unshare(0x4), Err(Errno::EINVAL), "unknown unshare flag");
-    close(ns).unwrap();
+    close_fd(ns).unwrap();
 }
 
 #[test]
@@ -250,48 +259,54 @@ fn pidfd_open_getfd_send_signal_and_kcmp() {
     let me = getpid();
     let pidfd = pidfd_open(me, 0).unwrap();
     let d = TempDir::new("pidfd");
-    let fd = open(&cpath(&d.file("f", b"x")), O_RDONLY | O_CLOEXEC, 0).unwrap();
-    let copy = pidfd_getfd(pidfd, fd, 0).unwrap();
-    assert_ne!(copy, fd);
+    let fd = open(&cpath(&d.file("f", b"x")), OFlags::RDONLY | OFlags::CLOEXEC, 0).unwrap();
+    let copy = pidfd_getfd(&pidfd, &fd, 0).unwrap();
+    assert_ne!(&copy, &fd);
     assert_eq!(
-        fs::fcntl_getfd(copy),
+        fs::fcntl_getfd(&copy),
         Ok(fs::FD_CLOEXEC),
         "pidfd_getfd sets close-on-exec"
     );
-    assert_eq!(kcmp(me, me, KCMP_FILE, fd as usize, copy as usize), Ok(0));
-    let other = open(&cpath(&d.file("g", b"y")), O_RDONLY | O_CLOEXEC, 0).unwrap();
-    let ord = kcmp(me, me, KCMP_FILE, fd as usize, other as usize).unwrap();
+    assert_eq!(
+        kcmp(me, me, KCMP_FILE, fd.as_raw_fd() as usize, copy.as_raw_fd() as usize),
+        Ok(0)
+    );
+    let other = open(&cpath(&d.file("g", b"y")), OFlags::RDONLY | OFlags::CLOEXEC, 0).unwrap();
+    let ord = kcmp(me, me, KCMP_FILE, fd.as_raw_fd() as usize, other.as_raw_fd() as usize).unwrap();
     assert!(ord == 1 || ord == 2, "distinct files order: {ord}");
     assert_eq!(kcmp(me, me, KCMP_VM, 0, 0), Ok(0));
     assert_eq!(kcmp(me, me, KCMP_FILES, 0, 0), Ok(0));
-    assert_eq!(kcmp(me, me, KCMP_FILE, fd as usize, 999_999), Err(Errno::EBADF));
+    assert_eq!(
+        kcmp(me, me, KCMP_FILE, fd.as_raw_fd() as usize, 999_999),
+        Err(Errno::EBADF)
+    );
     assert_eq!(kcmp(me, me, 99, 0, 0), Err(Errno::EINVAL));
     assert_eq!(kcmp(me, NO_PID, KCMP_VM, 0, 0), Err(Errno::ESRCH));
-    assert_eq!(pidfd_getfd(pidfd, 999_999, 0), Err(Errno::EBADF));
-    assert_eq!(pidfd_getfd(pidfd, fd, 1), Err(Errno::EINVAL));
-    pidfd_send_signal(pidfd, 0, None, 0).unwrap();
+    assert_eq!(pidfd_getfd(&pidfd, bad_fd(999_999), 0), Err(Errno::EBADF));
+    assert_eq!(pidfd_getfd(&pidfd, &fd, 1), Err(Errno::EINVAL));
+    pidfd_send_signal(&pidfd, 0, None, 0).unwrap();
     assert_eq!(pidfd_open(NO_PID, 0), Err(Errno::ESRCH));
     assert_eq!(pidfd_open(me, 1), Err(Errno::EINVAL));
     let nb = pidfd_open(me, PIDFD_NONBLOCK).unwrap();
     // A child's VM differs from ours.
-    let [r, w] = pipe2(O_CLOEXEC).unwrap();
+    let [r, w] = pipe2(OFlags::CLOEXEC).unwrap();
     let pid = fork_spawn(|| {
         let mut b = [0u8; 1];
-        let _ = read(r, &mut b);
+        let _ = read(&r, &mut b);
         0
     });
     let guard = ChildGuard(pid);
     assert_ne!(kcmp(me, pid, KCMP_VM, 0, 0), Ok(0));
     assert_eq!(
-        kcmp(me, pid, KCMP_FILE, fd as usize, fd as usize),
+        kcmp(me, pid, KCMP_FILE, fd.as_raw_fd() as usize, fd.as_raw_fd() as usize),
         Ok(0),
         "inherited fds share the file"
     );
-    write(w, b"x").unwrap();
+    write(&w, b"x").unwrap();
     assert!(wait_child(pid).exited());
     guard.disarm();
     for f in [pidfd, fd, copy, other, nb, r, w] {
-        close(f).unwrap();
+        close_fd(f).unwrap();
     }
 }
 

@@ -3,7 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::*;
-use crate::sys::fs::{close, read};
+use crate::sys::fs::read;
 use crate::sys::time::*;
 
 fn now_unix() -> i64 {
@@ -157,7 +157,7 @@ fn posix_timers_create_set_get_delete() {
 fn timerfd_expires_and_reports_counts() {
     let fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK).unwrap();
     let mut count = [0u8; 8];
-    assert_eq!(read(fd, &mut count), Err(Errno::EAGAIN), "disarmed");
+    assert_eq!(read(&fd, &mut count), Err(Errno::EAGAIN), "disarmed");
     let arm = Itimerspec {
         it_interval: Timespec::default(),
         it_value: Timespec::new(0, 1_000_000),
@@ -166,17 +166,17 @@ fn timerfd_expires_and_reports_counts() {
         it_value: Timespec::new(1, 1),
         ..Itimerspec::default()
     };
-    timerfd_settime(fd, 0, &arm, Some(&mut old)).unwrap();
+    timerfd_settime(&fd, 0, &arm, Some(&mut old)).unwrap();
     assert_eq!(old, Itimerspec::default());
     nanosleep(&Timespec::from_millis(10), None).unwrap();
-    assert_eq!(read(fd, &mut count), Ok(8));
+    assert_eq!(read(&fd, &mut count), Ok(8));
     assert_eq!(u64::from_ne_bytes(count), 1);
     let long = Itimerspec {
         it_interval: Timespec::new(3, 0),
         it_value: Timespec::new(30, 0),
     };
-    timerfd_settime(fd, 0, &long, None).unwrap();
-    let cur = timerfd_gettime(fd).unwrap();
+    timerfd_settime(&fd, 0, &long, None).unwrap();
+    let cur = timerfd_gettime(&fd).unwrap();
     assert_eq!(cur.it_interval, Timespec::new(3, 0));
     assert!(cur.it_value.tv_sec >= 29);
     // Absolute, in the past: expires at once.
@@ -184,10 +184,10 @@ fn timerfd_expires_and_reports_counts() {
         it_interval: Timespec::default(),
         it_value: Timespec::new(1, 0),
     };
-    timerfd_settime(fd, TFD_TIMER_ABSTIME, &past, None).unwrap();
-    assert_eq!(read(fd, &mut count), Ok(8));
-    assert_eq!(timerfd_settime(fd, 0x100, &arm, None), Err(Errno::EINVAL));
-    assert_eq!(timerfd_gettime(-1), Err(Errno::EBADF));
+    timerfd_settime(&fd, TFD_TIMER_ABSTIME, &past, None).unwrap();
+    assert_eq!(read(&fd, &mut count), Ok(8));
+    assert_eq!(timerfd_settime(&fd, 0x100, &arm, None), Err(Errno::EINVAL));
+    assert_eq!(timerfd_gettime(bad_fd(-1)), Err(Errno::EBADF));
     assert_eq!(timerfd_create(99, 0), Err(Errno::EINVAL));
-    close(fd).unwrap();
+    close_fd(fd).unwrap();
 }
