@@ -159,8 +159,8 @@ fn walk_record(
                 continue;
             }
             let take = (v.len as u64 - jinto).min(want);
-            // SAFETY: jinto < v.len, so the pointer stays inside the caller's iovec.
             batch[n] = IoVec {
+                // SAFETY: jinto < v.len, so the pointer stays inside the caller's iovec.
                 base: unsafe { v.base.add(jinto as usize) },
                 len: take as usize,
             };

@@ -456,6 +456,7 @@ fn populate_and_hugepage_advice_keep_every_byte() {
                 0,
                 &[
                     (dst.ptr, 3 * PAGE),
+                    // SAFETY: pointer arithmetic inside the test's own fresh mapping.
                     (unsafe { dst.ptr.add(3 * PAGE) }, (pages - 3) * PAGE),
                 ],
             );

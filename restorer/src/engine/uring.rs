@@ -326,8 +326,8 @@ pub fn read_uring(
                     }
                     if n < s.iov.len && failure.is_none() {
                         // Short read: the rest goes back into the queue.
-                        // SAFETY: n < len, inside the piece.
                         s.iov = IoVec {
+                            // SAFETY: n < len, inside the piece.
                             base: unsafe { s.iov.base.add(n) },
                             len: s.iov.len - n,
                         };

@@ -149,8 +149,8 @@ impl Ring {
             (self.sq.add(o.array as usize) as *mut u32).add(idx as usize).write(idx);
         }
         tail.store(t.wrapping_add(1), Ordering::Release);
-        // SAFETY: the SQE's buffers are live until this returns with the completion.
         assert_eq!(
+            // SAFETY: the SQE's buffers are live until this returns with the completion.
             unsafe { io_uring_enter(&self.fd, 1, 1, IORING_ENTER_GETEVENTS, None) },
             Ok(1)
         );
@@ -304,8 +304,8 @@ fn io_uring_probe_and_errors() {
     let [r, w] = crate::sys::fs::pipe2(OFlags::CLOEXEC).unwrap();
     // SAFETY: not a ring: refused.
     assert_eq!(unsafe { io_uring_enter(&r, 0, 0, 0, None) }, Err(Errno::EOPNOTSUPP));
-    // SAFETY: an unknown register opcode is refused.
     assert_eq!(
+        // SAFETY: an unknown register opcode is refused.
         unsafe { io_uring_register(&ring.fd, 9999, null_mut(), 0) },
         Err(Errno::EINVAL)
     );

@@ -105,7 +105,7 @@ fn vectored_reads_and_writes_on_a_file() {
     let p = d.file("f", b"");
     let fd = open_rw(&p);
     let (a, b) = (b"abc".as_slice(), b"defgh".as_slice());
-    // SAFETY (all iovec calls below): the iovecs cover live local buffers.
+    // SAFETY: (all iovec calls below) the iovecs cover live local buffers.
     assert_eq!(writev(&fd, &[IoSlice::new(a), IoSlice::new(b)]), Ok(8));
     assert_eq!(lseek(&fd, 0, SEEK_SET), Ok(0));
     let (mut x, mut y) = ([0u8; 3], [0u8; 10]);
@@ -307,16 +307,20 @@ fn dup_dup2_dup3_and_fcntl_dupfd() {
 
     // dup2 onto b (ours): b now names file a.
     let (ra, rb, rc) = (a.as_raw_fd(), b.as_raw_fd(), c.as_raw_fd());
-    // SAFETY (dup2/dup3 below): the target numbers are fds this test owns.
+    // SAFETY: (dup2/dup3 below) the target numbers are fds this test owns.
     assert_eq!(unsafe { dup2(&a, rb) }, Ok(rb));
     let mut buf = [0u8; 2];
     assert_eq!(read(&b, &mut buf), Ok(2));
     assert_eq!(&buf, b"AA");
+    // SAFETY: as above: (dup2/dup3 below) the target numbers are fds this test owns.
     assert_eq!(unsafe { dup2(&a, ra) }, Ok(ra));
+    // SAFETY: as above: (dup2/dup3 below) the target numbers are fds this test owns.
     assert_eq!(unsafe { dup3(&a, ra, OFlags::empty()) }, Err(Errno::EINVAL));
+    // SAFETY: as above: (dup2/dup3 below) the target numbers are fds this test owns.
     assert_eq!(unsafe { dup3(&a, rc, OFlags::CLOEXEC) }, Ok(rc));
     assert_eq!(fcntl_getfd(&c), Ok(FD_CLOEXEC));
     assert_eq!(
+        // SAFETY: as above: (dup2/dup3 below) the target numbers are fds this test owns.
         unsafe { dup3(&a, rc, OFlags::RDWR) },
         Err(Errno::EINVAL),
         "only O_CLOEXEC is allowed"
@@ -331,6 +335,7 @@ fn dup_dup2_dup3_and_fcntl_dupfd() {
     fcntl_setfd(&hi, 0).unwrap();
     assert_eq!(fcntl_getfd(&hi), Ok(0));
     assert_eq!(dup(bad_fd(-1)), Err(Errno::EBADF));
+    // SAFETY: as above: (dup2/dup3 below) the target numbers are fds this test owns.
     assert_eq!(unsafe { dup2(bad_fd(-1), rb) }, Err(Errno::EBADF));
     assert_eq!(fcntl_getfl(bad_fd(-1)), Err(Errno::EBADF));
     // SAFETY: an unknown command takes nothing.
@@ -377,6 +382,7 @@ fn memfd_write_read_and_seal() {
     assert_eq!(&link[..n], b"/memfd:restorer-sys-test (deleted)");
     // SAFETY: F_ADD_SEALS/F_GET_SEALS take integers.
     unsafe { fcntl(&fd, F_ADD_SEALS, F_SEAL_WRITE as usize) }.unwrap();
+    // SAFETY: as above: F_ADD_SEALS/F_GET_SEALS take integers.
     assert_eq!(unsafe { fcntl(&fd, F_GET_SEALS, 0) }, Ok(F_SEAL_WRITE));
     assert_eq!(write(&fd, b"x"), Err(Errno::EPERM));
     close_fd(fd).unwrap();
@@ -594,8 +600,8 @@ fn ioctl_requests_and_errors() {
     let d = TempDir::new("ioctl");
     let fd = open(&cpath(&d.file("f", b"x")), OFlags::RDONLY, 0).unwrap();
     let mut termios = [0u8; 64];
-    // SAFETY: TCGETS writes a struct termios (60 bytes), which fits.
     assert_eq!(
+        // SAFETY: TCGETS writes a struct termios (60 bytes), which fits.
         unsafe { ioctl(&fd, TCGETS, termios.as_mut_ptr() as usize) },
         Err(Errno::ENOTTY)
     );

@@ -52,8 +52,8 @@ fn mmap_write_mincore_munmap() {
     let mut v4 = [0u8; 4];
     assert_eq!(mincore(a, 4 * P, &mut v4), Err(Errno::ENOMEM), "unmapped");
 
-    // SAFETY (error cases): no mapping is created or replaced.
     assert_eq!(
+        // SAFETY: (error cases) no mapping is created or replaced.
         unsafe {
             mmap(
                 null_mut(),
@@ -67,14 +67,17 @@ fn mmap_write_mincore_munmap() {
         Err(Errno::EINVAL)
     );
     assert_eq!(
+        // SAFETY: as above: (error cases) no mapping is created or replaced.
         unsafe { mmap(null_mut(), P, ProtFlags::READ, MapFlags::PRIVATE, None, 0) },
         Err(Errno::EBADF)
     );
     assert_eq!(
+        // SAFETY: as above: (error cases) no mapping is created or replaced.
         unsafe { mmap(null_mut(), P, ProtFlags::READ, MapFlags::ANONYMOUS, None, 0) },
         Err(Errno::EINVAL),
         "no map type"
     );
+    // SAFETY: as above: (error cases) no mapping is created or replaced.
     assert_eq!(unsafe { munmap(a.wrapping_add(1), P) }, Err(Errno::EINVAL));
 }
 
@@ -134,12 +137,13 @@ fn mprotect_changes_permissions() {
     // SAFETY: our mapping; not accessed until restored.
     unsafe { mprotect(a, 2 * P, ProtFlags::NONE) }.unwrap();
     assert_eq!(maps_perms(a as usize).as_deref(), Some("---p"));
-    // SAFETY: error cases change nothing.
     assert_eq!(
+        // SAFETY: error cases change nothing.
         unsafe { mprotect(a.wrapping_add(1), P, ProtFlags::READ) },
         Err(Errno::EINVAL)
     );
     assert_eq!(
+        // SAFETY: as above: error cases change nothing.
         unsafe { mprotect(a, P, ProtFlags::from_bits_retain(0x7000)) },
         Err(Errno::EINVAL)
     );
@@ -164,13 +168,13 @@ fn mremap_grows_moves_and_shrinks() {
     // SAFETY: our mapping; the tail is not used afterwards.
     let c = unsafe { mremap(b, 4 * P, P, MremapFlags::empty(), null_mut()) }.unwrap();
     assert_eq!(c, b, "shrinking stays in place");
-    // SAFETY: MREMAP_FIXED without MAYMOVE is refused before anything is touched.
     assert_eq!(
+        // SAFETY: MREMAP_FIXED without MAYMOVE is refused before anything is touched.
         unsafe { mremap(c, P, P, MremapFlags::FIXED, c.wrapping_add(64 * P)) },
         Err(Errno::EINVAL)
     );
-    // SAFETY: unaligned addresses are refused.
     assert_eq!(
+        // SAFETY: unaligned addresses are refused.
         unsafe { mremap(c.wrapping_add(1), P, P, MremapFlags::empty(), null_mut()) },
         Err(Errno::EINVAL)
     );
@@ -182,16 +186,18 @@ fn mremap_grows_moves_and_shrinks() {
 fn madvise_advice_including_populate() {
     let a = anon(4, MapFlags::empty());
     // POPULATE_WRITE on fresh anonymous memory faults it in writable.
-    // SAFETY (madvise calls): advice on our own mapping, whose contents we no longer need
+    // SAFETY: (madvise calls) advice on our own mapping, whose contents we no longer need
     // where it is DONTNEED.
     unsafe { madvise(a, 4 * P, MadviseAdvice::POPULATE_WRITE) }.unwrap();
     assert_eq!(resident(a, 4), [true; 4]);
     // SAFETY: inside our mapping.
     unsafe { a.write(42) };
+    // SAFETY: as above: (madvise calls) advice on our own mapping.
     unsafe { madvise(a, P, MadviseAdvice::DONTNEED) }.unwrap();
     assert!(!resident(a, 1)[0]);
     // SAFETY: reading our mapping; DONTNEED'd private anonymous memory reads as zero.
     assert_eq!(unsafe { a.read() }, 0);
+    // SAFETY: as above: (madvise calls) advice on our own mapping.
     unsafe { madvise(a, 4 * P, MadviseAdvice::POPULATE_READ) }.unwrap();
     for advice in [
         MadviseAdvice::NORMAL,
@@ -204,10 +210,12 @@ fn madvise_advice_including_populate() {
         MadviseAdvice::DONTDUMP,
         MadviseAdvice::DODUMP,
     ] {
+        // SAFETY: as above: (madvise calls) advice on our own mapping.
         unsafe { madvise(a, 4 * P, advice) }.unwrap_or_else(|e| panic!("advice {advice}: {e:?}"));
     }
     let thp = Path::new("/sys/kernel/mm/transparent_hugepage/enabled").exists();
     for advice in [MadviseAdvice::HUGEPAGE, MadviseAdvice::NOHUGEPAGE] {
+        // SAFETY: as above: (madvise calls) advice on our own mapping.
         let r = unsafe { madvise(a, 4 * P, advice) };
         if thp {
             r.unwrap();
@@ -216,10 +224,12 @@ fn madvise_advice_including_populate() {
         }
     }
     assert_eq!(
+        // SAFETY: as above: (madvise calls) advice on our own mapping.
         unsafe { madvise(a, 4 * P, MadviseAdvice::from_raw(999)) },
         Err(Errno::EINVAL)
     );
     assert_eq!(
+        // SAFETY: as above: (madvise calls) advice on our own mapping.
         unsafe { madvise(a.wrapping_add(1), P, MadviseAdvice::NORMAL) },
         Err(Errno::EINVAL)
     );
@@ -227,6 +237,7 @@ fn madvise_advice_including_populate() {
     unsafe { munmap(a, 4 * P) }.unwrap();
     // Populating an unmapped range fails with ENOMEM.
     assert_eq!(
+        // SAFETY: advice on an unmapped range touches nothing.
         unsafe { madvise(a, P, MadviseAdvice::POPULATE_WRITE) },
         Err(Errno::ENOMEM)
     );
@@ -237,25 +248,29 @@ fn process_madvise_on_our_own_pidfd() {
     let pidfd = pidfd_open(getpid(), 0).unwrap();
     let a = anon(4, MapFlags::POPULATE);
     let iov = [IoVec { base: a, len: 4 * P }];
-    // SAFETY: non-destructive advice on our own mapping.
     assert_eq!(
+        // SAFETY: non-destructive advice on our own mapping.
         unsafe { process_madvise(&pidfd, &iov, MadviseAdvice::COLD, 0) },
         Ok(4 * P)
     );
     assert_eq!(
+        // SAFETY: as above: non-destructive advice on our own mapping.
         unsafe { process_madvise(&pidfd, &iov, MadviseAdvice::WILLNEED, 0) },
         Ok(4 * P)
     );
     // Unknown advice and unknown flags are refused.
     assert_eq!(
+        // SAFETY: refused advice changes nothing.
         unsafe { process_madvise(&pidfd, &iov, MadviseAdvice::from_raw(999), 0) },
         Err(Errno::EINVAL)
     );
     assert_eq!(
+        // SAFETY: as above: non-destructive advice on our own mapping.
         unsafe { process_madvise(&pidfd, &iov, MadviseAdvice::COLD, 1) },
         Err(Errno::EINVAL)
     );
     assert_eq!(
+        // SAFETY: as above: non-destructive advice on our own mapping.
         unsafe { process_madvise(bad_fd(-1), &iov, MadviseAdvice::COLD, 0) },
         Err(Errno::EBADF)
     );
@@ -300,7 +315,9 @@ fn sysv_shared_memory() {
     unsafe { shmctl(id, IPC_RMID, null_mut()) }.unwrap();
     // SAFETY: our attachments, no longer used.
     unsafe { shmdt(a) }.unwrap();
+    // SAFETY: as above: our attachments, no longer used.
     unsafe { shmdt(b) }.unwrap();
+    // SAFETY: b is detached already: refused, nothing changes.
     assert_eq!(unsafe { shmdt(b) }, Err(Errno::EINVAL));
     // SAFETY: an invalid id attaches nothing.
     assert_eq!(unsafe { shmat(-1, null_mut(), 0) }, Err(Errno::EINVAL));

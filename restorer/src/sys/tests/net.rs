@@ -165,8 +165,8 @@ fn sendmsg_recvmsg_with_scm_rights() {
         "the same open file"
     );
     assert_eq!(crate::sys::fs::fcntl_getfd(&passed), Ok(crate::sys::fs::FD_CLOEXEC));
-    // SAFETY: an empty message with no buffers.
     assert_eq!(
+        // SAFETY: an empty message with no buffers.
         unsafe { recvmsg(&b, &mut MsgHdr::zeroed(), MSG_DONTWAIT) },
         Err(Errno::EAGAIN)
     );

@@ -123,7 +123,7 @@ fn userfaultfd_copy_and_zeropage_or_refusal() {
         features: 0,
         ioctls: 0,
     };
-    // SAFETY (ioctls here): each argument is the structure the request's number encodes.
+    // SAFETY: (ioctls here) each argument is the structure the request's number encodes.
     unsafe { ioctl(&uffd, UFFDIO_API, &mut api as *mut UffdioApi as usize) }.unwrap();
     assert_eq!(api.api, UFFD_API);
     assert_ne!(api.ioctls & (1 << 0x3F), 0, "UFFDIO_API");
@@ -151,6 +151,7 @@ fn userfaultfd_copy_and_zeropage_or_refusal() {
         mode: UFFDIO_REGISTER_MODE_MISSING,
         ioctls: 0,
     };
+    // SAFETY: as above: (ioctls here) each argument is the structure the request's number encodes.
     unsafe { ioctl(&uffd, UFFDIO_REGISTER, &mut reg as *mut UffdioRegister as usize) }.unwrap();
     assert_ne!(reg.ioctls & (1 << 3), 0, "UFFDIO_COPY allowed");
     assert_ne!(reg.ioctls & (1 << 4), 0, "UFFDIO_ZEROPAGE allowed");
@@ -163,6 +164,7 @@ fn userfaultfd_copy_and_zeropage_or_refusal() {
         mode: 0,
         copy: 0,
     };
+    // SAFETY: as above: (ioctls here) each argument is the structure the request's number encodes.
     unsafe { ioctl(&uffd, UFFDIO_COPY, &mut copy as *mut UffdioCopy as usize) }.unwrap();
     assert_eq!(copy.copy, P as i64);
     let mut zero = UffdioZeropage {
@@ -173,6 +175,7 @@ fn userfaultfd_copy_and_zeropage_or_refusal() {
         mode: 0,
         zeropage: 0,
     };
+    // SAFETY: as above: (ioctls here) each argument is the structure the request's number encodes.
     unsafe { ioctl(&uffd, UFFDIO_ZEROPAGE, &mut zero as *mut UffdioZeropage as usize) }.unwrap();
     assert_eq!(zero.zeropage, P as i64);
     // Both pages are present now: reading them raises no fault.
@@ -189,12 +192,14 @@ fn userfaultfd_copy_and_zeropage_or_refusal() {
         copy: 0,
     };
     assert_eq!(
+        // SAFETY: as above: (ioctls here) each argument is the structure the request's number encodes.
         unsafe { ioctl(&uffd, UFFDIO_COPY, &mut again as *mut UffdioCopy as usize) },
         Err(Errno::EEXIST)
     );
     let mut msg = [0u8; 32];
     assert_eq!(read(&uffd, &mut msg), Err(Errno::EAGAIN), "no fault pending");
     let mut unreg = range;
+    // SAFETY: as above: (ioctls here) each argument is the structure the request's number encodes.
     unsafe { ioctl(&uffd, UFFDIO_UNREGISTER, &mut unreg as *mut UffdioRange as usize) }.unwrap();
     // SAFETY: our mapping, no longer used.
     unsafe { munmap(area, 2 * P) }.unwrap();

@@ -205,8 +205,11 @@ fn prctl_name_dumpable_and_errors() {
         ensure!(&n == b"sys-child-name-\0");
         // SAFETY: integer options.
         ensure!(unsafe { prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) }.is_ok());
+        // SAFETY: as above: integer options.
         ensure!(unsafe { prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) } == Ok(0));
+        // SAFETY: as above: integer options.
         ensure!(unsafe { prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }.is_ok());
+        // SAFETY: as above: integer options.
         ensure!(unsafe { prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) } == Ok(1));
         0
     });

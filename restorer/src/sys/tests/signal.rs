@@ -45,7 +45,7 @@ fn sigset_bits() {
 fn rt_sigaction_installs_queries_and_delivers_through_restore_rt() {
     // Rust's runtime ignores SIGPIPE: the query reads the handler where the kernel puts it.
     let mut q = KernelSigaction::default();
-    // SAFETY (rt_sigaction calls here): queries, refused calls, and a handler that only
+    // SAFETY: (rt_sigaction calls here) queries, refused calls, and a handler that only
     // stores atomics with our restorer.
     unsafe { rt_sigaction(SIGPIPE, None, Some(&mut q)) }.unwrap();
     assert_eq!(q.handler, SIG_IGN);
@@ -57,7 +57,9 @@ fn rt_sigaction_installs_queries_and_delivers_through_restore_rt() {
         mask: SigSet::of(SIGUSR2),
     };
     let mut old = KernelSigaction::default();
+    // SAFETY: as above: (rt_sigaction calls here) queries, refused calls, and a handler that only stores atomics with our restorer.
     unsafe { rt_sigaction(SIG_HANDLED, Some(&act), Some(&mut old)) }.unwrap();
+    // SAFETY: as above: (rt_sigaction calls here) queries, refused calls, and a handler that only stores atomics with our restorer.
     unsafe { rt_sigaction(SIG_HANDLED, None, Some(&mut q)) }.unwrap();
     assert_eq!(q, act, "the kernel reports the action as installed");
 
@@ -74,10 +76,15 @@ fn rt_sigaction_installs_queries_and_delivers_through_restore_rt() {
     assert_eq!(LAST_CODE.load(Ordering::SeqCst), SI_QUEUE);
     assert_eq!(LAST_VALUE.load(Ordering::SeqCst), 0x1122_3344_5566_7788);
 
+    // SAFETY: as above: (rt_sigaction calls here) queries, refused calls, and a handler that only stores atomics with our restorer.
     unsafe { rt_sigaction(SIG_HANDLED, Some(&old), None) }.unwrap();
+    // SAFETY: as above: (rt_sigaction calls here) queries, refused calls, and a handler that only stores atomics with our restorer.
     assert_eq!(unsafe { rt_sigaction(SIGKILL, Some(&act), None) }, Err(Errno::EINVAL));
+    // SAFETY: as above: (rt_sigaction calls here) queries, refused calls, and a handler that only stores atomics with our restorer.
     assert_eq!(unsafe { rt_sigaction(SIGSTOP, Some(&act), None) }, Err(Errno::EINVAL));
+    // SAFETY: as above: (rt_sigaction calls here) queries, refused calls, and a handler that only stores atomics with our restorer.
     assert_eq!(unsafe { rt_sigaction(0, None, Some(&mut q)) }, Err(Errno::EINVAL));
+    // SAFETY: as above: (rt_sigaction calls here) queries, refused calls, and a handler that only stores atomics with our restorer.
     assert_eq!(unsafe { rt_sigaction(NSIG, None, Some(&mut q)) }, Err(Errno::EINVAL));
 }
 
@@ -164,7 +171,7 @@ fn kill_self_with_signal_zero() {
 #[test]
 fn sigaltstack_set_query_restore() {
     let mut old = StackT::zeroed();
-    // SAFETY (sigaltstack calls): queries, refused calls, and a stack that stays alive
+    // SAFETY: (sigaltstack calls) queries, refused calls, and a stack that stays alive
     // until the previous one is restored below.
     unsafe { sigaltstack(None, Some(&mut old)) }.unwrap();
     let mut buf = vec![0u8; SIGSTKSZ * 2];
@@ -173,8 +180,10 @@ fn sigaltstack_set_query_restore() {
         flags: 0,
         size: buf.len(),
     };
+    // SAFETY: as above: (sigaltstack calls) queries, refused calls, and a stack that stays alive until the previous one is restored below.
     unsafe { sigaltstack(Some(&new), None) }.unwrap();
     let mut q = StackT::zeroed();
+    // SAFETY: as above: (sigaltstack calls) queries, refused calls, and a stack that stays alive until the previous one is restored below.
     unsafe { sigaltstack(None, Some(&mut q)) }.unwrap();
     assert_eq!((q.sp, q.size, q.flags), (new.sp, new.size, 0));
     let small = StackT {
@@ -182,19 +191,23 @@ fn sigaltstack_set_query_restore() {
         flags: 0,
         size: 100,
     };
+    // SAFETY: as above: (sigaltstack calls) queries, refused calls, and a stack that stays alive until the previous one is restored below.
     assert_eq!(unsafe { sigaltstack(Some(&small), None) }, Err(Errno::ENOMEM));
     let bad = StackT {
         sp: buf.as_mut_ptr(),
         flags: 0x1234,
         size: buf.len(),
     };
+    // SAFETY: as above: (sigaltstack calls) queries, refused calls, and a stack that stays alive until the previous one is restored below.
     assert_eq!(unsafe { sigaltstack(Some(&bad), None) }, Err(Errno::EINVAL));
     let off = StackT {
         sp: core::ptr::null_mut(),
         flags: SS_DISABLE,
         size: 0,
     };
+    // SAFETY: as above: (sigaltstack calls) queries, refused calls, and a stack that stays alive until the previous one is restored below.
     unsafe { sigaltstack(Some(&off), None) }.unwrap();
+    // SAFETY: as above: (sigaltstack calls) queries, refused calls, and a stack that stays alive until the previous one is restored below.
     unsafe { sigaltstack(None, Some(&mut q)) }.unwrap();
     assert_eq!(q.flags, SS_DISABLE);
     let restore = if old.flags & SS_DISABLE != 0 {
@@ -205,6 +218,7 @@ fn sigaltstack_set_query_restore() {
             ..old
         }
     };
+    // SAFETY: as above: (sigaltstack calls) queries, refused calls, and a stack that stays alive until the previous one is restored below.
     unsafe { sigaltstack(Some(&restore), None) }.unwrap();
     drop(buf);
 }

@@ -98,6 +98,7 @@ fn robust_list_get_and_set() {
     // Re-registering the same head is harmless; a wrong length is EINVAL.
     // SAFETY: the head the thread already uses.
     unsafe { set_robust_list(head, len) }.unwrap();
+    // SAFETY: as above: the head the thread already uses.
     assert_eq!(unsafe { set_robust_list(head, len - 1) }, Err(Errno::EINVAL));
     assert_eq!(get_robust_list(0), Ok((head, len)));
     assert_eq!(get_robust_list(0x3fff_fff0), Err(Errno::ESRCH));
@@ -140,8 +141,8 @@ fn rseq_registration_and_ebusy() {
     let cpu = unsafe { (*glibc).cpu_id };
     assert!(cpu < 4096, "cpu_id {cpu}");
     let mut other = Box::new(Rseq::new());
-    // SAFETY: refused (another area is registered); nothing is kept.
     assert_eq!(
+        // SAFETY: refused (another area is registered); nothing is kept.
         unsafe { rseq(&mut *other, RSEQ_ORIG_SIZE, 0, RSEQ_SIG) },
         Err(Errno::EINVAL)
     );
@@ -156,10 +157,12 @@ fn rseq_registration_and_ebusy() {
         // that uses rseq) and registers an area on its own stack until it exits.
         ensure!(unsafe { rseq(glibc, RSEQ_ORIG_SIZE, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) }.is_ok());
         let mut area = Rseq::new();
+        // SAFETY: as above: the child drops glibc's registration (it never returns to glibc code that uses rseq) and registers an area on its own stack until it exits.
         ensure!(unsafe { rseq(&mut area, RSEQ_ORIG_SIZE, 0, RSEQ_SIG) }.is_ok());
         // SAFETY: the kernel updates the area on return to user space.
         let cpu = unsafe { core::ptr::read_volatile(&area.cpu_id) };
         ensure!(cpu < 4096);
+        // SAFETY: as above: the kernel updates the area on return to user space.
         ensure!(unsafe { rseq(&mut area, RSEQ_ORIG_SIZE, 0, RSEQ_SIG) } == Err(Errno::EBUSY));
         0
     });
@@ -285,6 +288,7 @@ fn futex_wake_without_waiters_and_wait_mismatch() {
         )
     };
     assert_eq!(r, Err(Errno::EAGAIN));
+    // SAFETY: as above: a bitset wait on a mismatching value returns at once; the bitset wake finds no waiter.
     let r = unsafe {
         futex::futex(
             w.as_ptr(),
