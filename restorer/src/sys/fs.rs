@@ -16,76 +16,76 @@ use super::{cstr, nr, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // `*at` directory fd and flags.
-pub const AT_SYMLINK_NOFOLLOW: i32 = 0x100;
-pub const AT_REMOVEDIR: i32 = 0x200;
-pub const AT_SYMLINK_FOLLOW: i32 = 0x400;
-pub const AT_NO_AUTOMOUNT: i32 = 0x800;
-pub const AT_EMPTY_PATH: i32 = 0x1000;
-pub const AT_RECURSIVE: i32 = 0x8000;
+pub const AT_SYMLINK_NOFOLLOW: i32 = linux_raw_sys::general::AT_SYMLINK_NOFOLLOW as i32;
+pub const AT_REMOVEDIR: i32 = linux_raw_sys::general::AT_REMOVEDIR as i32;
+pub const AT_SYMLINK_FOLLOW: i32 = linux_raw_sys::general::AT_SYMLINK_FOLLOW as i32;
+pub const AT_NO_AUTOMOUNT: i32 = linux_raw_sys::general::AT_NO_AUTOMOUNT as i32;
+pub const AT_EMPTY_PATH: i32 = linux_raw_sys::general::AT_EMPTY_PATH as i32;
+pub const AT_RECURSIVE: i32 = linux_raw_sys::general::AT_RECURSIVE as i32;
 
 // `openat2` resolve flags.
-pub const RESOLVE_NO_XDEV: u64 = 0x01;
-pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
-pub const RESOLVE_BENEATH: u64 = 0x08;
-pub const RESOLVE_IN_ROOT: u64 = 0x10;
-pub const RESOLVE_CACHED: u64 = 0x20;
+pub const RESOLVE_NO_XDEV: u64 = linux_raw_sys::general::RESOLVE_NO_XDEV as u64;
+pub const RESOLVE_NO_MAGICLINKS: u64 = linux_raw_sys::general::RESOLVE_NO_MAGICLINKS as u64;
+pub const RESOLVE_NO_SYMLINKS: u64 = linux_raw_sys::general::RESOLVE_NO_SYMLINKS as u64;
+pub const RESOLVE_BENEATH: u64 = linux_raw_sys::general::RESOLVE_BENEATH as u64;
+pub const RESOLVE_IN_ROOT: u64 = linux_raw_sys::general::RESOLVE_IN_ROOT as u64;
+pub const RESOLVE_CACHED: u64 = linux_raw_sys::general::RESOLVE_CACHED as u64;
 
 // `lseek` whence.
-pub const SEEK_SET: i32 = 0;
-pub const SEEK_CUR: i32 = 1;
-pub const SEEK_END: i32 = 2;
-pub const SEEK_DATA: i32 = 3;
-pub const SEEK_HOLE: i32 = 4;
+pub const SEEK_SET: i32 = linux_raw_sys::general::SEEK_SET as i32;
+pub const SEEK_CUR: i32 = linux_raw_sys::general::SEEK_CUR as i32;
+pub const SEEK_END: i32 = linux_raw_sys::general::SEEK_END as i32;
+pub const SEEK_DATA: i32 = linux_raw_sys::general::SEEK_DATA as i32;
+pub const SEEK_HOLE: i32 = linux_raw_sys::general::SEEK_HOLE as i32;
 
 // `fcntl` commands.
-pub const F_DUPFD: i32 = 0;
-pub const F_GETFD: i32 = 1;
-pub const F_SETFD: i32 = 2;
-pub const F_GETFL: i32 = 3;
-pub const F_SETFL: i32 = 4;
-pub const F_GETLK: i32 = 5;
-pub const F_SETLK: i32 = 6;
-pub const F_SETLKW: i32 = 7;
-pub const F_SETOWN: i32 = 8;
-pub const F_GETOWN: i32 = 9;
-pub const F_SETSIG: i32 = 10;
-pub const F_GETSIG: i32 = 11;
-pub const F_SETOWN_EX: i32 = 15;
-pub const F_GETOWN_EX: i32 = 16;
-pub const F_OFD_GETLK: i32 = 36;
-pub const F_OFD_SETLK: i32 = 37;
-pub const F_OFD_SETLKW: i32 = 38;
-pub const F_SETLEASE: i32 = 1024;
-pub const F_GETLEASE: i32 = 1025;
-pub const F_DUPFD_CLOEXEC: i32 = 1030;
-pub const F_SETPIPE_SZ: i32 = 1031;
-pub const F_GETPIPE_SZ: i32 = 1032;
-pub const F_ADD_SEALS: i32 = 1033;
-pub const F_GET_SEALS: i32 = 1034;
+pub const F_DUPFD: i32 = linux_raw_sys::general::F_DUPFD as i32;
+pub const F_GETFD: i32 = linux_raw_sys::general::F_GETFD as i32;
+pub const F_SETFD: i32 = linux_raw_sys::general::F_SETFD as i32;
+pub const F_GETFL: i32 = linux_raw_sys::general::F_GETFL as i32;
+pub const F_SETFL: i32 = linux_raw_sys::general::F_SETFL as i32;
+pub const F_GETLK: i32 = linux_raw_sys::general::F_GETLK as i32;
+pub const F_SETLK: i32 = linux_raw_sys::general::F_SETLK as i32;
+pub const F_SETLKW: i32 = linux_raw_sys::general::F_SETLKW as i32;
+pub const F_SETOWN: i32 = linux_raw_sys::general::F_SETOWN as i32;
+pub const F_GETOWN: i32 = linux_raw_sys::general::F_GETOWN as i32;
+pub const F_SETSIG: i32 = linux_raw_sys::general::F_SETSIG as i32;
+pub const F_GETSIG: i32 = linux_raw_sys::general::F_GETSIG as i32;
+pub const F_SETOWN_EX: i32 = linux_raw_sys::general::F_SETOWN_EX as i32;
+pub const F_GETOWN_EX: i32 = linux_raw_sys::general::F_GETOWN_EX as i32;
+pub const F_OFD_GETLK: i32 = linux_raw_sys::general::F_OFD_GETLK as i32;
+pub const F_OFD_SETLK: i32 = linux_raw_sys::general::F_OFD_SETLK as i32;
+pub const F_OFD_SETLKW: i32 = linux_raw_sys::general::F_OFD_SETLKW as i32;
+pub const F_SETLEASE: i32 = linux_raw_sys::general::F_SETLEASE as i32;
+pub const F_GETLEASE: i32 = linux_raw_sys::general::F_GETLEASE as i32;
+pub const F_DUPFD_CLOEXEC: i32 = linux_raw_sys::general::F_DUPFD_CLOEXEC as i32;
+pub const F_SETPIPE_SZ: i32 = linux_raw_sys::general::F_SETPIPE_SZ as i32;
+pub const F_GETPIPE_SZ: i32 = linux_raw_sys::general::F_GETPIPE_SZ as i32;
+pub const F_ADD_SEALS: i32 = linux_raw_sys::general::F_ADD_SEALS as i32;
+pub const F_GET_SEALS: i32 = linux_raw_sys::general::F_GET_SEALS as i32;
 /// The fd flag `F_GETFD`/`F_SETFD` carry.
-pub const FD_CLOEXEC: i32 = 1;
+pub const FD_CLOEXEC: i32 = linux_raw_sys::general::FD_CLOEXEC as i32;
 // memfd seals.
-pub const F_SEAL_SEAL: i32 = 0x01;
-pub const F_SEAL_SHRINK: i32 = 0x02;
-pub const F_SEAL_GROW: i32 = 0x04;
-pub const F_SEAL_WRITE: i32 = 0x08;
-pub const F_SEAL_FUTURE_WRITE: i32 = 0x10;
-pub const F_SEAL_EXEC: i32 = 0x20;
+pub const F_SEAL_SEAL: i32 = linux_raw_sys::general::F_SEAL_SEAL as i32;
+pub const F_SEAL_SHRINK: i32 = linux_raw_sys::general::F_SEAL_SHRINK as i32;
+pub const F_SEAL_GROW: i32 = linux_raw_sys::general::F_SEAL_GROW as i32;
+pub const F_SEAL_WRITE: i32 = linux_raw_sys::general::F_SEAL_WRITE as i32;
+pub const F_SEAL_FUTURE_WRITE: i32 = linux_raw_sys::general::F_SEAL_FUTURE_WRITE as i32;
+pub const F_SEAL_EXEC: i32 = linux_raw_sys::general::F_SEAL_EXEC as i32;
 
 // `flock` operations.
-pub const LOCK_SH: i32 = 1;
-pub const LOCK_EX: i32 = 2;
-pub const LOCK_NB: i32 = 4;
-pub const LOCK_UN: i32 = 8;
+pub const LOCK_SH: i32 = linux_raw_sys::general::LOCK_SH as i32;
+pub const LOCK_EX: i32 = linux_raw_sys::general::LOCK_EX as i32;
+pub const LOCK_NB: i32 = linux_raw_sys::general::LOCK_NB as i32;
+pub const LOCK_UN: i32 = linux_raw_sys::general::LOCK_UN as i32;
 
 // `fadvise64` advice.
-pub const POSIX_FADV_NORMAL: i32 = 0;
-pub const POSIX_FADV_RANDOM: i32 = 1;
-pub const POSIX_FADV_SEQUENTIAL: i32 = 2;
-pub const POSIX_FADV_WILLNEED: i32 = 3;
-pub const POSIX_FADV_DONTNEED: i32 = 4;
-pub const POSIX_FADV_NOREUSE: i32 = 5;
+pub const POSIX_FADV_NORMAL: i32 = linux_raw_sys::general::POSIX_FADV_NORMAL as i32;
+pub const POSIX_FADV_RANDOM: i32 = linux_raw_sys::general::POSIX_FADV_RANDOM as i32;
+pub const POSIX_FADV_SEQUENTIAL: i32 = linux_raw_sys::general::POSIX_FADV_SEQUENTIAL as i32;
+pub const POSIX_FADV_WILLNEED: i32 = linux_raw_sys::general::POSIX_FADV_WILLNEED as i32;
+pub const POSIX_FADV_DONTNEED: i32 = linux_raw_sys::general::POSIX_FADV_DONTNEED as i32;
+pub const POSIX_FADV_NOREUSE: i32 = linux_raw_sys::general::POSIX_FADV_NOREUSE as i32;
 
 /// `RWF_NOAPPEND`, hand-written: see [`ReadWriteFlags::NOAPPEND`].
 pub const RWF_NOAPPEND: u32 = 0x20;
@@ -123,30 +123,30 @@ bitflags::bitflags! {
 }
 
 // `memfd_create` flags.
-pub const MFD_CLOEXEC: u32 = 0x01;
-pub const MFD_ALLOW_SEALING: u32 = 0x02;
-pub const MFD_HUGETLB: u32 = 0x04;
-pub const MFD_NOEXEC_SEAL: u32 = 0x08;
-pub const MFD_EXEC: u32 = 0x10;
+pub const MFD_CLOEXEC: u32 = linux_raw_sys::general::MFD_CLOEXEC;
+pub const MFD_ALLOW_SEALING: u32 = linux_raw_sys::general::MFD_ALLOW_SEALING;
+pub const MFD_HUGETLB: u32 = linux_raw_sys::general::MFD_HUGETLB;
+pub const MFD_NOEXEC_SEAL: u32 = linux_raw_sys::general::MFD_NOEXEC_SEAL;
+pub const MFD_EXEC: u32 = linux_raw_sys::general::MFD_EXEC;
 
 // `close_range` flags.
 pub const CLOSE_RANGE_UNSHARE: u32 = 1 << 1;
 pub const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
 
 // `vmsplice` flags.
-pub const SPLICE_F_MOVE: u32 = 0x01;
-pub const SPLICE_F_NONBLOCK: u32 = 0x02;
-pub const SPLICE_F_MORE: u32 = 0x04;
-pub const SPLICE_F_GIFT: u32 = 0x08;
+pub const SPLICE_F_MOVE: u32 = linux_raw_sys::general::SPLICE_F_MOVE;
+pub const SPLICE_F_NONBLOCK: u32 = linux_raw_sys::general::SPLICE_F_NONBLOCK;
+pub const SPLICE_F_MORE: u32 = linux_raw_sys::general::SPLICE_F_MORE;
+pub const SPLICE_F_GIFT: u32 = linux_raw_sys::general::SPLICE_F_GIFT;
 
 // `ppoll` events.
-pub const POLLIN: i16 = 0x001;
-pub const POLLPRI: i16 = 0x002;
-pub const POLLOUT: i16 = 0x004;
-pub const POLLERR: i16 = 0x008;
-pub const POLLHUP: i16 = 0x010;
-pub const POLLNVAL: i16 = 0x020;
-pub const POLLRDHUP: i16 = 0x2000;
+pub const POLLIN: i16 = linux_raw_sys::general::POLLIN as i16;
+pub const POLLPRI: i16 = linux_raw_sys::general::POLLPRI as i16;
+pub const POLLOUT: i16 = linux_raw_sys::general::POLLOUT as i16;
+pub const POLLERR: i16 = linux_raw_sys::general::POLLERR as i16;
+pub const POLLHUP: i16 = linux_raw_sys::general::POLLHUP as i16;
+pub const POLLNVAL: i16 = linux_raw_sys::general::POLLNVAL as i16;
+pub const POLLRDHUP: i16 = linux_raw_sys::general::POLLRDHUP as i16;
 
 /// The kernel's `struct open_how`, the argument of `openat2`.
 #[repr(C)]

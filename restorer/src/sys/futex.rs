@@ -9,34 +9,34 @@ use super::{nr, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // Operations.
-pub const FUTEX_WAIT: i32 = 0;
-pub const FUTEX_WAKE: i32 = 1;
-pub const FUTEX_FD: i32 = 2;
-pub const FUTEX_REQUEUE: i32 = 3;
-pub const FUTEX_CMP_REQUEUE: i32 = 4;
-pub const FUTEX_WAKE_OP: i32 = 5;
-pub const FUTEX_LOCK_PI: i32 = 6;
-pub const FUTEX_UNLOCK_PI: i32 = 7;
-pub const FUTEX_TRYLOCK_PI: i32 = 8;
-pub const FUTEX_WAIT_BITSET: i32 = 9;
-pub const FUTEX_WAKE_BITSET: i32 = 10;
-pub const FUTEX_WAIT_REQUEUE_PI: i32 = 11;
-pub const FUTEX_CMP_REQUEUE_PI: i32 = 12;
-pub const FUTEX_LOCK_PI2: i32 = 13;
+pub const FUTEX_WAIT: i32 = linux_raw_sys::general::FUTEX_WAIT as i32;
+pub const FUTEX_WAKE: i32 = linux_raw_sys::general::FUTEX_WAKE as i32;
+pub const FUTEX_FD: i32 = linux_raw_sys::general::FUTEX_FD as i32;
+pub const FUTEX_REQUEUE: i32 = linux_raw_sys::general::FUTEX_REQUEUE as i32;
+pub const FUTEX_CMP_REQUEUE: i32 = linux_raw_sys::general::FUTEX_CMP_REQUEUE as i32;
+pub const FUTEX_WAKE_OP: i32 = linux_raw_sys::general::FUTEX_WAKE_OP as i32;
+pub const FUTEX_LOCK_PI: i32 = linux_raw_sys::general::FUTEX_LOCK_PI as i32;
+pub const FUTEX_UNLOCK_PI: i32 = linux_raw_sys::general::FUTEX_UNLOCK_PI as i32;
+pub const FUTEX_TRYLOCK_PI: i32 = linux_raw_sys::general::FUTEX_TRYLOCK_PI as i32;
+pub const FUTEX_WAIT_BITSET: i32 = linux_raw_sys::general::FUTEX_WAIT_BITSET as i32;
+pub const FUTEX_WAKE_BITSET: i32 = linux_raw_sys::general::FUTEX_WAKE_BITSET as i32;
+pub const FUTEX_WAIT_REQUEUE_PI: i32 = linux_raw_sys::general::FUTEX_WAIT_REQUEUE_PI as i32;
+pub const FUTEX_CMP_REQUEUE_PI: i32 = linux_raw_sys::general::FUTEX_CMP_REQUEUE_PI as i32;
+pub const FUTEX_LOCK_PI2: i32 = linux_raw_sys::general::FUTEX_LOCK_PI2 as i32;
 /// Operation flag: the futex is private to this process (cheaper).
-pub const FUTEX_PRIVATE_FLAG: i32 = 128;
+pub const FUTEX_PRIVATE_FLAG: i32 = linux_raw_sys::general::FUTEX_PRIVATE_FLAG as i32;
 /// Operation flag: timeouts of `WAIT_BITSET`/`WAIT_REQUEUE_PI` are on CLOCK_REALTIME.
-pub const FUTEX_CLOCK_REALTIME: i32 = 256;
+pub const FUTEX_CLOCK_REALTIME: i32 = linux_raw_sys::general::FUTEX_CLOCK_REALTIME as i32;
 pub const FUTEX_WAIT_PRIVATE: i32 = FUTEX_WAIT | FUTEX_PRIVATE_FLAG;
 pub const FUTEX_WAKE_PRIVATE: i32 = FUTEX_WAKE | FUTEX_PRIVATE_FLAG;
 pub const FUTEX_WAIT_BITSET_PRIVATE: i32 = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG;
 pub const FUTEX_WAKE_BITSET_PRIVATE: i32 = FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG;
 /// Bitset matching every waiter.
-pub const FUTEX_BITSET_MATCH_ANY: u32 = 0xffff_ffff;
+pub const FUTEX_BITSET_MATCH_ANY: u32 = linux_raw_sys::general::FUTEX_BITSET_MATCH_ANY;
 // PI and robust futex word bits.
-pub const FUTEX_WAITERS: u32 = 0x8000_0000;
-pub const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
-pub const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+pub const FUTEX_WAITERS: u32 = linux_raw_sys::general::FUTEX_WAITERS;
+pub const FUTEX_OWNER_DIED: u32 = linux_raw_sys::general::FUTEX_OWNER_DIED;
+pub const FUTEX_TID_MASK: u32 = linux_raw_sys::general::FUTEX_TID_MASK;
 
 /// `futex(2)`: operation `op` on the word at `uaddr`; the meaning of `val`, `timeout`
 /// (a pointer, or a count for requeue operations), `uaddr2` and `val3` depends on `op`.

@@ -19,53 +19,53 @@ use super::{nr, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // mmap offsets of the ring fd.
-pub const IORING_OFF_SQ_RING: i64 = 0;
-pub const IORING_OFF_CQ_RING: i64 = 0x0800_0000;
-pub const IORING_OFF_SQES: i64 = 0x1000_0000;
+pub const IORING_OFF_SQ_RING: i64 = linux_raw_sys::io_uring::IORING_OFF_SQ_RING as i64;
+pub const IORING_OFF_CQ_RING: i64 = linux_raw_sys::io_uring::IORING_OFF_CQ_RING as i64;
+pub const IORING_OFF_SQES: i64 = linux_raw_sys::io_uring::IORING_OFF_SQES as i64;
 
 // `io_uring_setup` flags.
-pub const IORING_SETUP_IOPOLL: u32 = 1 << 0;
-pub const IORING_SETUP_SQPOLL: u32 = 1 << 1;
-pub const IORING_SETUP_SQ_AFF: u32 = 1 << 2;
-pub const IORING_SETUP_CQSIZE: u32 = 1 << 3;
-pub const IORING_SETUP_CLAMP: u32 = 1 << 4;
-pub const IORING_SETUP_ATTACH_WQ: u32 = 1 << 5;
-pub const IORING_SETUP_R_DISABLED: u32 = 1 << 6;
-pub const IORING_SETUP_SUBMIT_ALL: u32 = 1 << 7;
-pub const IORING_SETUP_COOP_TASKRUN: u32 = 1 << 8;
-pub const IORING_SETUP_TASKRUN_FLAG: u32 = 1 << 9;
-pub const IORING_SETUP_SQE128: u32 = 1 << 10;
-pub const IORING_SETUP_CQE32: u32 = 1 << 11;
-pub const IORING_SETUP_SINGLE_ISSUER: u32 = 1 << 12;
-pub const IORING_SETUP_DEFER_TASKRUN: u32 = 1 << 13;
-pub const IORING_SETUP_NO_MMAP: u32 = 1 << 14;
-pub const IORING_SETUP_REGISTERED_FD_ONLY: u32 = 1 << 15;
-pub const IORING_SETUP_NO_SQARRAY: u32 = 1 << 16;
+pub const IORING_SETUP_IOPOLL: u32 = linux_raw_sys::io_uring::IORING_SETUP_IOPOLL;
+pub const IORING_SETUP_SQPOLL: u32 = linux_raw_sys::io_uring::IORING_SETUP_SQPOLL;
+pub const IORING_SETUP_SQ_AFF: u32 = linux_raw_sys::io_uring::IORING_SETUP_SQ_AFF;
+pub const IORING_SETUP_CQSIZE: u32 = linux_raw_sys::io_uring::IORING_SETUP_CQSIZE;
+pub const IORING_SETUP_CLAMP: u32 = linux_raw_sys::io_uring::IORING_SETUP_CLAMP;
+pub const IORING_SETUP_ATTACH_WQ: u32 = linux_raw_sys::io_uring::IORING_SETUP_ATTACH_WQ;
+pub const IORING_SETUP_R_DISABLED: u32 = linux_raw_sys::io_uring::IORING_SETUP_R_DISABLED;
+pub const IORING_SETUP_SUBMIT_ALL: u32 = linux_raw_sys::io_uring::IORING_SETUP_SUBMIT_ALL;
+pub const IORING_SETUP_COOP_TASKRUN: u32 = linux_raw_sys::io_uring::IORING_SETUP_COOP_TASKRUN;
+pub const IORING_SETUP_TASKRUN_FLAG: u32 = linux_raw_sys::io_uring::IORING_SETUP_TASKRUN_FLAG;
+pub const IORING_SETUP_SQE128: u32 = linux_raw_sys::io_uring::IORING_SETUP_SQE128;
+pub const IORING_SETUP_CQE32: u32 = linux_raw_sys::io_uring::IORING_SETUP_CQE32;
+pub const IORING_SETUP_SINGLE_ISSUER: u32 = linux_raw_sys::io_uring::IORING_SETUP_SINGLE_ISSUER;
+pub const IORING_SETUP_DEFER_TASKRUN: u32 = linux_raw_sys::io_uring::IORING_SETUP_DEFER_TASKRUN;
+pub const IORING_SETUP_NO_MMAP: u32 = linux_raw_sys::io_uring::IORING_SETUP_NO_MMAP;
+pub const IORING_SETUP_REGISTERED_FD_ONLY: u32 = linux_raw_sys::io_uring::IORING_SETUP_REGISTERED_FD_ONLY;
+pub const IORING_SETUP_NO_SQARRAY: u32 = linux_raw_sys::io_uring::IORING_SETUP_NO_SQARRAY;
 
 // `features` reported by `io_uring_setup`.
-pub const IORING_FEAT_SINGLE_MMAP: u32 = 1 << 0;
-pub const IORING_FEAT_NODROP: u32 = 1 << 1;
-pub const IORING_FEAT_SUBMIT_STABLE: u32 = 1 << 2;
-pub const IORING_FEAT_RW_CUR_POS: u32 = 1 << 3;
-pub const IORING_FEAT_CUR_PERSONALITY: u32 = 1 << 4;
-pub const IORING_FEAT_FAST_POLL: u32 = 1 << 5;
-pub const IORING_FEAT_POLL_32BITS: u32 = 1 << 6;
-pub const IORING_FEAT_SQPOLL_NONFIXED: u32 = 1 << 7;
-pub const IORING_FEAT_EXT_ARG: u32 = 1 << 8;
-pub const IORING_FEAT_NATIVE_WORKERS: u32 = 1 << 9;
-pub const IORING_FEAT_RSRC_TAGS: u32 = 1 << 10;
+pub const IORING_FEAT_SINGLE_MMAP: u32 = linux_raw_sys::io_uring::IORING_FEAT_SINGLE_MMAP;
+pub const IORING_FEAT_NODROP: u32 = linux_raw_sys::io_uring::IORING_FEAT_NODROP;
+pub const IORING_FEAT_SUBMIT_STABLE: u32 = linux_raw_sys::io_uring::IORING_FEAT_SUBMIT_STABLE;
+pub const IORING_FEAT_RW_CUR_POS: u32 = linux_raw_sys::io_uring::IORING_FEAT_RW_CUR_POS;
+pub const IORING_FEAT_CUR_PERSONALITY: u32 = linux_raw_sys::io_uring::IORING_FEAT_CUR_PERSONALITY;
+pub const IORING_FEAT_FAST_POLL: u32 = linux_raw_sys::io_uring::IORING_FEAT_FAST_POLL;
+pub const IORING_FEAT_POLL_32BITS: u32 = linux_raw_sys::io_uring::IORING_FEAT_POLL_32BITS;
+pub const IORING_FEAT_SQPOLL_NONFIXED: u32 = linux_raw_sys::io_uring::IORING_FEAT_SQPOLL_NONFIXED;
+pub const IORING_FEAT_EXT_ARG: u32 = linux_raw_sys::io_uring::IORING_FEAT_EXT_ARG;
+pub const IORING_FEAT_NATIVE_WORKERS: u32 = linux_raw_sys::io_uring::IORING_FEAT_NATIVE_WORKERS;
+pub const IORING_FEAT_RSRC_TAGS: u32 = linux_raw_sys::io_uring::IORING_FEAT_RSRC_TAGS;
 
 // `io_uring_enter` flags.
-pub const IORING_ENTER_GETEVENTS: u32 = 1 << 0;
-pub const IORING_ENTER_SQ_WAKEUP: u32 = 1 << 1;
-pub const IORING_ENTER_SQ_WAIT: u32 = 1 << 2;
-pub const IORING_ENTER_EXT_ARG: u32 = 1 << 3;
-pub const IORING_ENTER_REGISTERED_RING: u32 = 1 << 4;
+pub const IORING_ENTER_GETEVENTS: u32 = linux_raw_sys::io_uring::IORING_ENTER_GETEVENTS;
+pub const IORING_ENTER_SQ_WAKEUP: u32 = linux_raw_sys::io_uring::IORING_ENTER_SQ_WAKEUP;
+pub const IORING_ENTER_SQ_WAIT: u32 = linux_raw_sys::io_uring::IORING_ENTER_SQ_WAIT;
+pub const IORING_ENTER_EXT_ARG: u32 = linux_raw_sys::io_uring::IORING_ENTER_EXT_ARG;
+pub const IORING_ENTER_REGISTERED_RING: u32 = linux_raw_sys::io_uring::IORING_ENTER_REGISTERED_RING;
 
 // SQ ring `flags`.
-pub const IORING_SQ_NEED_WAKEUP: u32 = 1 << 0;
-pub const IORING_SQ_CQ_OVERFLOW: u32 = 1 << 1;
-pub const IORING_SQ_TASKRUN: u32 = 1 << 2;
+pub const IORING_SQ_NEED_WAKEUP: u32 = linux_raw_sys::io_uring::IORING_SQ_NEED_WAKEUP;
+pub const IORING_SQ_CQ_OVERFLOW: u32 = linux_raw_sys::io_uring::IORING_SQ_CQ_OVERFLOW;
+pub const IORING_SQ_TASKRUN: u32 = linux_raw_sys::io_uring::IORING_SQ_TASKRUN;
 
 // SQE `flags`.
 pub const IOSQE_FIXED_FILE: u8 = 1 << 0;
@@ -77,68 +77,76 @@ pub const IOSQE_BUFFER_SELECT: u8 = 1 << 5;
 pub const IOSQE_CQE_SKIP_SUCCESS: u8 = 1 << 6;
 
 // CQE `flags`.
-pub const IORING_CQE_F_BUFFER: u32 = 1 << 0;
-pub const IORING_CQE_F_MORE: u32 = 1 << 1;
+pub const IORING_CQE_F_BUFFER: u32 = linux_raw_sys::io_uring::IORING_CQE_F_BUFFER;
+pub const IORING_CQE_F_MORE: u32 = linux_raw_sys::io_uring::IORING_CQE_F_MORE;
 
 // Opcodes.
-pub const IORING_OP_NOP: u8 = 0;
-pub const IORING_OP_READV: u8 = 1;
-pub const IORING_OP_WRITEV: u8 = 2;
-pub const IORING_OP_FSYNC: u8 = 3;
-pub const IORING_OP_READ_FIXED: u8 = 4;
-pub const IORING_OP_WRITE_FIXED: u8 = 5;
-pub const IORING_OP_POLL_ADD: u8 = 6;
-pub const IORING_OP_POLL_REMOVE: u8 = 7;
-pub const IORING_OP_SYNC_FILE_RANGE: u8 = 8;
-pub const IORING_OP_SENDMSG: u8 = 9;
-pub const IORING_OP_RECVMSG: u8 = 10;
-pub const IORING_OP_TIMEOUT: u8 = 11;
-pub const IORING_OP_TIMEOUT_REMOVE: u8 = 12;
-pub const IORING_OP_ACCEPT: u8 = 13;
-pub const IORING_OP_ASYNC_CANCEL: u8 = 14;
-pub const IORING_OP_LINK_TIMEOUT: u8 = 15;
-pub const IORING_OP_CONNECT: u8 = 16;
-pub const IORING_OP_FALLOCATE: u8 = 17;
-pub const IORING_OP_OPENAT: u8 = 18;
-pub const IORING_OP_CLOSE: u8 = 19;
-pub const IORING_OP_FILES_UPDATE: u8 = 20;
-pub const IORING_OP_STATX: u8 = 21;
-pub const IORING_OP_READ: u8 = 22;
-pub const IORING_OP_WRITE: u8 = 23;
-pub const IORING_OP_FADVISE: u8 = 24;
-pub const IORING_OP_MADVISE: u8 = 25;
-pub const IORING_OP_SEND: u8 = 26;
-pub const IORING_OP_RECV: u8 = 27;
-pub const IORING_OP_OPENAT2: u8 = 28;
-pub const IORING_OP_EPOLL_CTL: u8 = 29;
-pub const IORING_OP_SPLICE: u8 = 30;
-pub const IORING_OP_PROVIDE_BUFFERS: u8 = 31;
-pub const IORING_OP_REMOVE_BUFFERS: u8 = 32;
-pub const IORING_OP_TEE: u8 = 33;
-pub const IORING_OP_SHUTDOWN: u8 = 34;
-pub const IORING_OP_RENAMEAT: u8 = 35;
-pub const IORING_OP_UNLINKAT: u8 = 36;
-pub const IORING_OP_MKDIRAT: u8 = 37;
-pub const IORING_OP_SYMLINKAT: u8 = 38;
-pub const IORING_OP_LINKAT: u8 = 39;
+pub const IORING_OP_NOP: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_NOP as u8;
+pub const IORING_OP_READV: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_READV as u8;
+pub const IORING_OP_WRITEV: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_WRITEV as u8;
+pub const IORING_OP_FSYNC: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_FSYNC as u8;
+pub const IORING_OP_READ_FIXED: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_READ_FIXED as u8;
+pub const IORING_OP_WRITE_FIXED: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_WRITE_FIXED as u8;
+pub const IORING_OP_POLL_ADD: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_POLL_ADD as u8;
+pub const IORING_OP_POLL_REMOVE: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_POLL_REMOVE as u8;
+pub const IORING_OP_SYNC_FILE_RANGE: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_SYNC_FILE_RANGE as u8;
+pub const IORING_OP_SENDMSG: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_SENDMSG as u8;
+pub const IORING_OP_RECVMSG: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_RECVMSG as u8;
+pub const IORING_OP_TIMEOUT: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_TIMEOUT as u8;
+pub const IORING_OP_TIMEOUT_REMOVE: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_TIMEOUT_REMOVE as u8;
+pub const IORING_OP_ACCEPT: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_ACCEPT as u8;
+pub const IORING_OP_ASYNC_CANCEL: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_ASYNC_CANCEL as u8;
+pub const IORING_OP_LINK_TIMEOUT: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_LINK_TIMEOUT as u8;
+pub const IORING_OP_CONNECT: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_CONNECT as u8;
+pub const IORING_OP_FALLOCATE: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_FALLOCATE as u8;
+pub const IORING_OP_OPENAT: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_OPENAT as u8;
+pub const IORING_OP_CLOSE: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_CLOSE as u8;
+pub const IORING_OP_FILES_UPDATE: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_FILES_UPDATE as u8;
+pub const IORING_OP_STATX: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_STATX as u8;
+pub const IORING_OP_READ: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_READ as u8;
+pub const IORING_OP_WRITE: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_WRITE as u8;
+pub const IORING_OP_FADVISE: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_FADVISE as u8;
+pub const IORING_OP_MADVISE: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_MADVISE as u8;
+pub const IORING_OP_SEND: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_SEND as u8;
+pub const IORING_OP_RECV: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_RECV as u8;
+pub const IORING_OP_OPENAT2: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_OPENAT2 as u8;
+pub const IORING_OP_EPOLL_CTL: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_EPOLL_CTL as u8;
+pub const IORING_OP_SPLICE: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_SPLICE as u8;
+pub const IORING_OP_PROVIDE_BUFFERS: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_PROVIDE_BUFFERS as u8;
+pub const IORING_OP_REMOVE_BUFFERS: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_REMOVE_BUFFERS as u8;
+pub const IORING_OP_TEE: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_TEE as u8;
+pub const IORING_OP_SHUTDOWN: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_SHUTDOWN as u8;
+pub const IORING_OP_RENAMEAT: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_RENAMEAT as u8;
+pub const IORING_OP_UNLINKAT: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_UNLINKAT as u8;
+pub const IORING_OP_MKDIRAT: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_MKDIRAT as u8;
+pub const IORING_OP_SYMLINKAT: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_SYMLINKAT as u8;
+pub const IORING_OP_LINKAT: u8 = linux_raw_sys::io_uring::io_uring_op::IORING_OP_LINKAT as u8;
 
 // `io_uring_register` opcodes.
-pub const IORING_REGISTER_BUFFERS: u32 = 0;
-pub const IORING_UNREGISTER_BUFFERS: u32 = 1;
-pub const IORING_REGISTER_FILES: u32 = 2;
-pub const IORING_UNREGISTER_FILES: u32 = 3;
-pub const IORING_REGISTER_EVENTFD: u32 = 4;
-pub const IORING_UNREGISTER_EVENTFD: u32 = 5;
-pub const IORING_REGISTER_FILES_UPDATE: u32 = 6;
-pub const IORING_REGISTER_EVENTFD_ASYNC: u32 = 7;
-pub const IORING_REGISTER_PROBE: u32 = 8;
-pub const IORING_REGISTER_PERSONALITY: u32 = 9;
-pub const IORING_UNREGISTER_PERSONALITY: u32 = 10;
-pub const IORING_REGISTER_RESTRICTIONS: u32 = 11;
-pub const IORING_REGISTER_ENABLE_RINGS: u32 = 12;
+pub const IORING_REGISTER_BUFFERS: u32 = linux_raw_sys::io_uring::io_uring_register_op::IORING_REGISTER_BUFFERS as u32;
+pub const IORING_UNREGISTER_BUFFERS: u32 =
+    linux_raw_sys::io_uring::io_uring_register_op::IORING_UNREGISTER_BUFFERS as u32;
+pub const IORING_REGISTER_FILES: u32 = linux_raw_sys::io_uring::io_uring_register_op::IORING_REGISTER_FILES as u32;
+pub const IORING_UNREGISTER_FILES: u32 = linux_raw_sys::io_uring::io_uring_register_op::IORING_UNREGISTER_FILES as u32;
+pub const IORING_REGISTER_EVENTFD: u32 = linux_raw_sys::io_uring::io_uring_register_op::IORING_REGISTER_EVENTFD as u32;
+pub const IORING_UNREGISTER_EVENTFD: u32 =
+    linux_raw_sys::io_uring::io_uring_register_op::IORING_UNREGISTER_EVENTFD as u32;
+pub const IORING_REGISTER_FILES_UPDATE: u32 =
+    linux_raw_sys::io_uring::io_uring_register_op::IORING_REGISTER_FILES_UPDATE as u32;
+pub const IORING_REGISTER_EVENTFD_ASYNC: u32 =
+    linux_raw_sys::io_uring::io_uring_register_op::IORING_REGISTER_EVENTFD_ASYNC as u32;
+pub const IORING_REGISTER_PROBE: u32 = linux_raw_sys::io_uring::io_uring_register_op::IORING_REGISTER_PROBE as u32;
+pub const IORING_REGISTER_PERSONALITY: u32 =
+    linux_raw_sys::io_uring::io_uring_register_op::IORING_REGISTER_PERSONALITY as u32;
+pub const IORING_UNREGISTER_PERSONALITY: u32 =
+    linux_raw_sys::io_uring::io_uring_register_op::IORING_UNREGISTER_PERSONALITY as u32;
+pub const IORING_REGISTER_RESTRICTIONS: u32 =
+    linux_raw_sys::io_uring::io_uring_register_op::IORING_REGISTER_RESTRICTIONS as u32;
+pub const IORING_REGISTER_ENABLE_RINGS: u32 =
+    linux_raw_sys::io_uring::io_uring_register_op::IORING_REGISTER_ENABLE_RINGS as u32;
 
 /// `io_uring_probe_op` flag: the opcode is supported.
-pub const IO_URING_OP_SUPPORTED: u16 = 1 << 0;
+pub const IO_URING_OP_SUPPORTED: u16 = linux_raw_sys::io_uring::IO_URING_OP_SUPPORTED as u16;
 /// Number of op slots in [`IoUringProbe`].
 pub const IO_URING_PROBE_OPS: usize = 64;
 

@@ -2,13 +2,13 @@
 
 // A few generic ioctls.
 /// `FIONREAD`: bytes readable now (an `int` out-argument).
-pub const FIONREAD: u32 = 0x541B;
+pub const FIONREAD: u32 = linux_raw_sys::ioctl::FIONREAD;
 /// `FIONBIO`: set or clear non-blocking mode (an `int` in-argument).
-pub const FIONBIO: u32 = 0x5421;
+pub const FIONBIO: u32 = linux_raw_sys::ioctl::FIONBIO;
 /// `FIOCLEX`: set close-on-exec (no argument).
-pub const FIOCLEX: u32 = 0x5451;
+pub const FIOCLEX: u32 = linux_raw_sys::ioctl::FIOCLEX;
 /// `TCGETS`: terminal attributes; `ENOTTY` on anything that is not a terminal.
-pub const TCGETS: u32 = 0x5401;
+pub const TCGETS: u32 = linux_raw_sys::ioctl::TCGETS;
 
 // ioctl number encoding (`<asm-generic/ioctl.h>`).
 pub const IOC_NONE: u32 = 0;

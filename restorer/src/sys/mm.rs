@@ -136,9 +136,9 @@ pub const SHM_REMAP: i32 = 0o40000;
 pub const SHM_EXEC: i32 = 0o100000;
 
 /// `map_shadow_stack` flag: put a restore token at the top of the new stack.
-pub const SHADOW_STACK_SET_TOKEN: u32 = 1 << 0;
+pub const SHADOW_STACK_SET_TOKEN: u32 = linux_raw_sys::general::SHADOW_STACK_SET_TOKEN;
 /// `map_shadow_stack` flag: put an end marker at the top of the new stack.
-pub const SHADOW_STACK_SET_MARKER: u32 = 1 << 1;
+pub const SHADOW_STACK_SET_MARKER: u32 = linux_raw_sys::general::SHADOW_STACK_SET_MARKER;
 
 /// `mmap(2)`: map `len` bytes of `fd` at `offset` (or anonymous memory) with `prot`;
 /// `addr` is a hint, or the exact place with `MAP_FIXED*`. Returns the mapping's start.

@@ -1,8 +1,14 @@
 //! Typed wrappers over raw Linux syscalls, one function a syscall, errors as values.
 //!
-//! Numbers come from the `syscalls` crate; the instruction itself is in [`raw`]. Every
-//! wrapper is a thin layer: it converts arguments, issues the call and maps the result
-//! through [`Errno::result`]. Wrappers that can break memory safety are `unsafe fn`.
+//! Numbers come from the `syscalls` crate; the instruction itself is in `raw` (private
+//! to this module). Every wrapper is a thin layer: it takes typed arguments (fds as
+//! [`fd::AsFd`], flag sets as `bitflags` types, buffers as slices or
+//! [`io_slice::IoSliceMut`]), issues the call and decodes the result with one function a
+//! shape (`ret`). Wrappers that can break memory (or fd) safety are `unsafe fn`.
+//!
+//! Constants and kernel structs' values come from `linux-raw-sys` (generated from the
+//! kernel's UAPI headers); the few it lacks are written here and checked against this
+//! machine's C headers by `restorer/tests/c_headers.rs`.
 //!
 //! Families, one module each:
 //!

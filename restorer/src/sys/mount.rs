@@ -9,81 +9,81 @@ use super::{cstr, nr, opt_cstr, raw, Result};
 use syscalls::Sysno;
 
 // `mount` flags.
-pub const MS_RDONLY: u64 = 1;
-pub const MS_NOSUID: u64 = 1 << 1;
-pub const MS_NODEV: u64 = 1 << 2;
-pub const MS_NOEXEC: u64 = 1 << 3;
-pub const MS_SYNCHRONOUS: u64 = 1 << 4;
-pub const MS_REMOUNT: u64 = 1 << 5;
-pub const MS_MANDLOCK: u64 = 1 << 6;
-pub const MS_DIRSYNC: u64 = 1 << 7;
-pub const MS_NOSYMFOLLOW: u64 = 1 << 8;
-pub const MS_NOATIME: u64 = 1 << 10;
-pub const MS_NODIRATIME: u64 = 1 << 11;
-pub const MS_BIND: u64 = 1 << 12;
-pub const MS_MOVE: u64 = 1 << 13;
-pub const MS_REC: u64 = 1 << 14;
-pub const MS_SILENT: u64 = 1 << 15;
-pub const MS_POSIXACL: u64 = 1 << 16;
-pub const MS_UNBINDABLE: u64 = 1 << 17;
-pub const MS_PRIVATE: u64 = 1 << 18;
-pub const MS_SLAVE: u64 = 1 << 19;
-pub const MS_SHARED: u64 = 1 << 20;
-pub const MS_RELATIME: u64 = 1 << 21;
-pub const MS_KERNMOUNT: u64 = 1 << 22;
-pub const MS_I_VERSION: u64 = 1 << 23;
-pub const MS_STRICTATIME: u64 = 1 << 24;
-pub const MS_LAZYTIME: u64 = 1 << 25;
+pub const MS_RDONLY: u64 = linux_raw_sys::general::MS_RDONLY as u64;
+pub const MS_NOSUID: u64 = linux_raw_sys::general::MS_NOSUID as u64;
+pub const MS_NODEV: u64 = linux_raw_sys::general::MS_NODEV as u64;
+pub const MS_NOEXEC: u64 = linux_raw_sys::general::MS_NOEXEC as u64;
+pub const MS_SYNCHRONOUS: u64 = linux_raw_sys::general::MS_SYNCHRONOUS as u64;
+pub const MS_REMOUNT: u64 = linux_raw_sys::general::MS_REMOUNT as u64;
+pub const MS_MANDLOCK: u64 = linux_raw_sys::general::MS_MANDLOCK as u64;
+pub const MS_DIRSYNC: u64 = linux_raw_sys::general::MS_DIRSYNC as u64;
+pub const MS_NOSYMFOLLOW: u64 = linux_raw_sys::general::MS_NOSYMFOLLOW as u64;
+pub const MS_NOATIME: u64 = linux_raw_sys::general::MS_NOATIME as u64;
+pub const MS_NODIRATIME: u64 = linux_raw_sys::general::MS_NODIRATIME as u64;
+pub const MS_BIND: u64 = linux_raw_sys::general::MS_BIND as u64;
+pub const MS_MOVE: u64 = linux_raw_sys::general::MS_MOVE as u64;
+pub const MS_REC: u64 = linux_raw_sys::general::MS_REC as u64;
+pub const MS_SILENT: u64 = linux_raw_sys::general::MS_SILENT as u64;
+pub const MS_POSIXACL: u64 = linux_raw_sys::general::MS_POSIXACL as u64;
+pub const MS_UNBINDABLE: u64 = linux_raw_sys::general::MS_UNBINDABLE as u64;
+pub const MS_PRIVATE: u64 = linux_raw_sys::general::MS_PRIVATE as u64;
+pub const MS_SLAVE: u64 = linux_raw_sys::general::MS_SLAVE as u64;
+pub const MS_SHARED: u64 = linux_raw_sys::general::MS_SHARED as u64;
+pub const MS_RELATIME: u64 = linux_raw_sys::general::MS_RELATIME as u64;
+pub const MS_KERNMOUNT: u64 = linux_raw_sys::general::MS_KERNMOUNT as u64;
+pub const MS_I_VERSION: u64 = linux_raw_sys::general::MS_I_VERSION as u64;
+pub const MS_STRICTATIME: u64 = linux_raw_sys::general::MS_STRICTATIME as u64;
+pub const MS_LAZYTIME: u64 = linux_raw_sys::general::MS_LAZYTIME as u64;
 
 // `umount2` flags.
-pub const MNT_FORCE: i32 = 1;
-pub const MNT_DETACH: i32 = 2;
-pub const MNT_EXPIRE: i32 = 4;
-pub const UMOUNT_NOFOLLOW: i32 = 8;
+pub const MNT_FORCE: i32 = linux_raw_sys::general::MNT_FORCE as i32;
+pub const MNT_DETACH: i32 = linux_raw_sys::general::MNT_DETACH as i32;
+pub const MNT_EXPIRE: i32 = linux_raw_sys::general::MNT_EXPIRE as i32;
+pub const UMOUNT_NOFOLLOW: i32 = linux_raw_sys::general::UMOUNT_NOFOLLOW as i32;
 
 // `open_tree` flags (with `AT_*` and `O_CLOEXEC`).
-pub const OPEN_TREE_CLONE: u32 = 1;
-pub const OPEN_TREE_CLOEXEC: u32 = super::oflags::OFlags::CLOEXEC.bits();
+pub const OPEN_TREE_CLONE: u32 = linux_raw_sys::general::OPEN_TREE_CLONE;
+pub const OPEN_TREE_CLOEXEC: u32 = linux_raw_sys::general::OPEN_TREE_CLOEXEC;
 
 // `move_mount` flags.
-pub const MOVE_MOUNT_F_SYMLINKS: u32 = 0x0000_0001;
-pub const MOVE_MOUNT_F_AUTOMOUNTS: u32 = 0x0000_0002;
-pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x0000_0004;
-pub const MOVE_MOUNT_T_SYMLINKS: u32 = 0x0000_0010;
-pub const MOVE_MOUNT_T_AUTOMOUNTS: u32 = 0x0000_0020;
-pub const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x0000_0040;
-pub const MOVE_MOUNT_SET_GROUP: u32 = 0x0000_0100;
-pub const MOVE_MOUNT_BENEATH: u32 = 0x0000_0200;
+pub const MOVE_MOUNT_F_SYMLINKS: u32 = linux_raw_sys::general::MOVE_MOUNT_F_SYMLINKS;
+pub const MOVE_MOUNT_F_AUTOMOUNTS: u32 = linux_raw_sys::general::MOVE_MOUNT_F_AUTOMOUNTS;
+pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = linux_raw_sys::general::MOVE_MOUNT_F_EMPTY_PATH;
+pub const MOVE_MOUNT_T_SYMLINKS: u32 = linux_raw_sys::general::MOVE_MOUNT_T_SYMLINKS;
+pub const MOVE_MOUNT_T_AUTOMOUNTS: u32 = linux_raw_sys::general::MOVE_MOUNT_T_AUTOMOUNTS;
+pub const MOVE_MOUNT_T_EMPTY_PATH: u32 = linux_raw_sys::general::MOVE_MOUNT_T_EMPTY_PATH;
+pub const MOVE_MOUNT_SET_GROUP: u32 = linux_raw_sys::general::MOVE_MOUNT_SET_GROUP;
+pub const MOVE_MOUNT_BENEATH: u32 = linux_raw_sys::general::MOVE_MOUNT_BENEATH;
 
 /// `fsopen` flag.
-pub const FSOPEN_CLOEXEC: u32 = 1;
+pub const FSOPEN_CLOEXEC: u32 = linux_raw_sys::general::FSOPEN_CLOEXEC;
 
 // `fsconfig` commands.
-pub const FSCONFIG_SET_FLAG: u32 = 0;
-pub const FSCONFIG_SET_STRING: u32 = 1;
-pub const FSCONFIG_SET_BINARY: u32 = 2;
-pub const FSCONFIG_SET_PATH: u32 = 3;
-pub const FSCONFIG_SET_PATH_EMPTY: u32 = 4;
-pub const FSCONFIG_SET_FD: u32 = 5;
-pub const FSCONFIG_CMD_CREATE: u32 = 6;
-pub const FSCONFIG_CMD_RECONFIGURE: u32 = 7;
-pub const FSCONFIG_CMD_CREATE_EXCL: u32 = 8;
+pub const FSCONFIG_SET_FLAG: u32 = linux_raw_sys::general::fsconfig_command::FSCONFIG_SET_FLAG as u32;
+pub const FSCONFIG_SET_STRING: u32 = linux_raw_sys::general::fsconfig_command::FSCONFIG_SET_STRING as u32;
+pub const FSCONFIG_SET_BINARY: u32 = linux_raw_sys::general::fsconfig_command::FSCONFIG_SET_BINARY as u32;
+pub const FSCONFIG_SET_PATH: u32 = linux_raw_sys::general::fsconfig_command::FSCONFIG_SET_PATH as u32;
+pub const FSCONFIG_SET_PATH_EMPTY: u32 = linux_raw_sys::general::fsconfig_command::FSCONFIG_SET_PATH_EMPTY as u32;
+pub const FSCONFIG_SET_FD: u32 = linux_raw_sys::general::fsconfig_command::FSCONFIG_SET_FD as u32;
+pub const FSCONFIG_CMD_CREATE: u32 = linux_raw_sys::general::fsconfig_command::FSCONFIG_CMD_CREATE as u32;
+pub const FSCONFIG_CMD_RECONFIGURE: u32 = linux_raw_sys::general::fsconfig_command::FSCONFIG_CMD_RECONFIGURE as u32;
+pub const FSCONFIG_CMD_CREATE_EXCL: u32 = linux_raw_sys::general::fsconfig_command::FSCONFIG_CMD_CREATE_EXCL as u32;
 
 /// `fsmount` flag.
-pub const FSMOUNT_CLOEXEC: u32 = 1;
+pub const FSMOUNT_CLOEXEC: u32 = linux_raw_sys::general::FSMOUNT_CLOEXEC;
 
 // Mount attributes (`fsmount`, `mount_setattr`).
-pub const MOUNT_ATTR_RDONLY: u32 = 0x0000_0001;
-pub const MOUNT_ATTR_NOSUID: u32 = 0x0000_0002;
-pub const MOUNT_ATTR_NODEV: u32 = 0x0000_0004;
-pub const MOUNT_ATTR_NOEXEC: u32 = 0x0000_0008;
-pub const MOUNT_ATTR__ATIME: u32 = 0x0000_0070;
-pub const MOUNT_ATTR_RELATIME: u32 = 0x0000_0000;
-pub const MOUNT_ATTR_NOATIME: u32 = 0x0000_0010;
-pub const MOUNT_ATTR_STRICTATIME: u32 = 0x0000_0020;
-pub const MOUNT_ATTR_NODIRATIME: u32 = 0x0000_0080;
-pub const MOUNT_ATTR_IDMAP: u32 = 0x0010_0000;
-pub const MOUNT_ATTR_NOSYMFOLLOW: u32 = 0x0020_0000;
+pub const MOUNT_ATTR_RDONLY: u32 = linux_raw_sys::general::MOUNT_ATTR_RDONLY;
+pub const MOUNT_ATTR_NOSUID: u32 = linux_raw_sys::general::MOUNT_ATTR_NOSUID;
+pub const MOUNT_ATTR_NODEV: u32 = linux_raw_sys::general::MOUNT_ATTR_NODEV;
+pub const MOUNT_ATTR_NOEXEC: u32 = linux_raw_sys::general::MOUNT_ATTR_NOEXEC;
+pub const MOUNT_ATTR__ATIME: u32 = linux_raw_sys::general::MOUNT_ATTR__ATIME;
+pub const MOUNT_ATTR_RELATIME: u32 = linux_raw_sys::general::MOUNT_ATTR_RELATIME;
+pub const MOUNT_ATTR_NOATIME: u32 = linux_raw_sys::general::MOUNT_ATTR_NOATIME;
+pub const MOUNT_ATTR_STRICTATIME: u32 = linux_raw_sys::general::MOUNT_ATTR_STRICTATIME;
+pub const MOUNT_ATTR_NODIRATIME: u32 = linux_raw_sys::general::MOUNT_ATTR_NODIRATIME;
+pub const MOUNT_ATTR_IDMAP: u32 = linux_raw_sys::general::MOUNT_ATTR_IDMAP;
+pub const MOUNT_ATTR_NOSYMFOLLOW: u32 = linux_raw_sys::general::MOUNT_ATTR_NOSYMFOLLOW;
 
 /// `mount(2)`: mount `source` of type `fstype` on `target`, or with `MS_BIND`, `MS_MOVE`,
 /// `MS_REMOUNT`, propagation flags change a mount. `data` is the filesystem's option

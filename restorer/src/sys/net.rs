@@ -8,71 +8,71 @@ use super::{nr, raw, Result};
 use syscalls::Sysno;
 
 // Address families.
-pub const AF_UNSPEC: i32 = 0;
-pub const AF_UNIX: i32 = 1;
-pub const AF_INET: i32 = 2;
-pub const AF_INET6: i32 = 10;
-pub const AF_NETLINK: i32 = 16;
-pub const AF_PACKET: i32 = 17;
+pub const AF_UNSPEC: i32 = linux_raw_sys::net::AF_UNSPEC as i32;
+pub const AF_UNIX: i32 = linux_raw_sys::net::AF_UNIX as i32;
+pub const AF_INET: i32 = linux_raw_sys::net::AF_INET as i32;
+pub const AF_INET6: i32 = linux_raw_sys::net::AF_INET6 as i32;
+pub const AF_NETLINK: i32 = linux_raw_sys::net::AF_NETLINK as i32;
+pub const AF_PACKET: i32 = linux_raw_sys::net::AF_PACKET as i32;
 
 // Socket types and type flags.
-pub const SOCK_STREAM: i32 = 1;
-pub const SOCK_DGRAM: i32 = 2;
-pub const SOCK_RAW: i32 = 3;
-pub const SOCK_SEQPACKET: i32 = 5;
+pub const SOCK_STREAM: i32 = linux_raw_sys::net::SOCK_STREAM as i32;
+pub const SOCK_DGRAM: i32 = linux_raw_sys::net::SOCK_DGRAM as i32;
+pub const SOCK_RAW: i32 = linux_raw_sys::net::SOCK_RAW as i32;
+pub const SOCK_SEQPACKET: i32 = linux_raw_sys::net::SOCK_SEQPACKET as i32;
 pub const SOCK_NONBLOCK: i32 = OFlags::NONBLOCK.bits() as i32;
 pub const SOCK_CLOEXEC: i32 = OFlags::CLOEXEC.bits() as i32;
 
 // Levels and options.
-pub const SOL_SOCKET: i32 = 1;
-pub const SO_DEBUG: i32 = 1;
-pub const SO_REUSEADDR: i32 = 2;
-pub const SO_TYPE: i32 = 3;
-pub const SO_ERROR: i32 = 4;
-pub const SO_DONTROUTE: i32 = 5;
-pub const SO_BROADCAST: i32 = 6;
-pub const SO_SNDBUF: i32 = 7;
-pub const SO_RCVBUF: i32 = 8;
-pub const SO_KEEPALIVE: i32 = 9;
-pub const SO_OOBINLINE: i32 = 10;
-pub const SO_PRIORITY: i32 = 12;
-pub const SO_LINGER: i32 = 13;
-pub const SO_REUSEPORT: i32 = 15;
-pub const SO_PASSCRED: i32 = 16;
-pub const SO_PEERCRED: i32 = 17;
-pub const SO_RCVLOWAT: i32 = 18;
-pub const SO_SNDBUFFORCE: i32 = 32;
-pub const SO_RCVBUFFORCE: i32 = 33;
-pub const SO_PEEK_OFF: i32 = 42;
-pub const SO_DOMAIN: i32 = 39;
-pub const SO_PROTOCOL: i32 = 38;
+pub const SOL_SOCKET: i32 = linux_raw_sys::net::SOL_SOCKET as i32;
+pub const SO_DEBUG: i32 = linux_raw_sys::net::SO_DEBUG as i32;
+pub const SO_REUSEADDR: i32 = linux_raw_sys::net::SO_REUSEADDR as i32;
+pub const SO_TYPE: i32 = linux_raw_sys::net::SO_TYPE as i32;
+pub const SO_ERROR: i32 = linux_raw_sys::net::SO_ERROR as i32;
+pub const SO_DONTROUTE: i32 = linux_raw_sys::net::SO_DONTROUTE as i32;
+pub const SO_BROADCAST: i32 = linux_raw_sys::net::SO_BROADCAST as i32;
+pub const SO_SNDBUF: i32 = linux_raw_sys::net::SO_SNDBUF as i32;
+pub const SO_RCVBUF: i32 = linux_raw_sys::net::SO_RCVBUF as i32;
+pub const SO_KEEPALIVE: i32 = linux_raw_sys::net::SO_KEEPALIVE as i32;
+pub const SO_OOBINLINE: i32 = linux_raw_sys::net::SO_OOBINLINE as i32;
+pub const SO_PRIORITY: i32 = linux_raw_sys::net::SO_PRIORITY as i32;
+pub const SO_LINGER: i32 = linux_raw_sys::net::SO_LINGER as i32;
+pub const SO_REUSEPORT: i32 = linux_raw_sys::net::SO_REUSEPORT as i32;
+pub const SO_PASSCRED: i32 = linux_raw_sys::net::SO_PASSCRED as i32;
+pub const SO_PEERCRED: i32 = linux_raw_sys::net::SO_PEERCRED as i32;
+pub const SO_RCVLOWAT: i32 = linux_raw_sys::net::SO_RCVLOWAT as i32;
+pub const SO_SNDBUFFORCE: i32 = linux_raw_sys::net::SO_SNDBUFFORCE as i32;
+pub const SO_RCVBUFFORCE: i32 = linux_raw_sys::net::SO_RCVBUFFORCE as i32;
+pub const SO_PEEK_OFF: i32 = linux_raw_sys::net::SO_PEEK_OFF as i32;
+pub const SO_DOMAIN: i32 = linux_raw_sys::net::SO_DOMAIN as i32;
+pub const SO_PROTOCOL: i32 = linux_raw_sys::net::SO_PROTOCOL as i32;
 
 // Message flags.
-pub const MSG_OOB: i32 = 0x01;
-pub const MSG_PEEK: i32 = 0x02;
-pub const MSG_DONTROUTE: i32 = 0x04;
-pub const MSG_CTRUNC: i32 = 0x08;
-pub const MSG_TRUNC: i32 = 0x20;
-pub const MSG_DONTWAIT: i32 = 0x40;
-pub const MSG_EOR: i32 = 0x80;
-pub const MSG_WAITALL: i32 = 0x100;
-pub const MSG_NOSIGNAL: i32 = 0x4000;
-pub const MSG_MORE: i32 = 0x8000;
-pub const MSG_CMSG_CLOEXEC: i32 = 0x4000_0000;
+pub const MSG_OOB: i32 = linux_raw_sys::net::MSG_OOB as i32;
+pub const MSG_PEEK: i32 = linux_raw_sys::net::MSG_PEEK as i32;
+pub const MSG_DONTROUTE: i32 = linux_raw_sys::net::MSG_DONTROUTE as i32;
+pub const MSG_CTRUNC: i32 = linux_raw_sys::net::MSG_CTRUNC as i32;
+pub const MSG_TRUNC: i32 = linux_raw_sys::net::MSG_TRUNC as i32;
+pub const MSG_DONTWAIT: i32 = linux_raw_sys::net::MSG_DONTWAIT as i32;
+pub const MSG_EOR: i32 = linux_raw_sys::net::MSG_EOR as i32;
+pub const MSG_WAITALL: i32 = linux_raw_sys::net::MSG_WAITALL as i32;
+pub const MSG_NOSIGNAL: i32 = linux_raw_sys::net::MSG_NOSIGNAL as i32;
+pub const MSG_MORE: i32 = linux_raw_sys::net::MSG_MORE as i32;
+pub const MSG_CMSG_CLOEXEC: i32 = linux_raw_sys::net::MSG_CMSG_CLOEXEC as i32;
 
 // Control message types at `SOL_SOCKET`.
-pub const SCM_RIGHTS: i32 = 1;
-pub const SCM_CREDENTIALS: i32 = 2;
+pub const SCM_RIGHTS: i32 = linux_raw_sys::net::SCM_RIGHTS as i32;
+pub const SCM_CREDENTIALS: i32 = linux_raw_sys::net::SCM_CREDENTIALS as i32;
 
 // `shutdown` directions.
-pub const SHUT_RD: i32 = 0;
-pub const SHUT_WR: i32 = 1;
-pub const SHUT_RDWR: i32 = 2;
+pub const SHUT_RD: i32 = linux_raw_sys::net::SHUT_RD as i32;
+pub const SHUT_WR: i32 = linux_raw_sys::net::SHUT_WR as i32;
+pub const SHUT_RDWR: i32 = linux_raw_sys::net::SHUT_RDWR as i32;
 
 /// Size of `struct sockaddr_storage`, the largest address.
 pub const SOCKADDR_STORAGE_SIZE: usize = 128;
 /// Bytes of a `sockaddr_un` path (`UNIX_PATH_MAX`).
-pub const UNIX_PATH_MAX: usize = 108;
+pub const UNIX_PATH_MAX: usize = linux_raw_sys::net::UNIX_PATH_MAX as usize;
 
 /// A socket address of any family, with its length: the bytes the kernel reads or writes
 /// as `struct sockaddr` (family first, host byte order) and its `socklen_t`.

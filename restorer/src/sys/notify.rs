@@ -62,9 +62,9 @@ pub const FANOTIFY_METADATA_VERSION: u8 = 3;
 
 // userfaultfd.
 /// `userfaultfd` flag: handle only faults from user space (no privilege needed).
-pub const UFFD_USER_MODE_ONLY: i32 = 1;
+pub const UFFD_USER_MODE_ONLY: i32 = linux_raw_sys::general::UFFD_USER_MODE_ONLY as i32;
 /// The API version `UFFDIO_API` negotiates.
-pub const UFFD_API: u64 = 0xAA;
+pub const UFFD_API: u64 = linux_raw_sys::general::UFFD_API as u64;
 const UFFDIO: u32 = 0xAA;
 pub const UFFDIO_API: u32 = iowr(UFFDIO, 0x3F, core::mem::size_of::<UffdioApi>());
 pub const UFFDIO_REGISTER: u32 = iowr(UFFDIO, 0x00, core::mem::size_of::<UffdioRegister>());
@@ -72,17 +72,17 @@ pub const UFFDIO_UNREGISTER: u32 = ior(UFFDIO, 0x01, core::mem::size_of::<Uffdio
 pub const UFFDIO_WAKE: u32 = ior(UFFDIO, 0x02, core::mem::size_of::<UffdioRange>());
 pub const UFFDIO_COPY: u32 = iowr(UFFDIO, 0x03, core::mem::size_of::<UffdioCopy>());
 pub const UFFDIO_ZEROPAGE: u32 = iowr(UFFDIO, 0x04, core::mem::size_of::<UffdioZeropage>());
-pub const UFFDIO_REGISTER_MODE_MISSING: u64 = 1 << 0;
-pub const UFFDIO_REGISTER_MODE_WP: u64 = 1 << 1;
-pub const UFFDIO_REGISTER_MODE_MINOR: u64 = 1 << 2;
-pub const UFFDIO_COPY_MODE_DONTWAKE: u64 = 1 << 0;
-pub const UFFDIO_COPY_MODE_WP: u64 = 1 << 1;
-pub const UFFDIO_ZEROPAGE_MODE_DONTWAKE: u64 = 1 << 0;
-pub const UFFD_EVENT_PAGEFAULT: u8 = 0x12;
-pub const UFFD_EVENT_FORK: u8 = 0x13;
-pub const UFFD_EVENT_REMAP: u8 = 0x14;
-pub const UFFD_EVENT_REMOVE: u8 = 0x15;
-pub const UFFD_EVENT_UNMAP: u8 = 0x16;
+pub const UFFDIO_REGISTER_MODE_MISSING: u64 = linux_raw_sys::general::UFFDIO_REGISTER_MODE_MISSING as u64;
+pub const UFFDIO_REGISTER_MODE_WP: u64 = linux_raw_sys::general::UFFDIO_REGISTER_MODE_WP as u64;
+pub const UFFDIO_REGISTER_MODE_MINOR: u64 = linux_raw_sys::general::UFFDIO_REGISTER_MODE_MINOR as u64;
+pub const UFFDIO_COPY_MODE_DONTWAKE: u64 = linux_raw_sys::general::UFFDIO_COPY_MODE_DONTWAKE as u64;
+pub const UFFDIO_COPY_MODE_WP: u64 = linux_raw_sys::general::UFFDIO_COPY_MODE_WP as u64;
+pub const UFFDIO_ZEROPAGE_MODE_DONTWAKE: u64 = linux_raw_sys::general::UFFDIO_ZEROPAGE_MODE_DONTWAKE as u64;
+pub const UFFD_EVENT_PAGEFAULT: u8 = linux_raw_sys::general::UFFD_EVENT_PAGEFAULT as u8;
+pub const UFFD_EVENT_FORK: u8 = linux_raw_sys::general::UFFD_EVENT_FORK as u8;
+pub const UFFD_EVENT_REMAP: u8 = linux_raw_sys::general::UFFD_EVENT_REMAP as u8;
+pub const UFFD_EVENT_REMOVE: u8 = linux_raw_sys::general::UFFD_EVENT_REMOVE as u8;
+pub const UFFD_EVENT_UNMAP: u8 = linux_raw_sys::general::UFFD_EVENT_UNMAP as u8;
 
 // signalfd flags.
 pub const SFD_CLOEXEC: i32 = OFlags::CLOEXEC.bits() as i32;

@@ -10,43 +10,43 @@ use super::{cstr, nr, raw, Result};
 use syscalls::Sysno;
 
 // File type bits of `st_mode`.
-pub const S_IFMT: u32 = 0o170000;
-pub const S_IFSOCK: u32 = 0o140000;
-pub const S_IFLNK: u32 = 0o120000;
-pub const S_IFREG: u32 = 0o100000;
-pub const S_IFBLK: u32 = 0o060000;
-pub const S_IFDIR: u32 = 0o040000;
-pub const S_IFCHR: u32 = 0o020000;
-pub const S_IFIFO: u32 = 0o010000;
+pub const S_IFMT: u32 = linux_raw_sys::general::S_IFMT;
+pub const S_IFSOCK: u32 = linux_raw_sys::general::S_IFSOCK;
+pub const S_IFLNK: u32 = linux_raw_sys::general::S_IFLNK;
+pub const S_IFREG: u32 = linux_raw_sys::general::S_IFREG;
+pub const S_IFBLK: u32 = linux_raw_sys::general::S_IFBLK;
+pub const S_IFDIR: u32 = linux_raw_sys::general::S_IFDIR;
+pub const S_IFCHR: u32 = linux_raw_sys::general::S_IFCHR;
+pub const S_IFIFO: u32 = linux_raw_sys::general::S_IFIFO;
 
 // `statx` mask bits.
-pub const STATX_TYPE: u32 = 0x0001;
-pub const STATX_MODE: u32 = 0x0002;
-pub const STATX_NLINK: u32 = 0x0004;
-pub const STATX_UID: u32 = 0x0008;
-pub const STATX_GID: u32 = 0x0010;
-pub const STATX_ATIME: u32 = 0x0020;
-pub const STATX_MTIME: u32 = 0x0040;
-pub const STATX_CTIME: u32 = 0x0080;
-pub const STATX_INO: u32 = 0x0100;
-pub const STATX_SIZE: u32 = 0x0200;
-pub const STATX_BLOCKS: u32 = 0x0400;
-pub const STATX_BASIC_STATS: u32 = 0x07ff;
-pub const STATX_BTIME: u32 = 0x0800;
-pub const STATX_MNT_ID: u32 = 0x1000;
-pub const STATX_DIOALIGN: u32 = 0x2000;
-pub const STATX_MNT_ID_UNIQUE: u32 = 0x4000;
+pub const STATX_TYPE: u32 = linux_raw_sys::general::STATX_TYPE;
+pub const STATX_MODE: u32 = linux_raw_sys::general::STATX_MODE;
+pub const STATX_NLINK: u32 = linux_raw_sys::general::STATX_NLINK;
+pub const STATX_UID: u32 = linux_raw_sys::general::STATX_UID;
+pub const STATX_GID: u32 = linux_raw_sys::general::STATX_GID;
+pub const STATX_ATIME: u32 = linux_raw_sys::general::STATX_ATIME;
+pub const STATX_MTIME: u32 = linux_raw_sys::general::STATX_MTIME;
+pub const STATX_CTIME: u32 = linux_raw_sys::general::STATX_CTIME;
+pub const STATX_INO: u32 = linux_raw_sys::general::STATX_INO;
+pub const STATX_SIZE: u32 = linux_raw_sys::general::STATX_SIZE;
+pub const STATX_BLOCKS: u32 = linux_raw_sys::general::STATX_BLOCKS;
+pub const STATX_BASIC_STATS: u32 = linux_raw_sys::general::STATX_BASIC_STATS;
+pub const STATX_BTIME: u32 = linux_raw_sys::general::STATX_BTIME;
+pub const STATX_MNT_ID: u32 = linux_raw_sys::general::STATX_MNT_ID;
+pub const STATX_DIOALIGN: u32 = linux_raw_sys::general::STATX_DIOALIGN;
+pub const STATX_MNT_ID_UNIQUE: u32 = linux_raw_sys::general::STATX_MNT_ID_UNIQUE;
 // `statx` sync flags (with the `AT_*` flags of [`super::fs`]).
-pub const AT_STATX_SYNC_AS_STAT: i32 = 0x0000;
-pub const AT_STATX_FORCE_SYNC: i32 = 0x2000;
-pub const AT_STATX_DONT_SYNC: i32 = 0x4000;
+pub const AT_STATX_SYNC_AS_STAT: i32 = linux_raw_sys::general::AT_STATX_SYNC_AS_STAT as i32;
+pub const AT_STATX_FORCE_SYNC: i32 = linux_raw_sys::general::AT_STATX_FORCE_SYNC as i32;
+pub const AT_STATX_DONT_SYNC: i32 = linux_raw_sys::general::AT_STATX_DONT_SYNC as i32;
 
 /// Largest opaque handle `name_to_handle_at` returns.
 pub const MAX_HANDLE_SZ: usize = 128;
 /// `name_to_handle_at` flag: return a 64-bit unique mount id.
-pub const AT_HANDLE_MNT_ID_UNIQUE: i32 = 0x001;
+pub const AT_HANDLE_MNT_ID_UNIQUE: i32 = linux_raw_sys::general::AT_HANDLE_MNT_ID_UNIQUE as i32;
 /// `name_to_handle_at` flag: the handle only identifies, it need not be openable.
-pub const AT_HANDLE_FID: i32 = 0x200;
+pub const AT_HANDLE_FID: i32 = linux_raw_sys::general::AT_HANDLE_FID as i32;
 
 /// The x86_64 kernel's `struct stat` (as `fstat`/`newfstatat` fill it).
 #[repr(C)]

@@ -5,11 +5,11 @@ use super::{nr, raw, Result};
 use syscalls::Sysno;
 
 /// `getrandom` flag: fail with `EAGAIN` rather than block before the pool is ready.
-pub const GRND_NONBLOCK: u32 = 0x0001;
+pub const GRND_NONBLOCK: u32 = linux_raw_sys::general::GRND_NONBLOCK;
 /// `getrandom` flag: draw from the (legacy) blocking pool.
-pub const GRND_RANDOM: u32 = 0x0002;
+pub const GRND_RANDOM: u32 = linux_raw_sys::general::GRND_RANDOM;
 /// `getrandom` flag: never block, even before the pool is ready.
-pub const GRND_INSECURE: u32 = 0x0004;
+pub const GRND_INSECURE: u32 = linux_raw_sys::general::GRND_INSECURE;
 
 /// `getrandom(2)`: fill `buf` with random bytes; returns how many were written (may be
 /// fewer than asked for requests over 256 bytes interrupted by a signal).

@@ -5,39 +5,39 @@ use super::{nr, opt_mut, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // `setpriority`/`getpriority` targets.
-pub const PRIO_PROCESS: i32 = 0;
-pub const PRIO_PGRP: i32 = 1;
-pub const PRIO_USER: i32 = 2;
+pub const PRIO_PROCESS: i32 = linux_raw_sys::general::PRIO_PROCESS as i32;
+pub const PRIO_PGRP: i32 = linux_raw_sys::general::PRIO_PGRP as i32;
+pub const PRIO_USER: i32 = linux_raw_sys::general::PRIO_USER as i32;
 
 // Scheduling policies.
 pub const SCHED_OTHER: i32 = 0;
-pub const SCHED_FIFO: i32 = 1;
-pub const SCHED_RR: i32 = 2;
-pub const SCHED_BATCH: i32 = 3;
-pub const SCHED_IDLE: i32 = 5;
-pub const SCHED_DEADLINE: i32 = 6;
-pub const SCHED_EXT: i32 = 7;
+pub const SCHED_FIFO: i32 = linux_raw_sys::general::SCHED_FIFO as i32;
+pub const SCHED_RR: i32 = linux_raw_sys::general::SCHED_RR as i32;
+pub const SCHED_BATCH: i32 = linux_raw_sys::general::SCHED_BATCH as i32;
+pub const SCHED_IDLE: i32 = linux_raw_sys::general::SCHED_IDLE as i32;
+pub const SCHED_DEADLINE: i32 = linux_raw_sys::general::SCHED_DEADLINE as i32;
+pub const SCHED_EXT: i32 = linux_raw_sys::general::SCHED_EXT as i32;
 /// Policy flag: children go back to the default policy.
-pub const SCHED_RESET_ON_FORK: i32 = 0x4000_0000;
+pub const SCHED_RESET_ON_FORK: i32 = linux_raw_sys::general::SCHED_RESET_ON_FORK as i32;
 
 // Resource limits.
-pub const RLIMIT_CPU: i32 = 0;
-pub const RLIMIT_FSIZE: i32 = 1;
-pub const RLIMIT_DATA: i32 = 2;
-pub const RLIMIT_STACK: i32 = 3;
-pub const RLIMIT_CORE: i32 = 4;
-pub const RLIMIT_RSS: i32 = 5;
-pub const RLIMIT_NPROC: i32 = 6;
-pub const RLIMIT_NOFILE: i32 = 7;
-pub const RLIMIT_MEMLOCK: i32 = 8;
-pub const RLIMIT_AS: i32 = 9;
-pub const RLIMIT_LOCKS: i32 = 10;
-pub const RLIMIT_SIGPENDING: i32 = 11;
-pub const RLIMIT_MSGQUEUE: i32 = 12;
-pub const RLIMIT_NICE: i32 = 13;
-pub const RLIMIT_RTPRIO: i32 = 14;
-pub const RLIMIT_RTTIME: i32 = 15;
-pub const RLIM_NLIMITS: i32 = 16;
+pub const RLIMIT_CPU: i32 = linux_raw_sys::general::RLIMIT_CPU as i32;
+pub const RLIMIT_FSIZE: i32 = linux_raw_sys::general::RLIMIT_FSIZE as i32;
+pub const RLIMIT_DATA: i32 = linux_raw_sys::general::RLIMIT_DATA as i32;
+pub const RLIMIT_STACK: i32 = linux_raw_sys::general::RLIMIT_STACK as i32;
+pub const RLIMIT_CORE: i32 = linux_raw_sys::general::RLIMIT_CORE as i32;
+pub const RLIMIT_RSS: i32 = linux_raw_sys::general::RLIMIT_RSS as i32;
+pub const RLIMIT_NPROC: i32 = linux_raw_sys::general::RLIMIT_NPROC as i32;
+pub const RLIMIT_NOFILE: i32 = linux_raw_sys::general::RLIMIT_NOFILE as i32;
+pub const RLIMIT_MEMLOCK: i32 = linux_raw_sys::general::RLIMIT_MEMLOCK as i32;
+pub const RLIMIT_AS: i32 = linux_raw_sys::general::RLIMIT_AS as i32;
+pub const RLIMIT_LOCKS: i32 = linux_raw_sys::general::RLIMIT_LOCKS as i32;
+pub const RLIMIT_SIGPENDING: i32 = linux_raw_sys::general::RLIMIT_SIGPENDING as i32;
+pub const RLIMIT_MSGQUEUE: i32 = linux_raw_sys::general::RLIMIT_MSGQUEUE as i32;
+pub const RLIMIT_NICE: i32 = linux_raw_sys::general::RLIMIT_NICE as i32;
+pub const RLIMIT_RTPRIO: i32 = linux_raw_sys::general::RLIMIT_RTPRIO as i32;
+pub const RLIMIT_RTTIME: i32 = linux_raw_sys::general::RLIMIT_RTTIME as i32;
+pub const RLIM_NLIMITS: i32 = linux_raw_sys::general::RLIM_NLIMITS as i32;
 /// No limit.
 pub const RLIM_INFINITY: u64 = u64::MAX;
 

@@ -9,57 +9,57 @@ use super::{nr, opt_mut, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // Signal numbers (x86_64).
-pub const SIGHUP: i32 = 1;
-pub const SIGINT: i32 = 2;
-pub const SIGQUIT: i32 = 3;
-pub const SIGILL: i32 = 4;
-pub const SIGTRAP: i32 = 5;
-pub const SIGABRT: i32 = 6;
-pub const SIGIOT: i32 = 6;
-pub const SIGBUS: i32 = 7;
-pub const SIGFPE: i32 = 8;
-pub const SIGKILL: i32 = 9;
-pub const SIGUSR1: i32 = 10;
-pub const SIGSEGV: i32 = 11;
-pub const SIGUSR2: i32 = 12;
-pub const SIGPIPE: i32 = 13;
-pub const SIGALRM: i32 = 14;
-pub const SIGTERM: i32 = 15;
-pub const SIGSTKFLT: i32 = 16;
-pub const SIGCHLD: i32 = 17;
-pub const SIGCONT: i32 = 18;
-pub const SIGSTOP: i32 = 19;
-pub const SIGTSTP: i32 = 20;
-pub const SIGTTIN: i32 = 21;
-pub const SIGTTOU: i32 = 22;
-pub const SIGURG: i32 = 23;
-pub const SIGXCPU: i32 = 24;
-pub const SIGXFSZ: i32 = 25;
-pub const SIGVTALRM: i32 = 26;
-pub const SIGPROF: i32 = 27;
-pub const SIGWINCH: i32 = 28;
-pub const SIGIO: i32 = 29;
+pub const SIGHUP: i32 = linux_raw_sys::general::SIGHUP as i32;
+pub const SIGINT: i32 = linux_raw_sys::general::SIGINT as i32;
+pub const SIGQUIT: i32 = linux_raw_sys::general::SIGQUIT as i32;
+pub const SIGILL: i32 = linux_raw_sys::general::SIGILL as i32;
+pub const SIGTRAP: i32 = linux_raw_sys::general::SIGTRAP as i32;
+pub const SIGABRT: i32 = linux_raw_sys::general::SIGABRT as i32;
+pub const SIGIOT: i32 = linux_raw_sys::general::SIGIOT as i32;
+pub const SIGBUS: i32 = linux_raw_sys::general::SIGBUS as i32;
+pub const SIGFPE: i32 = linux_raw_sys::general::SIGFPE as i32;
+pub const SIGKILL: i32 = linux_raw_sys::general::SIGKILL as i32;
+pub const SIGUSR1: i32 = linux_raw_sys::general::SIGUSR1 as i32;
+pub const SIGSEGV: i32 = linux_raw_sys::general::SIGSEGV as i32;
+pub const SIGUSR2: i32 = linux_raw_sys::general::SIGUSR2 as i32;
+pub const SIGPIPE: i32 = linux_raw_sys::general::SIGPIPE as i32;
+pub const SIGALRM: i32 = linux_raw_sys::general::SIGALRM as i32;
+pub const SIGTERM: i32 = linux_raw_sys::general::SIGTERM as i32;
+pub const SIGSTKFLT: i32 = linux_raw_sys::general::SIGSTKFLT as i32;
+pub const SIGCHLD: i32 = linux_raw_sys::general::SIGCHLD as i32;
+pub const SIGCONT: i32 = linux_raw_sys::general::SIGCONT as i32;
+pub const SIGSTOP: i32 = linux_raw_sys::general::SIGSTOP as i32;
+pub const SIGTSTP: i32 = linux_raw_sys::general::SIGTSTP as i32;
+pub const SIGTTIN: i32 = linux_raw_sys::general::SIGTTIN as i32;
+pub const SIGTTOU: i32 = linux_raw_sys::general::SIGTTOU as i32;
+pub const SIGURG: i32 = linux_raw_sys::general::SIGURG as i32;
+pub const SIGXCPU: i32 = linux_raw_sys::general::SIGXCPU as i32;
+pub const SIGXFSZ: i32 = linux_raw_sys::general::SIGXFSZ as i32;
+pub const SIGVTALRM: i32 = linux_raw_sys::general::SIGVTALRM as i32;
+pub const SIGPROF: i32 = linux_raw_sys::general::SIGPROF as i32;
+pub const SIGWINCH: i32 = linux_raw_sys::general::SIGWINCH as i32;
+pub const SIGIO: i32 = linux_raw_sys::general::SIGIO as i32;
 pub const SIGPOLL: i32 = SIGIO;
-pub const SIGPWR: i32 = 30;
-pub const SIGSYS: i32 = 31;
+pub const SIGPWR: i32 = linux_raw_sys::general::SIGPWR as i32;
+pub const SIGSYS: i32 = linux_raw_sys::general::SIGSYS as i32;
 /// First real-time signal as the kernel numbers them (C libraries reserve a few).
-pub const SIGRTMIN: i32 = 32;
+pub const SIGRTMIN: i32 = linux_raw_sys::general::SIGRTMIN as i32;
 /// Last real-time signal.
 pub const SIGRTMAX: i32 = 64;
 /// Number of signals plus one (`_NSIG`).
 pub const NSIG: i32 = 65;
 
 // `sa_flags`.
-pub const SA_NOCLDSTOP: u64 = 0x0000_0001;
-pub const SA_NOCLDWAIT: u64 = 0x0000_0002;
-pub const SA_SIGINFO: u64 = 0x0000_0004;
-pub const SA_UNSUPPORTED: u64 = 0x0000_0400;
-pub const SA_EXPOSE_TAGBITS: u64 = 0x0000_0800;
-pub const SA_RESTORER: u64 = 0x0400_0000;
-pub const SA_ONSTACK: u64 = 0x0800_0000;
-pub const SA_RESTART: u64 = 0x1000_0000;
-pub const SA_NODEFER: u64 = 0x4000_0000;
-pub const SA_RESETHAND: u64 = 0x8000_0000;
+pub const SA_NOCLDSTOP: u64 = linux_raw_sys::general::SA_NOCLDSTOP as u64;
+pub const SA_NOCLDWAIT: u64 = linux_raw_sys::general::SA_NOCLDWAIT as u64;
+pub const SA_SIGINFO: u64 = linux_raw_sys::general::SA_SIGINFO as u64;
+pub const SA_UNSUPPORTED: u64 = linux_raw_sys::general::SA_UNSUPPORTED as u64;
+pub const SA_EXPOSE_TAGBITS: u64 = linux_raw_sys::general::SA_EXPOSE_TAGBITS as u64;
+pub const SA_RESTORER: u64 = linux_raw_sys::general::SA_RESTORER as u64;
+pub const SA_ONSTACK: u64 = linux_raw_sys::general::SA_ONSTACK as u64;
+pub const SA_RESTART: u64 = linux_raw_sys::general::SA_RESTART as u64;
+pub const SA_NODEFER: u64 = linux_raw_sys::general::SA_NODEFER as u64;
+pub const SA_RESETHAND: u64 = linux_raw_sys::general::SA_RESETHAND as u64;
 
 /// Handler value: the default action.
 pub const SIG_DFL: usize = 0;
@@ -67,31 +67,31 @@ pub const SIG_DFL: usize = 0;
 pub const SIG_IGN: usize = 1;
 
 // `rt_sigprocmask` how.
-pub const SIG_BLOCK: i32 = 0;
-pub const SIG_UNBLOCK: i32 = 1;
-pub const SIG_SETMASK: i32 = 2;
+pub const SIG_BLOCK: i32 = linux_raw_sys::general::SIG_BLOCK as i32;
+pub const SIG_UNBLOCK: i32 = linux_raw_sys::general::SIG_UNBLOCK as i32;
+pub const SIG_SETMASK: i32 = linux_raw_sys::general::SIG_SETMASK as i32;
 
 // `sigaltstack` flags and sizes.
-pub const SS_ONSTACK: i32 = 1;
-pub const SS_DISABLE: i32 = 2;
-pub const SS_AUTODISARM: i32 = 1 << 31;
-pub const MINSIGSTKSZ: usize = 2048;
-pub const SIGSTKSZ: usize = 8192;
+pub const SS_ONSTACK: i32 = linux_raw_sys::general::SS_ONSTACK as i32;
+pub const SS_DISABLE: i32 = linux_raw_sys::general::SS_DISABLE as i32;
+pub const SS_AUTODISARM: i32 = linux_raw_sys::general::SS_AUTODISARM as i32;
+pub const MINSIGSTKSZ: usize = linux_raw_sys::general::MINSIGSTKSZ as usize;
+pub const SIGSTKSZ: usize = linux_raw_sys::general::SIGSTKSZ as usize;
 
 // `si_code` values.
-pub const SI_USER: i32 = 0;
-pub const SI_KERNEL: i32 = 0x80;
-pub const SI_TIMER: i32 = -2;
-pub const SI_MESGQ: i32 = -3;
-pub const SI_ASYNCIO: i32 = -4;
-pub const SI_SIGIO: i32 = -5;
-pub const SI_TKILL: i32 = -6;
-pub const CLD_EXITED: i32 = 1;
-pub const CLD_KILLED: i32 = 2;
-pub const CLD_DUMPED: i32 = 3;
-pub const CLD_TRAPPED: i32 = 4;
-pub const CLD_STOPPED: i32 = 5;
-pub const CLD_CONTINUED: i32 = 6;
+pub const SI_USER: i32 = linux_raw_sys::general::SI_USER as i32;
+pub const SI_KERNEL: i32 = linux_raw_sys::general::SI_KERNEL as i32;
+pub const SI_TIMER: i32 = linux_raw_sys::general::SI_TIMER;
+pub const SI_MESGQ: i32 = linux_raw_sys::general::SI_MESGQ;
+pub const SI_ASYNCIO: i32 = linux_raw_sys::general::SI_ASYNCIO;
+pub const SI_SIGIO: i32 = linux_raw_sys::general::SI_SIGIO;
+pub const SI_TKILL: i32 = linux_raw_sys::general::SI_TKILL;
+pub const CLD_EXITED: i32 = linux_raw_sys::general::CLD_EXITED as i32;
+pub const CLD_KILLED: i32 = linux_raw_sys::general::CLD_KILLED as i32;
+pub const CLD_DUMPED: i32 = linux_raw_sys::general::CLD_DUMPED as i32;
+pub const CLD_TRAPPED: i32 = linux_raw_sys::general::CLD_TRAPPED as i32;
+pub const CLD_STOPPED: i32 = linux_raw_sys::general::CLD_STOPPED as i32;
+pub const CLD_CONTINUED: i32 = linux_raw_sys::general::CLD_CONTINUED as i32;
 
 /// The kernel's `struct sigaction` as `rt_sigaction` takes it on x86_64 (the order
 /// differs from the C library's).

@@ -1,7 +1,7 @@
 //! The signal set and `siginfo_t`, shared by the signal, poll, io_uring, signalfd and
 //! wait calls.
 
-pub const SI_QUEUE: i32 = -1;
+pub const SI_QUEUE: i32 = linux_raw_sys::general::SI_QUEUE;
 
 /// The kernel's signal set (`sigset_t` as the rt_* calls take it: 64 bits).
 #[repr(transparent)]

@@ -8,47 +8,47 @@ use super::{nr, raw, Errno, Result};
 use syscalls::Sysno;
 
 // Clone flags (`clone`'s low byte is the exit signal, `CSIGNAL`).
-pub const CSIGNAL: u64 = 0x0000_00ff;
-pub const CLONE_NEWTIME: u64 = 0x0000_0080;
-pub const CLONE_VM: u64 = 0x0000_0100;
-pub const CLONE_FS: u64 = 0x0000_0200;
-pub const CLONE_FILES: u64 = 0x0000_0400;
-pub const CLONE_SIGHAND: u64 = 0x0000_0800;
-pub const CLONE_PIDFD: u64 = 0x0000_1000;
-pub const CLONE_PTRACE: u64 = 0x0000_2000;
-pub const CLONE_VFORK: u64 = 0x0000_4000;
-pub const CLONE_PARENT: u64 = 0x0000_8000;
-pub const CLONE_THREAD: u64 = 0x0001_0000;
-pub const CLONE_NEWNS: u64 = 0x0002_0000;
-pub const CLONE_SYSVSEM: u64 = 0x0004_0000;
-pub const CLONE_SETTLS: u64 = 0x0008_0000;
-pub const CLONE_PARENT_SETTID: u64 = 0x0010_0000;
-pub const CLONE_CHILD_CLEARTID: u64 = 0x0020_0000;
-pub const CLONE_DETACHED: u64 = 0x0040_0000;
-pub const CLONE_UNTRACED: u64 = 0x0080_0000;
-pub const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
-pub const CLONE_NEWCGROUP: u64 = 0x0200_0000;
-pub const CLONE_NEWUTS: u64 = 0x0400_0000;
-pub const CLONE_NEWIPC: u64 = 0x0800_0000;
-pub const CLONE_NEWUSER: u64 = 0x1000_0000;
-pub const CLONE_NEWPID: u64 = 0x2000_0000;
-pub const CLONE_NEWNET: u64 = 0x4000_0000;
-pub const CLONE_IO: u64 = 0x8000_0000;
+pub const CSIGNAL: u64 = linux_raw_sys::general::CSIGNAL as u64;
+pub const CLONE_NEWTIME: u64 = linux_raw_sys::general::CLONE_NEWTIME as u64;
+pub const CLONE_VM: u64 = linux_raw_sys::general::CLONE_VM as u64;
+pub const CLONE_FS: u64 = linux_raw_sys::general::CLONE_FS as u64;
+pub const CLONE_FILES: u64 = linux_raw_sys::general::CLONE_FILES as u64;
+pub const CLONE_SIGHAND: u64 = linux_raw_sys::general::CLONE_SIGHAND as u64;
+pub const CLONE_PIDFD: u64 = linux_raw_sys::general::CLONE_PIDFD as u64;
+pub const CLONE_PTRACE: u64 = linux_raw_sys::general::CLONE_PTRACE as u64;
+pub const CLONE_VFORK: u64 = linux_raw_sys::general::CLONE_VFORK as u64;
+pub const CLONE_PARENT: u64 = linux_raw_sys::general::CLONE_PARENT as u64;
+pub const CLONE_THREAD: u64 = linux_raw_sys::general::CLONE_THREAD as u64;
+pub const CLONE_NEWNS: u64 = linux_raw_sys::general::CLONE_NEWNS as u64;
+pub const CLONE_SYSVSEM: u64 = linux_raw_sys::general::CLONE_SYSVSEM as u64;
+pub const CLONE_SETTLS: u64 = linux_raw_sys::general::CLONE_SETTLS as u64;
+pub const CLONE_PARENT_SETTID: u64 = linux_raw_sys::general::CLONE_PARENT_SETTID as u64;
+pub const CLONE_CHILD_CLEARTID: u64 = linux_raw_sys::general::CLONE_CHILD_CLEARTID as u64;
+pub const CLONE_DETACHED: u64 = linux_raw_sys::general::CLONE_DETACHED as u64;
+pub const CLONE_UNTRACED: u64 = linux_raw_sys::general::CLONE_UNTRACED as u64;
+pub const CLONE_CHILD_SETTID: u64 = linux_raw_sys::general::CLONE_CHILD_SETTID as u64;
+pub const CLONE_NEWCGROUP: u64 = linux_raw_sys::general::CLONE_NEWCGROUP as u64;
+pub const CLONE_NEWUTS: u64 = linux_raw_sys::general::CLONE_NEWUTS as u64;
+pub const CLONE_NEWIPC: u64 = linux_raw_sys::general::CLONE_NEWIPC as u64;
+pub const CLONE_NEWUSER: u64 = linux_raw_sys::general::CLONE_NEWUSER as u64;
+pub const CLONE_NEWPID: u64 = linux_raw_sys::general::CLONE_NEWPID as u64;
+pub const CLONE_NEWNET: u64 = linux_raw_sys::general::CLONE_NEWNET as u64;
+pub const CLONE_IO: u64 = linux_raw_sys::general::CLONE_IO as u64;
 /// clone3 only: reset every handler to the default in the child.
-pub const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+pub const CLONE_CLEAR_SIGHAND: u64 = linux_raw_sys::general::CLONE_CLEAR_SIGHAND;
 /// clone3 only: start the child in the cgroup of `CloneArgs::cgroup`.
-pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+pub const CLONE_INTO_CGROUP: u64 = linux_raw_sys::general::CLONE_INTO_CGROUP;
 
 /// Size of the first `struct clone_args` (up to `tls`).
-pub const CLONE_ARGS_SIZE_VER0: usize = 64;
+pub const CLONE_ARGS_SIZE_VER0: usize = linux_raw_sys::general::CLONE_ARGS_SIZE_VER0 as usize;
 /// With `set_tid`/`set_tid_size` (Linux 5.5).
-pub const CLONE_ARGS_SIZE_VER1: usize = 80;
+pub const CLONE_ARGS_SIZE_VER1: usize = linux_raw_sys::general::CLONE_ARGS_SIZE_VER1 as usize;
 /// With `cgroup` (Linux 5.7).
-pub const CLONE_ARGS_SIZE_VER2: usize = 88;
+pub const CLONE_ARGS_SIZE_VER2: usize = linux_raw_sys::general::CLONE_ARGS_SIZE_VER2 as usize;
 
 // `arch_prctl` codes.
 pub const ARCH_SET_GS: i32 = 0x1001;
-pub const ARCH_SET_FS: i32 = 0x1002;
+pub const ARCH_SET_FS: i32 = linux_raw_sys::general::ARCH_SET_FS as i32;
 pub const ARCH_GET_FS: i32 = 0x1003;
 pub const ARCH_GET_GS: i32 = 0x1004;
 pub const ARCH_GET_CPUID: i32 = 0x1011;
@@ -76,17 +76,26 @@ pub const RSEQ_CPU_ID_UNINITIALIZED: u32 = u32::MAX;
 pub const RSEQ_ORIG_SIZE: u32 = 32;
 
 // membarrier commands.
-pub const MEMBARRIER_CMD_QUERY: i32 = 0;
-pub const MEMBARRIER_CMD_GLOBAL: i32 = 1 << 0;
-pub const MEMBARRIER_CMD_GLOBAL_EXPEDITED: i32 = 1 << 1;
-pub const MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED: i32 = 1 << 2;
-pub const MEMBARRIER_CMD_PRIVATE_EXPEDITED: i32 = 1 << 3;
-pub const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: i32 = 1 << 4;
-pub const MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 1 << 5;
-pub const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: i32 = 1 << 6;
-pub const MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ: i32 = 1 << 7;
-pub const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ: i32 = 1 << 8;
-pub const MEMBARRIER_CMD_GET_REGISTRATIONS: i32 = 1 << 9;
+pub const MEMBARRIER_CMD_QUERY: i32 = linux_raw_sys::general::membarrier_cmd::MEMBARRIER_CMD_QUERY as i32;
+pub const MEMBARRIER_CMD_GLOBAL: i32 = linux_raw_sys::general::membarrier_cmd::MEMBARRIER_CMD_GLOBAL as i32;
+pub const MEMBARRIER_CMD_GLOBAL_EXPEDITED: i32 =
+    linux_raw_sys::general::membarrier_cmd::MEMBARRIER_CMD_GLOBAL_EXPEDITED as i32;
+pub const MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED: i32 =
+    linux_raw_sys::general::membarrier_cmd::MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED as i32;
+pub const MEMBARRIER_CMD_PRIVATE_EXPEDITED: i32 =
+    linux_raw_sys::general::membarrier_cmd::MEMBARRIER_CMD_PRIVATE_EXPEDITED as i32;
+pub const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: i32 =
+    linux_raw_sys::general::membarrier_cmd::MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED as i32;
+pub const MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE: i32 =
+    linux_raw_sys::general::membarrier_cmd::MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE as i32;
+pub const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE: i32 =
+    linux_raw_sys::general::membarrier_cmd::MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE as i32;
+pub const MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ: i32 =
+    linux_raw_sys::general::membarrier_cmd::MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ as i32;
+pub const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ: i32 =
+    linux_raw_sys::general::membarrier_cmd::MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ as i32;
+pub const MEMBARRIER_CMD_GET_REGISTRATIONS: i32 =
+    linux_raw_sys::general::membarrier_cmd::MEMBARRIER_CMD_GET_REGISTRATIONS as i32;
 
 // `struct user_desc` flag bits (the C bitfield, low bit first).
 pub const USER_DESC_SEG_32BIT: u32 = 1 << 0;

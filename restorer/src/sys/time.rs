@@ -1,44 +1,43 @@
 //! Time: clocks, sleeping, interval timers, POSIX timers and timerfds.
 
 use super::fd::{AsFd, OwnedFd};
-use super::oflags::OFlags;
 use super::ret::{fd_arg, ret_c_int, ret_owned_fd, ret_unit};
 pub use super::timespec::{Timespec, Timeval, NSEC_PER_SEC};
 use super::{nr, opt_mut, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // Clocks.
-pub const CLOCK_REALTIME: i32 = 0;
-pub const CLOCK_MONOTONIC: i32 = 1;
-pub const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
-pub const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-pub const CLOCK_MONOTONIC_RAW: i32 = 4;
-pub const CLOCK_REALTIME_COARSE: i32 = 5;
-pub const CLOCK_MONOTONIC_COARSE: i32 = 6;
-pub const CLOCK_BOOTTIME: i32 = 7;
-pub const CLOCK_REALTIME_ALARM: i32 = 8;
-pub const CLOCK_BOOTTIME_ALARM: i32 = 9;
-pub const CLOCK_TAI: i32 = 11;
+pub const CLOCK_REALTIME: i32 = linux_raw_sys::general::CLOCK_REALTIME as i32;
+pub const CLOCK_MONOTONIC: i32 = linux_raw_sys::general::CLOCK_MONOTONIC as i32;
+pub const CLOCK_PROCESS_CPUTIME_ID: i32 = linux_raw_sys::general::CLOCK_PROCESS_CPUTIME_ID as i32;
+pub const CLOCK_THREAD_CPUTIME_ID: i32 = linux_raw_sys::general::CLOCK_THREAD_CPUTIME_ID as i32;
+pub const CLOCK_MONOTONIC_RAW: i32 = linux_raw_sys::general::CLOCK_MONOTONIC_RAW as i32;
+pub const CLOCK_REALTIME_COARSE: i32 = linux_raw_sys::general::CLOCK_REALTIME_COARSE as i32;
+pub const CLOCK_MONOTONIC_COARSE: i32 = linux_raw_sys::general::CLOCK_MONOTONIC_COARSE as i32;
+pub const CLOCK_BOOTTIME: i32 = linux_raw_sys::general::CLOCK_BOOTTIME as i32;
+pub const CLOCK_REALTIME_ALARM: i32 = linux_raw_sys::general::CLOCK_REALTIME_ALARM as i32;
+pub const CLOCK_BOOTTIME_ALARM: i32 = linux_raw_sys::general::CLOCK_BOOTTIME_ALARM as i32;
+pub const CLOCK_TAI: i32 = linux_raw_sys::general::CLOCK_TAI as i32;
 
 /// `clock_nanosleep`/`timer_settime` flag: the time is absolute.
-pub const TIMER_ABSTIME: i32 = 1;
+pub const TIMER_ABSTIME: i32 = linux_raw_sys::general::TIMER_ABSTIME as i32;
 
 // Interval timers.
-pub const ITIMER_REAL: i32 = 0;
-pub const ITIMER_VIRTUAL: i32 = 1;
-pub const ITIMER_PROF: i32 = 2;
+pub const ITIMER_REAL: i32 = linux_raw_sys::general::ITIMER_REAL as i32;
+pub const ITIMER_VIRTUAL: i32 = linux_raw_sys::general::ITIMER_VIRTUAL as i32;
+pub const ITIMER_PROF: i32 = linux_raw_sys::general::ITIMER_PROF as i32;
 
 // `sigevent` notification kinds.
-pub const SIGEV_SIGNAL: i32 = 0;
-pub const SIGEV_NONE: i32 = 1;
-pub const SIGEV_THREAD: i32 = 2;
-pub const SIGEV_THREAD_ID: i32 = 4;
+pub const SIGEV_SIGNAL: i32 = linux_raw_sys::general::SIGEV_SIGNAL as i32;
+pub const SIGEV_NONE: i32 = linux_raw_sys::general::SIGEV_NONE as i32;
+pub const SIGEV_THREAD: i32 = linux_raw_sys::general::SIGEV_THREAD as i32;
+pub const SIGEV_THREAD_ID: i32 = linux_raw_sys::general::SIGEV_THREAD_ID as i32;
 
 // timerfd flags.
-pub const TFD_TIMER_ABSTIME: i32 = 1;
-pub const TFD_TIMER_CANCEL_ON_SET: i32 = 2;
-pub const TFD_CLOEXEC: i32 = OFlags::CLOEXEC.bits() as i32;
-pub const TFD_NONBLOCK: i32 = OFlags::NONBLOCK.bits() as i32;
+pub const TFD_TIMER_ABSTIME: i32 = linux_raw_sys::general::TFD_TIMER_ABSTIME as i32;
+pub const TFD_TIMER_CANCEL_ON_SET: i32 = linux_raw_sys::general::TFD_TIMER_CANCEL_ON_SET as i32;
+pub const TFD_CLOEXEC: i32 = linux_raw_sys::general::TFD_CLOEXEC as i32;
+pub const TFD_NONBLOCK: i32 = linux_raw_sys::general::TFD_NONBLOCK as i32;
 
 /// The kernel's `struct itimerspec`: reload interval, then time to the next expiry.
 #[repr(C)]
