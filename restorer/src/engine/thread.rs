@@ -10,10 +10,7 @@ use core::arch::global_asm;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use crate::sys::mm;
-use crate::sys::thread::{
-    CloneArgs, CLONE_CHILD_CLEARTID, CLONE_FILES, CLONE_FS, CLONE_PARENT_SETTID, CLONE_SIGHAND, CLONE_SYSVSEM,
-    CLONE_THREAD, CLONE_VM,
-};
+use crate::sys::thread::{CloneArgs, CloneFlags};
 use crate::sys::{futex, Errno, Result};
 
 /// Stack of a worker: the reader needs a few KiB; the rest is headroom.
@@ -127,14 +124,14 @@ pub unsafe fn spawn<'a>(
         return Err(e);
     }
     tid.store(0, Ordering::Relaxed);
-    let flags = CLONE_VM
-        | CLONE_FS
-        | CLONE_FILES
-        | CLONE_SIGHAND
-        | CLONE_THREAD
-        | CLONE_SYSVSEM
-        | CLONE_PARENT_SETTID
-        | CLONE_CHILD_CLEARTID;
+    let flags = CloneFlags::VM
+        | CloneFlags::FS
+        | CloneFlags::FILES
+        | CloneFlags::SIGHAND
+        | CloneFlags::THREAD
+        | CloneFlags::SYSVSEM
+        | CloneFlags::PARENT_SETTID
+        | CloneFlags::CHILD_CLEARTID;
     let mut tries = 0;
     loop {
         let want = tids.next;

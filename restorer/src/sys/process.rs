@@ -3,6 +3,7 @@
 
 use core::ffi::{c_void, CStr};
 
+use super::clone_flags::CloneFlags;
 use super::fd::{AsFd, OwnedFd};
 use super::ret::{fd_arg, ret_c_int, ret_owned_fd, ret_unit, ret_usize};
 use super::sigtypes::SigInfo;
@@ -456,17 +457,17 @@ pub fn personality(persona: u32) -> Result<u32> {
 /// `unshare(2)`: give the caller new namespaces or private copies of shared state
 /// (`CLONE_NEW*`, `CLONE_FILES`, `CLONE_FS`, ...).
 #[inline]
-pub fn unshare(flags: u64) -> Result<()> {
+pub fn unshare(flags: CloneFlags) -> Result<()> {
     // SAFETY: unshare touches no user memory.
-    ret_unit(unsafe { raw::syscall1(nr(Sysno::unshare), flags as usize) })
+    ret_unit(unsafe { raw::syscall1(nr(Sysno::unshare), flags.bits() as usize) })
 }
 
 /// `setns(2)`: move the caller into the namespace `fd` refers to (a `/proc/*/ns/*` file or
 /// a pidfd); `nstype` (`CLONE_NEW*`, 0: any) must match it.
 #[inline]
-pub fn setns(fd: impl AsFd, nstype: u64) -> Result<()> {
+pub fn setns(fd: impl AsFd, nstype: CloneFlags) -> Result<()> {
     // SAFETY: setns touches no user memory.
-    ret_unit(unsafe { raw::syscall2(nr(Sysno::setns), fd_arg(&fd), nstype as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::setns), fd_arg(&fd), nstype.bits() as usize) })
 }
 
 /// `pidfd_open(2)`: a pidfd for process `pid`.

@@ -3,41 +3,13 @@
 
 use core::ffi::c_void;
 
+pub use super::clone_flags::CloneFlags;
 use super::ret::{ret_c_int, ret_unit, ret_usize};
 use super::{nr, raw, Errno, Result};
 use syscalls::Sysno;
 
-// Clone flags (`clone`'s low byte is the exit signal, `CSIGNAL`).
+/// `clone`'s low byte: the exit signal (the flags are [`CloneFlags`]).
 pub const CSIGNAL: u64 = linux_raw_sys::general::CSIGNAL as u64;
-pub const CLONE_NEWTIME: u64 = linux_raw_sys::general::CLONE_NEWTIME as u64;
-pub const CLONE_VM: u64 = linux_raw_sys::general::CLONE_VM as u64;
-pub const CLONE_FS: u64 = linux_raw_sys::general::CLONE_FS as u64;
-pub const CLONE_FILES: u64 = linux_raw_sys::general::CLONE_FILES as u64;
-pub const CLONE_SIGHAND: u64 = linux_raw_sys::general::CLONE_SIGHAND as u64;
-pub const CLONE_PIDFD: u64 = linux_raw_sys::general::CLONE_PIDFD as u64;
-pub const CLONE_PTRACE: u64 = linux_raw_sys::general::CLONE_PTRACE as u64;
-pub const CLONE_VFORK: u64 = linux_raw_sys::general::CLONE_VFORK as u64;
-pub const CLONE_PARENT: u64 = linux_raw_sys::general::CLONE_PARENT as u64;
-pub const CLONE_THREAD: u64 = linux_raw_sys::general::CLONE_THREAD as u64;
-pub const CLONE_NEWNS: u64 = linux_raw_sys::general::CLONE_NEWNS as u64;
-pub const CLONE_SYSVSEM: u64 = linux_raw_sys::general::CLONE_SYSVSEM as u64;
-pub const CLONE_SETTLS: u64 = linux_raw_sys::general::CLONE_SETTLS as u64;
-pub const CLONE_PARENT_SETTID: u64 = linux_raw_sys::general::CLONE_PARENT_SETTID as u64;
-pub const CLONE_CHILD_CLEARTID: u64 = linux_raw_sys::general::CLONE_CHILD_CLEARTID as u64;
-pub const CLONE_DETACHED: u64 = linux_raw_sys::general::CLONE_DETACHED as u64;
-pub const CLONE_UNTRACED: u64 = linux_raw_sys::general::CLONE_UNTRACED as u64;
-pub const CLONE_CHILD_SETTID: u64 = linux_raw_sys::general::CLONE_CHILD_SETTID as u64;
-pub const CLONE_NEWCGROUP: u64 = linux_raw_sys::general::CLONE_NEWCGROUP as u64;
-pub const CLONE_NEWUTS: u64 = linux_raw_sys::general::CLONE_NEWUTS as u64;
-pub const CLONE_NEWIPC: u64 = linux_raw_sys::general::CLONE_NEWIPC as u64;
-pub const CLONE_NEWUSER: u64 = linux_raw_sys::general::CLONE_NEWUSER as u64;
-pub const CLONE_NEWPID: u64 = linux_raw_sys::general::CLONE_NEWPID as u64;
-pub const CLONE_NEWNET: u64 = linux_raw_sys::general::CLONE_NEWNET as u64;
-pub const CLONE_IO: u64 = linux_raw_sys::general::CLONE_IO as u64;
-/// clone3 only: reset every handler to the default in the child.
-pub const CLONE_CLEAR_SIGHAND: u64 = linux_raw_sys::general::CLONE_CLEAR_SIGHAND;
-/// clone3 only: start the child in the cgroup of `CloneArgs::cgroup`.
-pub const CLONE_INTO_CGROUP: u64 = linux_raw_sys::general::CLONE_INTO_CGROUP;
 
 /// Size of the first `struct clone_args` (up to `tls`).
 pub const CLONE_ARGS_SIZE_VER0: usize = linux_raw_sys::general::CLONE_ARGS_SIZE_VER0 as usize;
@@ -113,8 +85,8 @@ pub const GDT_ENTRY_TLS_MIN: u32 = 12;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CloneArgs {
-    /// `CLONE_*` flags (without the exit signal).
-    pub flags: u64,
+    /// What the child shares and gets (the exit signal is [`CloneArgs::exit_signal`]).
+    pub flags: CloneFlags,
     /// With `CLONE_PIDFD`: where the kernel stores the child's pidfd (an `int`).
     pub pidfd: u64,
     /// With `CLONE_CHILD_SETTID`/`CLONE_CHILD_CLEARTID`: the child's tid word.
@@ -219,8 +191,8 @@ pub struct UserDesc {
 }
 assert_layout!(UserDesc, size = 16);
 
-/// `clone(2)`: create a task sharing what `flags` says; the low byte of `flags` is the
-/// signal the parent gets at the child's exit. x86_64's order is (flags, stack,
+/// `clone(2)`: create a task sharing what `flags` says; `exit_signal` is the signal the
+/// parent gets at the child's exit (0: none). x86_64's order is (flags, stack,
 /// parent_tid, child_tid, tls). Returns the child's tid in the parent and 0 in the child.
 ///
 /// # Safety
@@ -232,12 +204,19 @@ assert_layout!(UserDesc, size = 16);
 /// returns into the compiler's frames. The tid pointers must be valid for the flags that
 /// use them.
 #[inline(always)]
-pub unsafe fn clone(flags: u64, stack: *mut u8, parent_tid: *mut i32, child_tid: *mut i32, tls: usize) -> Result<i32> {
+pub unsafe fn clone(
+    flags: CloneFlags,
+    exit_signal: i32,
+    stack: *mut u8,
+    parent_tid: *mut i32,
+    child_tid: *mut i32,
+    tls: usize,
+) -> Result<i32> {
     // SAFETY: the caller vouches for the child's execution and the pointers.
     ret_c_int(unsafe {
         raw::syscall5(
             nr(Sysno::clone),
-            flags as usize,
+            (flags.bits() | (exit_signal as u64 & CSIGNAL)) as usize,
             stack as usize,
             parent_tid as usize,
             child_tid as usize,

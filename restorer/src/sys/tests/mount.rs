@@ -6,7 +6,7 @@ use crate::sys::fs::{openat, write, OFlags, CWD};
 use crate::sys::mount::*;
 use crate::sys::path::{newfstatat, Stat};
 use crate::sys::process::unshare;
-use crate::sys::thread::CLONE_NEWNS;
+use crate::sys::thread::CloneFlags;
 
 fn dev_of(p: &CString) -> u64 {
     let mut st = Stat::zeroed();
@@ -67,7 +67,7 @@ fn mounts_in_a_private_mount_namespace() {
     let host_dev = dev_of(&mp);
     if !have_cap(CAP_SYS_ADMIN) {
         in_child(|| {
-            ensure!(unshare(CLONE_NEWNS) == Err(Errno::EPERM));
+            ensure!(unshare(CloneFlags::NEWNS) == Err(Errno::EPERM));
             0
         });
         return;
@@ -78,7 +78,7 @@ fn mounts_in_a_private_mount_namespace() {
             newfstatat(CWD, p, &mut st, 0).map(|_| (st.st_dev, st.st_mode))
         };
         // Our own namespace, with nothing propagating back to the host.
-        ensure!(unshare(CLONE_NEWNS).is_ok());
+        ensure!(unshare(CloneFlags::NEWNS).is_ok());
         ensure!(mount(None, c"/", None, MS_REC | MS_PRIVATE, None).is_ok());
         ensure!(mount(Some(c"none"), &mp, Some(c"restorer-bogus-fs"), 0, None) == Err(Errno::ENODEV));
 

@@ -12,7 +12,7 @@ use crate::sys::process::*;
 use crate::sys::random::*;
 use crate::sys::sched::*;
 use crate::sys::signal::{SigInfo, CLD_EXITED, CLD_KILLED, SIGSTOP};
-use crate::sys::thread::{clone, CLONE_NEWNET, CLONE_NEWUTS, CLONE_PARENT_SETTID, CLONE_PIDFD};
+use crate::sys::thread::{clone, CloneFlags};
 use crate::sys::time::{nanosleep, Timespec};
 
 /// A pid that cannot exist (above the largest possible `pid_max`).
@@ -108,7 +108,7 @@ fn wait4_and_waitid_report_exits() {
 fn waitid_on_a_pidfd_from_clone3() {
     let mut pidfd = -1i32;
     let args = crate::sys::thread::CloneArgs {
-        flags: CLONE_PIDFD,
+        flags: CloneFlags::PIDFD,
         pidfd: &mut pidfd as *mut i32 as u64,
         exit_signal: SIGCHLD as u64,
         ..Default::default()
@@ -135,7 +135,8 @@ fn legacy_clone_fork_like_and_thread_exit() {
     // SAFETY: fork-like (no CLONE_VM, no stack); the child only calls exit.
     let pid = unsafe {
         clone(
-            SIGCHLD as u64 | CLONE_PARENT_SETTID,
+            CloneFlags::PARENT_SETTID,
+            SIGCHLD,
             core::ptr::null_mut(),
             &mut ptid,
             core::ptr::null_mut(),
@@ -147,14 +148,15 @@ fn legacy_clone_fork_like_and_thread_exit() {
         // The only thread: exit ends the process with this code.
         exit(5);
     }
-    assert_eq!(ptid, pid, "CLONE_PARENT_SETTID");
+    assert_eq!(ptid, pid, "CloneFlags::PARENT_SETTID");
     let st = wait_child(pid);
     assert!(st.exited());
     assert_eq!(st.exit_code(), 5);
     // SAFETY: CLONE_SIGHAND without CLONE_VM is refused before a child exists.
     let r = unsafe {
         clone(
-            crate::sys::thread::CLONE_SIGHAND,
+            crate::sys::thread::CloneFlags::SIGHAND,
+            0,
             core::ptr::null_mut(),
             core::ptr::null_mut(),
             core::ptr::null_mut(),
@@ -234,7 +236,7 @@ fn personality_query_and_set() {
 fn unshare_and_setns() {
     let ns = open(c"/proc/self/ns/uts", OFlags::RDONLY | OFlags::CLOEXEC, 0).unwrap();
     in_child(|| {
-        ensure!(unshare(CLONE_NEWUTS).is_ok());
+        ensure!(unshare(CloneFlags::NEWUTS).is_ok());
         let Ok(mine) = open(c"/proc/self/ns/uts", OFlags::RDONLY | OFlags::CLOEXEC, 0) else {
             return 2;
         };
@@ -247,13 +249,17 @@ fn unshare_and_setns() {
                 ns.as_raw_fd() as usize
             ) != Ok(0)
         );
-        ensure!(setns(&ns, CLONE_NEWNET) == Err(Errno::EINVAL));
-        ensure!(setns(&ns, CLONE_NEWUTS).is_ok());
-        ensure!(setns(&ns, 0).is_ok());
-        ensure!(setns(bad_fd(-1), 0) == Err(Errno::EBADF));
+        ensure!(setns(&ns, CloneFlags::NEWNET) == Err(Errno::EINVAL));
+        ensure!(setns(&ns, CloneFlags::NEWUTS).is_ok());
+        ensure!(setns(&ns, CloneFlags::empty()).is_ok());
+        ensure!(setns(bad_fd(-1), CloneFlags::empty()) == Err(Errno::EBADF));
         0
     });
-    assert_eq!(unshare(0x4), Err(Errno::EINVAL), "unknown unshare flag");
+    assert_eq!(
+        unshare(CloneFlags::from_bits_retain(0x4)),
+        Err(Errno::EINVAL),
+        "unknown unshare flag"
+    );
     close_fd(ns).unwrap();
 }
 

@@ -14,7 +14,7 @@ use crate::sys::time::Timespec;
 #[test]
 fn clone3_fork_like_child_and_wait4() {
     let args = CloneArgs {
-        flags: 0,
+        flags: CloneFlags::empty(),
         exit_signal: SIGCHLD as u64,
         ..CloneArgs::default()
     };
@@ -35,7 +35,7 @@ fn clone3_fork_like_child_and_wait4() {
 fn clone3_errors_and_set_tid() {
     // CLONE_THREAD needs CLONE_SIGHAND needs CLONE_VM: refused before a child exists.
     let bad = CloneArgs {
-        flags: CLONE_THREAD,
+        flags: CloneFlags::THREAD,
         ..CloneArgs::default()
     };
     // SAFETY: the kernel refuses the flags; no child is created.
