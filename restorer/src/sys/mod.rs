@@ -72,6 +72,7 @@ pub mod oflags;
 pub mod sigtypes;
 pub mod timespec;
 
+mod layout;
 mod ret;
 
 pub mod aio;

@@ -70,7 +70,7 @@ pub const SHUT_WR: i32 = linux_raw_sys::net::SHUT_WR as i32;
 pub const SHUT_RDWR: i32 = linux_raw_sys::net::SHUT_RDWR as i32;
 
 /// Size of `struct sockaddr_storage`, the largest address.
-pub const SOCKADDR_STORAGE_SIZE: usize = 128;
+pub const SOCKADDR_STORAGE_SIZE: usize = core::mem::size_of::<linux_raw_sys::net::__kernel_sockaddr_storage>();
 /// Bytes of a `sockaddr_un` path (`UNIX_PATH_MAX`).
 pub const UNIX_PATH_MAX: usize = linux_raw_sys::net::UNIX_PATH_MAX as usize;
 
