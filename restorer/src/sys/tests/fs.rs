@@ -61,7 +61,7 @@ fn read_write_lseek_pread_pwrite_on_a_file() {
     let wo = openat(CWD, &p, OFlags::WRONLY | OFlags::APPEND | OFlags::CLOEXEC, 0).unwrap();
     assert_eq!(read(&wo, &mut b), Err(Errno::EBADF));
     assert_eq!(write(&wo, b"!"), Ok(1));
-    assert_eq!(size_of_fd(&wo), 12, "OFlags::APPEND writes at the end");
+    assert_eq!(size_of_fd(&wo), 12, "O_APPEND writes at the end");
     close_fd(wo).unwrap();
 }
 
@@ -159,7 +159,7 @@ fn vectored_reads_and_writes_on_a_file() {
     assert_eq!(pread64(&fd, &mut e, 103), Ok(3));
     assert_eq!(&e, b"END");
     assert_eq!(pread64(&fd, &mut e, 0), Ok(3));
-    assert_eq!(&e, b"abc", "ReadWriteFlags::APPEND did not write at offset 0");
+    assert_eq!(&e, b"abc", "RWF_APPEND did not write at offset 0");
     assert_eq!(pwritev2(&fd, &[IoSlice::new(b"s")], 50, ReadWriteFlags::DSYNC), Ok(1));
     assert_eq!(pwritev2(&fd, &[IoSlice::new(b"S")], 51, ReadWriteFlags::SYNC), Ok(1));
     assert_eq!(pread64(&fd, &mut e[..2], 50), Ok(2));

@@ -84,7 +84,7 @@ fn mmap_write_mincore_munmap() {
 #[test]
 fn mmap_flags_populate_noreplace_growsdown_stack() {
     let a = anon(4, MapFlags::POPULATE);
-    assert_eq!(resident(a, 4), [true; 4], "MapFlags::POPULATE prefaults");
+    assert_eq!(resident(a, 4), [true; 4], "MAP_POPULATE prefaults");
     // SAFETY: MAP_FIXED_NOREPLACE never replaces a mapping: it fails instead.
     let r = unsafe {
         mmap(

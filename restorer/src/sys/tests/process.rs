@@ -148,7 +148,7 @@ fn legacy_clone_fork_like_and_thread_exit() {
         // The only thread: exit ends the process with this code.
         exit(5);
     }
-    assert_eq!(ptid, pid, "CloneFlags::PARENT_SETTID");
+    assert_eq!(ptid, pid, "CLONE_PARENT_SETTID");
     let st = wait_child(pid);
     assert!(st.exited());
     assert_eq!(st.exit_code(), 5);
