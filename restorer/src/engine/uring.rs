@@ -11,8 +11,8 @@ use super::Failure;
 use crate::sys::fd::{AsFd, BorrowedFd, OwnedFd};
 use crate::sys::fs::{self, IoVec};
 use crate::sys::io_uring::{
-    io_uring_enter, io_uring_setup, IoUringCqe, IoUringParams, IoUringSqe, IORING_ENTER_GETEVENTS,
-    IORING_FEAT_SINGLE_MMAP, IORING_OFF_CQ_RING, IORING_OFF_SQES, IORING_OFF_SQ_RING, IORING_OP_READV,
+    io_uring_enter, io_uring_setup, IoUringCqe, IoUringParams, IoUringSqe, IoringEnterFlags, IORING_FEAT_SINGLE_MMAP,
+    IORING_OFF_CQ_RING, IORING_OFF_SQES, IORING_OFF_SQ_RING, IORING_OP_READV,
 };
 use crate::sys::{mm, Errno, Result};
 
@@ -134,7 +134,7 @@ impl Ring {
     fn enter(&self, submit: u32, wait: u32) -> Result<usize> {
         loop {
             // SAFETY: the queued SQEs point at iovecs that live until their completion.
-            match unsafe { io_uring_enter(&self.fd, submit, wait, IORING_ENTER_GETEVENTS, None) } {
+            match unsafe { io_uring_enter(&self.fd, submit, wait, IoringEnterFlags::GETEVENTS, None) } {
                 Err(Errno::EINTR) => continue,
                 r => return r,
             }

@@ -123,11 +123,20 @@ bitflags::bitflags! {
 }
 
 // `memfd_create` flags.
-pub const MFD_CLOEXEC: u32 = linux_raw_sys::general::MFD_CLOEXEC;
-pub const MFD_ALLOW_SEALING: u32 = linux_raw_sys::general::MFD_ALLOW_SEALING;
-pub const MFD_HUGETLB: u32 = linux_raw_sys::general::MFD_HUGETLB;
-pub const MFD_NOEXEC_SEAL: u32 = linux_raw_sys::general::MFD_NOEXEC_SEAL;
-pub const MFD_EXEC: u32 = linux_raw_sys::general::MFD_EXEC;
+bitflags::bitflags! {
+    /// `MFD_*`: how `memfd_create` makes the file.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct MemfdFlags: u32 {
+        const CLOEXEC = linux_raw_sys::general::MFD_CLOEXEC;
+        const ALLOW_SEALING = linux_raw_sys::general::MFD_ALLOW_SEALING;
+        const HUGETLB = linux_raw_sys::general::MFD_HUGETLB;
+        const NOEXEC_SEAL = linux_raw_sys::general::MFD_NOEXEC_SEAL;
+        const EXEC = linux_raw_sys::general::MFD_EXEC;
+        // The kernel validates the bits; callers may pass any.
+        const _ = !0;
+    }
+}
 
 // `close_range` flags.
 pub const CLOSE_RANGE_UNSHARE: u32 = 1 << 1;
@@ -356,9 +365,9 @@ pub fn pipe2(flags: OFlags) -> Result<[OwnedFd; 2]> {
 
 /// `memfd_create(2)`: an anonymous, memory-backed file named `name` (for /proc only).
 #[inline]
-pub fn memfd_create(name: &CStr, flags: u32) -> Result<OwnedFd> {
+pub fn memfd_create(name: &CStr, flags: MemfdFlags) -> Result<OwnedFd> {
     // SAFETY: the kernel only reads the name.
-    ret_owned_fd(unsafe { raw::syscall2(nr(Sysno::memfd_create), cstr(name), flags as usize) })
+    ret_owned_fd(unsafe { raw::syscall2(nr(Sysno::memfd_create), cstr(name), flags.bits() as usize) })
 }
 
 /// `ioctl(2)`: device-specific request `request` on `fd` with argument `arg`.

@@ -56,11 +56,20 @@ pub const IORING_FEAT_NATIVE_WORKERS: u32 = linux_raw_sys::io_uring::IORING_FEAT
 pub const IORING_FEAT_RSRC_TAGS: u32 = linux_raw_sys::io_uring::IORING_FEAT_RSRC_TAGS;
 
 // `io_uring_enter` flags.
-pub const IORING_ENTER_GETEVENTS: u32 = linux_raw_sys::io_uring::IORING_ENTER_GETEVENTS;
-pub const IORING_ENTER_SQ_WAKEUP: u32 = linux_raw_sys::io_uring::IORING_ENTER_SQ_WAKEUP;
-pub const IORING_ENTER_SQ_WAIT: u32 = linux_raw_sys::io_uring::IORING_ENTER_SQ_WAIT;
-pub const IORING_ENTER_EXT_ARG: u32 = linux_raw_sys::io_uring::IORING_ENTER_EXT_ARG;
-pub const IORING_ENTER_REGISTERED_RING: u32 = linux_raw_sys::io_uring::IORING_ENTER_REGISTERED_RING;
+bitflags::bitflags! {
+    /// `IORING_ENTER_*`: what `io_uring_enter` does besides submitting.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct IoringEnterFlags: u32 {
+        const GETEVENTS = linux_raw_sys::io_uring::IORING_ENTER_GETEVENTS;
+        const SQ_WAKEUP = linux_raw_sys::io_uring::IORING_ENTER_SQ_WAKEUP;
+        const SQ_WAIT = linux_raw_sys::io_uring::IORING_ENTER_SQ_WAIT;
+        const EXT_ARG = linux_raw_sys::io_uring::IORING_ENTER_EXT_ARG;
+        const REGISTERED_RING = linux_raw_sys::io_uring::IORING_ENTER_REGISTERED_RING;
+        // The kernel validates the bits; callers may pass any.
+        const _ = !0;
+    }
+}
 
 // SQ ring `flags`.
 pub const IORING_SQ_NEED_WAKEUP: u32 = linux_raw_sys::io_uring::IORING_SQ_NEED_WAKEUP;
@@ -327,7 +336,7 @@ pub unsafe fn io_uring_enter(
     fd: impl AsFd,
     to_submit: u32,
     min_complete: u32,
-    flags: u32,
+    flags: IoringEnterFlags,
     sig: Option<&SigSet>,
 ) -> Result<usize> {
     // SAFETY: the caller vouches for the submitted operations; the kernel reads the mask.
@@ -337,7 +346,7 @@ pub unsafe fn io_uring_enter(
             fd_arg(&fd),
             to_submit as usize,
             min_complete as usize,
-            flags as usize,
+            flags.bits() as usize,
             opt_ptr(sig),
             core::mem::size_of::<SigSet>(),
         )

@@ -9,37 +9,54 @@ use super::{cstr, nr, opt_cstr, raw, Result};
 use syscalls::Sysno;
 
 // `mount` flags.
-pub const MS_RDONLY: u64 = linux_raw_sys::general::MS_RDONLY as u64;
-pub const MS_NOSUID: u64 = linux_raw_sys::general::MS_NOSUID as u64;
-pub const MS_NODEV: u64 = linux_raw_sys::general::MS_NODEV as u64;
-pub const MS_NOEXEC: u64 = linux_raw_sys::general::MS_NOEXEC as u64;
-pub const MS_SYNCHRONOUS: u64 = linux_raw_sys::general::MS_SYNCHRONOUS as u64;
-pub const MS_REMOUNT: u64 = linux_raw_sys::general::MS_REMOUNT as u64;
-pub const MS_MANDLOCK: u64 = linux_raw_sys::general::MS_MANDLOCK as u64;
-pub const MS_DIRSYNC: u64 = linux_raw_sys::general::MS_DIRSYNC as u64;
-pub const MS_NOSYMFOLLOW: u64 = linux_raw_sys::general::MS_NOSYMFOLLOW as u64;
-pub const MS_NOATIME: u64 = linux_raw_sys::general::MS_NOATIME as u64;
-pub const MS_NODIRATIME: u64 = linux_raw_sys::general::MS_NODIRATIME as u64;
-pub const MS_BIND: u64 = linux_raw_sys::general::MS_BIND as u64;
-pub const MS_MOVE: u64 = linux_raw_sys::general::MS_MOVE as u64;
-pub const MS_REC: u64 = linux_raw_sys::general::MS_REC as u64;
-pub const MS_SILENT: u64 = linux_raw_sys::general::MS_SILENT as u64;
-pub const MS_POSIXACL: u64 = linux_raw_sys::general::MS_POSIXACL as u64;
-pub const MS_UNBINDABLE: u64 = linux_raw_sys::general::MS_UNBINDABLE as u64;
-pub const MS_PRIVATE: u64 = linux_raw_sys::general::MS_PRIVATE as u64;
-pub const MS_SLAVE: u64 = linux_raw_sys::general::MS_SLAVE as u64;
-pub const MS_SHARED: u64 = linux_raw_sys::general::MS_SHARED as u64;
-pub const MS_RELATIME: u64 = linux_raw_sys::general::MS_RELATIME as u64;
-pub const MS_KERNMOUNT: u64 = linux_raw_sys::general::MS_KERNMOUNT as u64;
-pub const MS_I_VERSION: u64 = linux_raw_sys::general::MS_I_VERSION as u64;
-pub const MS_STRICTATIME: u64 = linux_raw_sys::general::MS_STRICTATIME as u64;
-pub const MS_LAZYTIME: u64 = linux_raw_sys::general::MS_LAZYTIME as u64;
+bitflags::bitflags! {
+    /// `MS_*`: the flags of `mount(2)`.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct MountFlags: u64 {
+        const RDONLY = linux_raw_sys::general::MS_RDONLY as u64;
+        const NOSUID = linux_raw_sys::general::MS_NOSUID as u64;
+        const NODEV = linux_raw_sys::general::MS_NODEV as u64;
+        const NOEXEC = linux_raw_sys::general::MS_NOEXEC as u64;
+        const SYNCHRONOUS = linux_raw_sys::general::MS_SYNCHRONOUS as u64;
+        const REMOUNT = linux_raw_sys::general::MS_REMOUNT as u64;
+        const MANDLOCK = linux_raw_sys::general::MS_MANDLOCK as u64;
+        const DIRSYNC = linux_raw_sys::general::MS_DIRSYNC as u64;
+        const NOSYMFOLLOW = linux_raw_sys::general::MS_NOSYMFOLLOW as u64;
+        const NOATIME = linux_raw_sys::general::MS_NOATIME as u64;
+        const NODIRATIME = linux_raw_sys::general::MS_NODIRATIME as u64;
+        const BIND = linux_raw_sys::general::MS_BIND as u64;
+        const MOVE = linux_raw_sys::general::MS_MOVE as u64;
+        const REC = linux_raw_sys::general::MS_REC as u64;
+        const SILENT = linux_raw_sys::general::MS_SILENT as u64;
+        const POSIXACL = linux_raw_sys::general::MS_POSIXACL as u64;
+        const UNBINDABLE = linux_raw_sys::general::MS_UNBINDABLE as u64;
+        const PRIVATE = linux_raw_sys::general::MS_PRIVATE as u64;
+        const SLAVE = linux_raw_sys::general::MS_SLAVE as u64;
+        const SHARED = linux_raw_sys::general::MS_SHARED as u64;
+        const RELATIME = linux_raw_sys::general::MS_RELATIME as u64;
+        const KERNMOUNT = linux_raw_sys::general::MS_KERNMOUNT as u64;
+        const I_VERSION = linux_raw_sys::general::MS_I_VERSION as u64;
+        const STRICTATIME = linux_raw_sys::general::MS_STRICTATIME as u64;
+        const LAZYTIME = linux_raw_sys::general::MS_LAZYTIME as u64;
+        // The kernel validates the bits; callers may pass any.
+        const _ = !0;
+    }
+}
 
-// `umount2` flags.
-pub const MNT_FORCE: i32 = linux_raw_sys::general::MNT_FORCE as i32;
-pub const MNT_DETACH: i32 = linux_raw_sys::general::MNT_DETACH as i32;
-pub const MNT_EXPIRE: i32 = linux_raw_sys::general::MNT_EXPIRE as i32;
-pub const UMOUNT_NOFOLLOW: i32 = linux_raw_sys::general::UMOUNT_NOFOLLOW as i32;
+bitflags::bitflags! {
+    /// `MNT_*` (and `UMOUNT_NOFOLLOW`): how `umount2` detaches.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct UnmountFlags: u32 {
+        const FORCE = linux_raw_sys::general::MNT_FORCE;
+        const DETACH = linux_raw_sys::general::MNT_DETACH;
+        const EXPIRE = linux_raw_sys::general::MNT_EXPIRE;
+        const NOFOLLOW = linux_raw_sys::general::UMOUNT_NOFOLLOW;
+        // The kernel validates the bits; callers may pass any.
+        const _ = !0;
+    }
+}
 
 // `open_tree` flags (with `AT_*` and `O_CLOEXEC`).
 pub const OPEN_TREE_CLONE: u32 = linux_raw_sys::general::OPEN_TREE_CLONE;
@@ -93,7 +110,7 @@ pub fn mount(
     source: Option<&CStr>,
     target: &CStr,
     fstype: Option<&CStr>,
-    flags: u64,
+    flags: MountFlags,
     data: Option<&CStr>,
 ) -> Result<()> {
     // SAFETY: the kernel only reads the strings.
@@ -103,7 +120,7 @@ pub fn mount(
             opt_cstr(source),
             cstr(target),
             opt_cstr(fstype),
-            flags as usize,
+            flags.bits() as usize,
             opt_cstr(data),
         )
     })
@@ -112,9 +129,9 @@ pub fn mount(
 /// `umount2(2)`: detach the mount at `target` (`MNT_*`, `UMOUNT_NOFOLLOW`); `EINVAL` when
 /// it is not a mount point.
 #[inline]
-pub fn umount2(target: &CStr, flags: i32) -> Result<()> {
+pub fn umount2(target: &CStr, flags: UnmountFlags) -> Result<()> {
     // SAFETY: the kernel only reads the path.
-    ret_unit(unsafe { raw::syscall2(nr(Sysno::umount2), cstr(target), flags as usize) })
+    ret_unit(unsafe { raw::syscall2(nr(Sysno::umount2), cstr(target), flags.bits() as usize) })
 }
 
 /// `open_tree(2)`: an fd for the mount at `path` relative to `dirfd`, or with

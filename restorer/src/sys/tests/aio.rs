@@ -151,7 +151,7 @@ impl Ring {
         tail.store(t.wrapping_add(1), Ordering::Release);
         assert_eq!(
             // SAFETY: the SQE's buffers are live until this returns with the completion.
-            unsafe { io_uring_enter(&self.fd, 1, 1, IORING_ENTER_GETEVENTS, None) },
+            unsafe { io_uring_enter(&self.fd, 1, 1, IoringEnterFlags::GETEVENTS, None) },
             Ok(1)
         );
         let c = &self.p.cq_off;
@@ -302,8 +302,11 @@ fn io_uring_probe_and_errors() {
     // SAFETY: refused: unknown flag.
     assert_eq!(unsafe { io_uring_setup(2, &mut p) }, Err(Errno::EINVAL));
     let [r, w] = crate::sys::fs::pipe2(OFlags::CLOEXEC).unwrap();
-    // SAFETY: not a ring: refused.
-    assert_eq!(unsafe { io_uring_enter(&r, 0, 0, 0, None) }, Err(Errno::EOPNOTSUPP));
+    assert_eq!(
+        // SAFETY: not a ring: refused.
+        unsafe { io_uring_enter(&r, 0, 0, IoringEnterFlags::empty(), None) },
+        Err(Errno::EOPNOTSUPP)
+    );
     assert_eq!(
         // SAFETY: an unknown register opcode is refused.
         unsafe { io_uring_register(&ring.fd, 9999, null_mut(), 0) },

@@ -365,7 +365,7 @@ fn flock_conflicts_between_open_files() {
 
 #[test]
 fn memfd_write_read_and_seal() {
-    let fd = memfd_create(c"restorer-sys-test", MFD_CLOEXEC | MFD_ALLOW_SEALING).unwrap();
+    let fd = memfd_create(c"restorer-sys-test", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING).unwrap();
     assert_eq!(fcntl_getfd(&fd), Ok(FD_CLOEXEC));
     assert_eq!(write(&fd, b"hello memfd"), Ok(11));
     let mut b = [0u8; 11];
@@ -386,7 +386,10 @@ fn memfd_write_read_and_seal() {
     assert_eq!(unsafe { fcntl(&fd, F_GET_SEALS, 0) }, Ok(F_SEAL_WRITE));
     assert_eq!(write(&fd, b"x"), Err(Errno::EPERM));
     close_fd(fd).unwrap();
-    assert_eq!(memfd_create(c"bad-flags", 0x8000_0000), Err(Errno::EINVAL));
+    assert_eq!(
+        memfd_create(c"bad-flags", MemfdFlags::from_bits_retain(0x8000_0000)),
+        Err(Errno::EINVAL)
+    );
 }
 
 #[test]

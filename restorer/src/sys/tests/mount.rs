@@ -20,12 +20,29 @@ fn mount_api_errors_map_to_errno() {
     assert_eq!(fsopen(c"tmpfs", 0x80), Err(Errno::EINVAL));
     let d = TempDir::new("mnterr");
     assert_eq!(
-        mount(Some(c"none"), c"/nonexistent-restorer-sys/x", Some(c"tmpfs"), 0, None),
+        mount(
+            Some(c"none"),
+            c"/nonexistent-restorer-sys/x",
+            Some(c"tmpfs"),
+            MountFlags::empty(),
+            None
+        ),
         Err(Errno::ENOENT)
     );
-    assert_eq!(umount2(&d.c(), 0), Err(Errno::EINVAL), "not a mount point");
-    assert_eq!(umount2(c"/nonexistent-restorer-sys", 0), Err(Errno::ENOENT));
-    assert_eq!(umount2(&d.c(), 0x100), Err(Errno::EINVAL), "unknown flag");
+    assert_eq!(
+        umount2(&d.c(), UnmountFlags::empty()),
+        Err(Errno::EINVAL),
+        "not a mount point"
+    );
+    assert_eq!(
+        umount2(c"/nonexistent-restorer-sys", UnmountFlags::empty()),
+        Err(Errno::ENOENT)
+    );
+    assert_eq!(
+        umount2(&d.c(), UnmountFlags::from_bits_retain(0x100)),
+        Err(Errno::EINVAL),
+        "unknown flag"
+    );
     assert_eq!(open_tree(CWD, c"/nonexistent-restorer-sys", 0), Err(Errno::ENOENT));
     assert_eq!(open_tree(CWD, &d.c(), 0x4000_0000), Err(Errno::EINVAL));
     assert_eq!(
@@ -79,15 +96,23 @@ fn mounts_in_a_private_mount_namespace() {
         };
         // Our own namespace, with nothing propagating back to the host.
         ensure!(unshare(CloneFlags::NEWNS).is_ok());
-        ensure!(mount(None, c"/", None, MS_REC | MS_PRIVATE, None).is_ok());
-        ensure!(mount(Some(c"none"), &mp, Some(c"restorer-bogus-fs"), 0, None) == Err(Errno::ENODEV));
+        ensure!(mount(None, c"/", None, MountFlags::REC | MountFlags::PRIVATE, None).is_ok());
+        ensure!(
+            mount(
+                Some(c"none"),
+                &mp,
+                Some(c"restorer-bogus-fs"),
+                MountFlags::empty(),
+                None
+            ) == Err(Errno::ENODEV)
+        );
 
         // mount(2) and umount2(2).
         ensure!(mount(
             Some(c"restorer-tmpfs"),
             &mp,
             Some(c"tmpfs"),
-            MS_NOSUID | MS_NODEV,
+            MountFlags::NOSUID | MountFlags::NODEV,
             Some(c"size=1m,mode=0700")
         )
         .is_ok());
@@ -99,17 +124,17 @@ fn mounts_in_a_private_mount_namespace() {
         };
         ensure!(write(&fd, b"on tmpfs") == Ok(8));
         ensure!(close_fd(fd).is_ok());
-        ensure!(mount(None, &mp, None, MS_REMOUNT | MS_RDONLY, None).is_ok());
+        ensure!(mount(None, &mp, None, MountFlags::REMOUNT | MountFlags::RDONLY, None).is_ok());
         ensure!(openat(CWD, &file, OFlags::RDWR | OFlags::CLOEXEC, 0) == Err(Errno::EROFS));
-        ensure!(umount2(&mp, 0).is_ok());
+        ensure!(umount2(&mp, UnmountFlags::empty()).is_ok());
         ensure!(matches!(dev(&mp), Ok((d, _)) if d == host_dev));
-        ensure!(umount2(&mp, 0) == Err(Errno::EINVAL));
+        ensure!(umount2(&mp, UnmountFlags::empty()) == Err(Errno::EINVAL));
 
         // A bind mount.
         ensure!(dev(&marker) == Err(Errno::ENOENT));
-        ensure!(mount(Some(&src), &mp, None, MS_BIND, None).is_ok());
+        ensure!(mount(Some(&src), &mp, None, MountFlags::BIND, None).is_ok());
         ensure!(dev(&marker).is_ok());
-        ensure!(umount2(&mp, MNT_DETACH).is_ok());
+        ensure!(umount2(&mp, UnmountFlags::DETACH).is_ok());
         ensure!(dev(&marker) == Err(Errno::ENOENT));
 
         // The fd-based API: fsopen, fsconfig, fsmount, move_mount, open_tree.
@@ -130,8 +155,8 @@ fn mounts_in_a_private_mount_namespace() {
         };
         ensure!(move_mount(&tree, c"", CWD, &mp2, MOVE_MOUNT_F_EMPTY_PATH).is_ok());
         ensure!(matches!(dev(&mp2), Ok((d, _)) if d == newdev));
-        ensure!(umount2(&mp2, MNT_DETACH).is_ok());
-        ensure!(umount2(&mp, MNT_DETACH).is_ok());
+        ensure!(umount2(&mp2, UnmountFlags::DETACH).is_ok());
+        ensure!(umount2(&mp, UnmountFlags::DETACH).is_ok());
         for fd in [fsfd, mfd, tree] {
             ensure!(close_fd(fd).is_ok());
         }
