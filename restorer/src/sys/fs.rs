@@ -3,6 +3,7 @@
 
 use core::ffi::CStr;
 
+pub use super::at_flags::AtFlags;
 use super::fd::{AsFd, OwnedFd, RawFd};
 pub use super::fd::{AT_FDCWD, CWD};
 pub use super::io_slice::IoVec;
@@ -14,14 +15,6 @@ use super::sigtypes::SigSet;
 use super::timespec::Timespec;
 use super::{cstr, nr, opt_ptr, raw, Result};
 use syscalls::Sysno;
-
-// `*at` directory fd and flags.
-pub const AT_SYMLINK_NOFOLLOW: i32 = linux_raw_sys::general::AT_SYMLINK_NOFOLLOW as i32;
-pub const AT_REMOVEDIR: i32 = linux_raw_sys::general::AT_REMOVEDIR as i32;
-pub const AT_SYMLINK_FOLLOW: i32 = linux_raw_sys::general::AT_SYMLINK_FOLLOW as i32;
-pub const AT_NO_AUTOMOUNT: i32 = linux_raw_sys::general::AT_NO_AUTOMOUNT as i32;
-pub const AT_EMPTY_PATH: i32 = linux_raw_sys::general::AT_EMPTY_PATH as i32;
-pub const AT_RECURSIVE: i32 = linux_raw_sys::general::AT_RECURSIVE as i32;
 
 // `openat2` resolve flags.
 pub const RESOLVE_NO_XDEV: u64 = linux_raw_sys::general::RESOLVE_NO_XDEV as u64;

@@ -64,6 +64,7 @@ pub mod errno;
 mod raw;
 
 // Leaves: types and constants shared by several families; they import no family.
+pub mod at_flags;
 pub mod clone_flags;
 pub mod fd;
 pub mod io_slice;

@@ -3,6 +3,7 @@
 
 use core::ffi::CStr;
 
+use super::at_flags::AtFlags;
 use super::fd::{AsFd, OwnedFd};
 use super::oflags::OFlags;
 use super::ret::{fd_arg, ret_owned_fd, ret_unit, ret_usize};
@@ -36,17 +37,9 @@ pub const STATX_BTIME: u32 = linux_raw_sys::general::STATX_BTIME;
 pub const STATX_MNT_ID: u32 = linux_raw_sys::general::STATX_MNT_ID;
 pub const STATX_DIOALIGN: u32 = linux_raw_sys::general::STATX_DIOALIGN;
 pub const STATX_MNT_ID_UNIQUE: u32 = linux_raw_sys::general::STATX_MNT_ID_UNIQUE;
-// `statx` sync flags (with the `AT_*` flags of [`super::fs`]).
-pub const AT_STATX_SYNC_AS_STAT: i32 = linux_raw_sys::general::AT_STATX_SYNC_AS_STAT as i32;
-pub const AT_STATX_FORCE_SYNC: i32 = linux_raw_sys::general::AT_STATX_FORCE_SYNC as i32;
-pub const AT_STATX_DONT_SYNC: i32 = linux_raw_sys::general::AT_STATX_DONT_SYNC as i32;
 
 /// Largest opaque handle `name_to_handle_at` returns.
 pub const MAX_HANDLE_SZ: usize = 128;
-/// `name_to_handle_at` flag: return a 64-bit unique mount id.
-pub const AT_HANDLE_MNT_ID_UNIQUE: i32 = linux_raw_sys::general::AT_HANDLE_MNT_ID_UNIQUE as i32;
-/// `name_to_handle_at` flag: the handle only identifies, it need not be openable.
-pub const AT_HANDLE_FID: i32 = linux_raw_sys::general::AT_HANDLE_FID as i32;
 
 /// The x86_64 kernel's `struct stat` (as `fstat`/`newfstatat` fill it).
 #[repr(C)]
@@ -174,9 +167,9 @@ pub fn unlink(path: &CStr) -> Result<()> {
 
 /// `unlinkat(2)`: remove `path` relative to `dirfd`; `AT_REMOVEDIR` for directories.
 #[inline]
-pub fn unlinkat(dirfd: impl AsFd, path: &CStr, flags: i32) -> Result<()> {
+pub fn unlinkat(dirfd: impl AsFd, path: &CStr, flags: AtFlags) -> Result<()> {
     // SAFETY: the kernel only reads the path.
-    ret_unit(unsafe { raw::syscall3(nr(Sysno::unlinkat), fd_arg(&dirfd), cstr(path), flags as usize) })
+    ret_unit(unsafe { raw::syscall3(nr(Sysno::unlinkat), fd_arg(&dirfd), cstr(path), flags.bits() as usize) })
 }
 
 /// `symlinkat(2)`: create `linkpath` (relative to `dirfd`) pointing at `target`.
@@ -219,7 +212,7 @@ pub fn fstat(fd: impl AsFd, st: &mut Stat) -> Result<()> {
 /// `newfstatat(2)`: the metadata of `path` relative to `dirfd` (`AT_SYMLINK_NOFOLLOW`,
 /// `AT_EMPTY_PATH`).
 #[inline]
-pub fn newfstatat(dirfd: impl AsFd, path: &CStr, st: &mut Stat, flags: i32) -> Result<()> {
+pub fn newfstatat(dirfd: impl AsFd, path: &CStr, st: &mut Stat, flags: AtFlags) -> Result<()> {
     // SAFETY: the kernel reads the path and writes one struct stat into `st`.
     ret_unit(unsafe {
         raw::syscall4(
@@ -227,7 +220,7 @@ pub fn newfstatat(dirfd: impl AsFd, path: &CStr, st: &mut Stat, flags: i32) -> R
             fd_arg(&dirfd),
             cstr(path),
             st as *mut Stat as usize,
-            flags as usize,
+            flags.bits() as usize,
         )
     })
 }
@@ -235,14 +228,14 @@ pub fn newfstatat(dirfd: impl AsFd, path: &CStr, st: &mut Stat, flags: i32) -> R
 /// `statx(2)`: extended metadata of `path` relative to `dirfd`; `mask` (`STATX_*`) asks
 /// for fields, `stx_mask` says which were filled.
 #[inline]
-pub fn statx(dirfd: impl AsFd, path: &CStr, flags: i32, mask: u32, stx: &mut Statx) -> Result<()> {
+pub fn statx(dirfd: impl AsFd, path: &CStr, flags: AtFlags, mask: u32, stx: &mut Statx) -> Result<()> {
     // SAFETY: the kernel reads the path and writes one struct statx into `stx`.
     ret_unit(unsafe {
         raw::syscall5(
             nr(Sysno::statx),
             fd_arg(&dirfd),
             cstr(path),
-            flags as usize,
+            flags.bits() as usize,
             mask as usize,
             stx as *mut Statx as usize,
         )
@@ -252,7 +245,7 @@ pub fn statx(dirfd: impl AsFd, path: &CStr, flags: i32, mask: u32, stx: &mut Sta
 /// `name_to_handle_at(2)`: an opaque handle for `path` relative to `dirfd`, written into
 /// `handle`; returns the mount id (64-bit with [`AT_HANDLE_MNT_ID_UNIQUE`]).
 #[inline]
-pub fn name_to_handle_at(dirfd: impl AsFd, path: &CStr, handle: &mut FileHandle, flags: i32) -> Result<u64> {
+pub fn name_to_handle_at(dirfd: impl AsFd, path: &CStr, handle: &mut FileHandle, flags: AtFlags) -> Result<u64> {
     handle.handle_bytes = MAX_HANDLE_SZ as u32;
     // The kernel writes an int, or a u64 with AT_HANDLE_MNT_ID_UNIQUE: a zeroed u64 holds
     // either (x86_64 is little endian).
@@ -266,7 +259,7 @@ pub fn name_to_handle_at(dirfd: impl AsFd, path: &CStr, handle: &mut FileHandle,
             cstr(path),
             handle as *mut FileHandle as usize,
             &mut mount_id as *mut u64 as usize,
-            flags as usize,
+            flags.bits() as usize,
         )
     })?;
     Ok(mount_id)

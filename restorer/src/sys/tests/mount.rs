@@ -1,6 +1,7 @@
 //! mount: error mapping on the host, real mounts only in a child's own mount namespace.
 
 use super::*;
+use crate::sys::at_flags::AtFlags;
 use crate::sys::creds::CAP_SYS_ADMIN;
 use crate::sys::fs::{openat, write, OFlags, CWD};
 use crate::sys::mount::*;
@@ -10,7 +11,7 @@ use crate::sys::thread::CloneFlags;
 
 fn dev_of(p: &CString) -> u64 {
     let mut st = Stat::zeroed();
-    newfstatat(CWD, p, &mut st, 0).unwrap();
+    newfstatat(CWD, p, &mut st, AtFlags::empty()).unwrap();
     st.st_dev
 }
 
@@ -92,7 +93,7 @@ fn mounts_in_a_private_mount_namespace() {
     in_child(|| {
         let dev = |p: &CString| {
             let mut st = Stat::zeroed();
-            newfstatat(CWD, p, &mut st, 0).map(|_| (st.st_dev, st.st_mode))
+            newfstatat(CWD, p, &mut st, AtFlags::empty()).map(|_| (st.st_dev, st.st_mode))
         };
         // Our own namespace, with nothing propagating back to the host.
         ensure!(unshare(CloneFlags::NEWNS).is_ok());

@@ -4,7 +4,7 @@ use std::os::unix::fs::MetadataExt;
 
 use super::*;
 use crate::sys::creds::CAP_DAC_READ_SEARCH;
-use crate::sys::fs::{open, read, OFlags, AT_EMPTY_PATH, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, CWD};
+use crate::sys::fs::{open, read, AtFlags, OFlags, CWD};
 use crate::sys::path::*;
 
 #[test]
@@ -30,10 +30,13 @@ fn mkdir_rmdir_unlink_and_their_errors() {
         d.join("at").metadata().unwrap().mode() & 0o777,
         0o700 & !current_umask()
     );
-    assert_eq!(unlinkat(&dirfd, c"at", 0), Err(Errno::EISDIR));
-    unlinkat(&dirfd, c"at", AT_REMOVEDIR).unwrap();
-    assert_eq!(unlinkat(&dirfd, c"at", AT_REMOVEDIR), Err(Errno::ENOENT));
-    assert_eq!(unlinkat(&dirfd, c"x", 0x7000_0000), Err(Errno::EINVAL));
+    assert_eq!(unlinkat(&dirfd, c"at", AtFlags::empty()), Err(Errno::EISDIR));
+    unlinkat(&dirfd, c"at", AtFlags::REMOVEDIR).unwrap();
+    assert_eq!(unlinkat(&dirfd, c"at", AtFlags::REMOVEDIR), Err(Errno::ENOENT));
+    assert_eq!(
+        unlinkat(&dirfd, c"x", AtFlags::from_bits_retain(0x7000_0000)),
+        Err(Errno::EINVAL)
+    );
     close_fd(dirfd).unwrap();
 }
 
@@ -106,21 +109,31 @@ fn fstat_newfstatat_and_statx_agree() {
     assert_eq!(st.st_blocks, md.blocks() as i64);
 
     let mut st2 = Stat::zeroed();
-    newfstatat(CWD, &cpath(&p), &mut st2, 0).unwrap();
+    newfstatat(CWD, &cpath(&p), &mut st2, AtFlags::empty()).unwrap();
     assert_eq!(st, st2);
-    newfstatat(&fd, c"", &mut st2, AT_EMPTY_PATH).unwrap();
+    newfstatat(&fd, c"", &mut st2, AtFlags::EMPTY_PATH).unwrap();
     assert_eq!(st, st2);
-    newfstatat(CWD, &d.cjoin("l"), &mut st2, AT_SYMLINK_NOFOLLOW).unwrap();
+    newfstatat(CWD, &d.cjoin("l"), &mut st2, AtFlags::SYMLINK_NOFOLLOW).unwrap();
     assert_eq!(st2.st_mode & S_IFMT, S_IFLNK);
-    newfstatat(CWD, &d.cjoin("l"), &mut st2, 0).unwrap();
+    newfstatat(CWD, &d.cjoin("l"), &mut st2, AtFlags::empty()).unwrap();
     assert_eq!(st2.st_ino, st.st_ino, "followed");
-    newfstatat(CWD, &d.c(), &mut st2, 0).unwrap();
+    newfstatat(CWD, &d.c(), &mut st2, AtFlags::empty()).unwrap();
     assert_eq!(st2.st_mode & S_IFMT, S_IFDIR);
-    assert_eq!(newfstatat(CWD, &d.cjoin("missing"), &mut st2, 0), Err(Errno::ENOENT));
+    assert_eq!(
+        newfstatat(CWD, &d.cjoin("missing"), &mut st2, AtFlags::empty()),
+        Err(Errno::ENOENT)
+    );
     assert_eq!(fstat(bad_fd(-1), &mut st2), Err(Errno::EBADF));
 
     let mut sx = Statx::zeroed();
-    statx(CWD, &cpath(&p), 0, STATX_BASIC_STATS | STATX_MNT_ID, &mut sx).unwrap();
+    statx(
+        CWD,
+        &cpath(&p),
+        AtFlags::empty(),
+        STATX_BASIC_STATS | STATX_MNT_ID,
+        &mut sx,
+    )
+    .unwrap();
     assert_eq!(sx.stx_mask & STATX_BASIC_STATS, STATX_BASIC_STATS);
     assert_eq!(sx.stx_size, 1234);
     assert_eq!(sx.stx_ino, st.st_ino);
@@ -142,15 +155,15 @@ fn fstat_newfstatat_and_statx_agree() {
     assert_ne!(sx.stx_mask & STATX_MNT_ID, 0);
     assert_ne!(sx.stx_mnt_id, 0);
     let mut sx2 = Statx::zeroed();
-    statx(&fd, c"", AT_EMPTY_PATH, STATX_BASIC_STATS, &mut sx2).unwrap();
+    statx(&fd, c"", AtFlags::EMPTY_PATH, STATX_BASIC_STATS, &mut sx2).unwrap();
     assert_eq!(sx2.stx_ino, sx.stx_ino);
     assert_eq!(
-        statx(CWD, &cpath(&p), 0, 0x8000_0000, &mut sx2),
+        statx(CWD, &cpath(&p), AtFlags::empty(), 0x8000_0000, &mut sx2),
         Err(Errno::EINVAL),
         "reserved mask bit"
     );
     assert_eq!(
-        statx(CWD, &d.cjoin("missing"), 0, STATX_BASIC_STATS, &mut sx2),
+        statx(CWD, &d.cjoin("missing"), AtFlags::empty(), STATX_BASIC_STATS, &mut sx2),
         Err(Errno::ENOENT)
     );
     close_fd(fd).unwrap();
@@ -161,14 +174,14 @@ fn file_handles_round_trip() {
     let d = TempDir::new("handle");
     let p = d.file("f", b"by handle");
     let mut h = FileHandle::zeroed();
-    let mount_id = name_to_handle_at(CWD, &cpath(&p), &mut h, 0).unwrap();
+    let mount_id = name_to_handle_at(CWD, &cpath(&p), &mut h, AtFlags::empty()).unwrap();
     assert!(h.handle_bytes > 0 && h.handle_bytes as usize <= MAX_HANDLE_SZ);
     // The mount id is the one statx reports.
     let mut sx = Statx::zeroed();
-    statx(CWD, &cpath(&p), 0, STATX_MNT_ID, &mut sx).unwrap();
+    statx(CWD, &cpath(&p), AtFlags::empty(), STATX_MNT_ID, &mut sx).unwrap();
     assert_eq!(mount_id, sx.stx_mnt_id);
     assert_eq!(
-        name_to_handle_at(CWD, &d.cjoin("missing"), &mut h.clone(), 0),
+        name_to_handle_at(CWD, &d.cjoin("missing"), &mut h.clone(), AtFlags::empty()),
         Err(Errno::ENOENT)
     );
 
