@@ -146,7 +146,7 @@ fn set_tid() -> i32 {
         Err(e) => e.neg(),
         Ok(0) => process::exit_group(0),
         Ok(pid) => {
-            let _ = process::wait4(pid, None, 0, None);
+            let _ = process::wait4(pid, None, process::WaitOptions::empty(), None);
             0
         }
     }

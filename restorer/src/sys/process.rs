@@ -12,15 +12,25 @@ use super::{cstr, nr, opt_mut, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
 // `wait4`/`waitid` options.
-pub const WNOHANG: i32 = linux_raw_sys::general::WNOHANG as i32;
-pub const WUNTRACED: i32 = linux_raw_sys::general::WUNTRACED as i32;
-pub const WSTOPPED: i32 = WUNTRACED;
-pub const WEXITED: i32 = linux_raw_sys::general::WEXITED as i32;
-pub const WCONTINUED: i32 = linux_raw_sys::general::WCONTINUED as i32;
-pub const WNOWAIT: i32 = linux_raw_sys::general::WNOWAIT as i32;
-pub const __WNOTHREAD: i32 = linux_raw_sys::general::__WNOTHREAD as i32;
-pub const __WALL: i32 = linux_raw_sys::general::__WALL as i32;
-pub const __WCLONE: i32 = 0x8000_0000_u32 as i32;
+bitflags::bitflags! {
+    /// `W*`: what `wait4`/`waitid` wait for, and how.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct WaitOptions: u32 {
+        const NOHANG = linux_raw_sys::general::WNOHANG;
+        const UNTRACED = linux_raw_sys::general::WUNTRACED;
+        /// `waitid`'s name for the `UNTRACED` bit.
+        const STOPPED = linux_raw_sys::general::WSTOPPED;
+        const EXITED = linux_raw_sys::general::WEXITED;
+        const CONTINUED = linux_raw_sys::general::WCONTINUED;
+        const NOWAIT = linux_raw_sys::general::WNOWAIT;
+        const NOTHREAD = linux_raw_sys::general::__WNOTHREAD;
+        const ALL = linux_raw_sys::general::__WALL;
+        const CLONE = linux_raw_sys::general::__WCLONE;
+        // The kernel validates the bits; callers may pass any.
+        const _ = !0;
+    }
+}
 
 // `waitid` id types.
 pub const P_ALL: i32 = linux_raw_sys::general::P_ALL as i32;
@@ -375,14 +385,19 @@ pub fn exit_group(code: i32) -> ! {
 /// `wait4(2)`: wait for a state change of child `pid` (-1: any, 0: our group, < -1: group
 /// `-pid`); returns its pid (0 with `WNOHANG` when none changed).
 #[inline]
-pub fn wait4(pid: i32, status: Option<&mut WaitStatus>, options: i32, rusage: Option<&mut Rusage>) -> Result<i32> {
+pub fn wait4(
+    pid: i32,
+    status: Option<&mut WaitStatus>,
+    options: WaitOptions,
+    rusage: Option<&mut Rusage>,
+) -> Result<i32> {
     // SAFETY: the kernel writes the status int and the rusage, where given.
     ret_c_int(unsafe {
         raw::syscall4(
             nr(Sysno::wait4),
             pid as usize,
             opt_mut(status),
-            options as usize,
+            options.bits() as usize,
             opt_mut(rusage),
         )
     })
@@ -392,7 +407,13 @@ pub fn wait4(pid: i32, status: Option<&mut WaitStatus>, options: i32, rusage: Op
 /// described in `info` (`signo == SIGCHLD`, `code == CLD_*`, `status`). With `WNOHANG`
 /// and nothing to report, `info.pid()` stays 0.
 #[inline]
-pub fn waitid(idtype: i32, id: i32, info: &mut SigInfo, options: i32, rusage: Option<&mut Rusage>) -> Result<()> {
+pub fn waitid(
+    idtype: i32,
+    id: i32,
+    info: &mut SigInfo,
+    options: WaitOptions,
+    rusage: Option<&mut Rusage>,
+) -> Result<()> {
     // SAFETY: the kernel writes one siginfo into `info` and the rusage where given.
     ret_unit(unsafe {
         raw::syscall5(
@@ -400,7 +421,7 @@ pub fn waitid(idtype: i32, id: i32, info: &mut SigInfo, options: i32, rusage: Op
             idtype as usize,
             id as usize,
             info as *mut SigInfo as usize,
-            options as usize,
+            options.bits() as usize,
             opt_mut(rusage),
         )
     })

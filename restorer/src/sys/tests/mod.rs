@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::sys::fd::{BorrowedFd, OwnedFd};
-use crate::sys::process::{exit_group, kill, wait4, WaitStatus};
+use crate::sys::process::{exit_group, kill, wait4, WaitOptions, WaitStatus};
 use crate::sys::signal::{SIGCHLD, SIGKILL};
 use crate::sys::thread::{clone3, CloneArgs};
 use crate::sys::Errno;
@@ -96,7 +96,7 @@ pub fn fork_spawn<F: FnOnce() -> i32>(f: F) -> i32 {
 pub fn wait_child(pid: i32) -> WaitStatus {
     let mut st = WaitStatus::default();
     loop {
-        match wait4(pid, Some(&mut st), 0, None) {
+        match wait4(pid, Some(&mut st), WaitOptions::empty(), None) {
             Ok(p) => {
                 assert_eq!(p, pid);
                 return st;
@@ -131,7 +131,7 @@ impl Drop for ChildGuard {
     fn drop(&mut self) {
         if self.0 > 0 {
             let _ = kill(self.0, SIGKILL);
-            let _ = wait4(self.0, None, crate::sys::process::__WALL, None);
+            let _ = wait4(self.0, None, crate::sys::process::WaitOptions::ALL, None);
         }
     }
 }

@@ -68,13 +68,25 @@ fn wait4_and_waitid_report_exits() {
     let pid = fork_spawn(|| 42);
     let mut st = WaitStatus::default();
     let mut ru = Rusage::default();
-    assert_eq!(wait4(pid, Some(&mut st), 0, Some(&mut ru)), Ok(pid));
+    assert_eq!(wait4(pid, Some(&mut st), WaitOptions::empty(), Some(&mut ru)), Ok(pid));
     assert!(st.exited() && !st.signaled() && !st.stopped());
     assert_eq!(st.exit_code(), 42);
     assert!(ru.ru_maxrss > 0, "{ru:?}");
-    assert_eq!(wait4(pid, Some(&mut st), 0, None), Err(Errno::ECHILD), "already reaped");
-    assert_eq!(wait4(getppid(), None, 0, None), Err(Errno::ECHILD), "not our child");
-    assert_eq!(wait4(pid, None, 0x10_0000, None), Err(Errno::EINVAL), "bad option");
+    assert_eq!(
+        wait4(pid, Some(&mut st), WaitOptions::empty(), None),
+        Err(Errno::ECHILD),
+        "already reaped"
+    );
+    assert_eq!(
+        wait4(getppid(), None, WaitOptions::empty(), None),
+        Err(Errno::ECHILD),
+        "not our child"
+    );
+    assert_eq!(
+        wait4(pid, None, WaitOptions::from_bits_retain(0x10_0000), None),
+        Err(Errno::EINVAL),
+        "bad option"
+    );
 
     // waitid by pid, and WNOHANG while the child still runs.
     let [r, w] = pipe2(OFlags::CLOEXEC).unwrap();
@@ -85,12 +97,12 @@ fn wait4_and_waitid_report_exits() {
     });
     let guard = ChildGuard(pid);
     let mut info = SigInfo::zeroed();
-    waitid(P_PID, pid, &mut info, WEXITED | WNOHANG, None).unwrap();
+    waitid(P_PID, pid, &mut info, WaitOptions::EXITED | WaitOptions::NOHANG, None).unwrap();
     assert_eq!(info.pid(), 0, "nothing to report yet");
-    assert_eq!(wait4(pid, None, WNOHANG, None), Ok(0));
+    assert_eq!(wait4(pid, None, WaitOptions::NOHANG, None), Ok(0));
     write(&w, b"x").unwrap();
     let mut ru = Rusage::default();
-    waitid(P_PID, pid, &mut info, WEXITED, Some(&mut ru)).unwrap();
+    waitid(P_PID, pid, &mut info, WaitOptions::EXITED, Some(&mut ru)).unwrap();
     guard.disarm();
     assert_eq!(info.signo, SIGCHLD);
     assert_eq!(info.code, CLD_EXITED);
@@ -98,8 +110,11 @@ fn wait4_and_waitid_report_exits() {
         (info.pid(), info.status(), info.uid()),
         (pid, 7, getresuid().unwrap().0)
     );
-    assert_eq!(waitid(P_PID, pid, &mut info, WEXITED, None), Err(Errno::ECHILD));
-    assert_eq!(waitid(99, 0, &mut info, WEXITED, None), Err(Errno::EINVAL));
+    assert_eq!(
+        waitid(P_PID, pid, &mut info, WaitOptions::EXITED, None),
+        Err(Errno::ECHILD)
+    );
+    assert_eq!(waitid(99, 0, &mut info, WaitOptions::EXITED, None), Err(Errno::EINVAL));
     close_fd(r).unwrap();
     close_fd(w).unwrap();
 }
@@ -120,7 +135,7 @@ fn waitid_on_a_pidfd_from_clone3() {
     }
     assert!(pidfd >= 0);
     let mut info = SigInfo::zeroed();
-    waitid(P_PIDFD, pidfd, &mut info, WEXITED, None).unwrap();
+    waitid(P_PIDFD, pidfd, &mut info, WaitOptions::EXITED, None).unwrap();
     assert_eq!(
         (info.signo, info.code, info.pid(), info.status()),
         (SIGCHLD, CLD_EXITED, pid, 9)
@@ -639,7 +654,7 @@ fn child_killed_by_a_signal_reports_cld_killed() {
     let guard = ChildGuard(pid);
     kill(pid, SIGKILL).unwrap();
     let mut info = SigInfo::zeroed();
-    waitid(P_PID, pid, &mut info, WEXITED, None).unwrap();
+    waitid(P_PID, pid, &mut info, WaitOptions::EXITED, None).unwrap();
     guard.disarm();
     assert_eq!((info.code, info.status()), (CLD_KILLED, SIGKILL));
 }

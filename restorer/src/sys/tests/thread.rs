@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::sys::creds::{CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN};
 use crate::sys::futex::{self, FUTEX_BITSET_MATCH_ANY, FUTEX_WAIT_BITSET_PRIVATE, FUTEX_WAKE_BITSET_PRIVATE};
+use crate::sys::process::WaitOptions;
 use crate::sys::process::{getpid, gettid, wait4};
 use crate::sys::thread::*;
 use crate::sys::time::Timespec;
@@ -26,7 +27,7 @@ fn clone3_fork_like_child_and_wait4() {
     }
     assert!(pid > 0);
     let mut st = WaitStatus::default();
-    assert_eq!(wait4(pid, Some(&mut st), 0, None), Ok(pid));
+    assert_eq!(wait4(pid, Some(&mut st), WaitOptions::empty(), None), Ok(pid));
     assert!(st.exited());
     assert_eq!(st.exit_code(), 17);
 }
