@@ -6,18 +6,43 @@ pub use super::timespec::{Timespec, Timeval, NSEC_PER_SEC};
 use super::{nr, opt_mut, opt_ptr, raw, Result};
 use syscalls::Sysno;
 
-// Clocks.
-pub const CLOCK_REALTIME: i32 = linux_raw_sys::general::CLOCK_REALTIME as i32;
-pub const CLOCK_MONOTONIC: i32 = linux_raw_sys::general::CLOCK_MONOTONIC as i32;
-pub const CLOCK_PROCESS_CPUTIME_ID: i32 = linux_raw_sys::general::CLOCK_PROCESS_CPUTIME_ID as i32;
-pub const CLOCK_THREAD_CPUTIME_ID: i32 = linux_raw_sys::general::CLOCK_THREAD_CPUTIME_ID as i32;
-pub const CLOCK_MONOTONIC_RAW: i32 = linux_raw_sys::general::CLOCK_MONOTONIC_RAW as i32;
-pub const CLOCK_REALTIME_COARSE: i32 = linux_raw_sys::general::CLOCK_REALTIME_COARSE as i32;
-pub const CLOCK_MONOTONIC_COARSE: i32 = linux_raw_sys::general::CLOCK_MONOTONIC_COARSE as i32;
-pub const CLOCK_BOOTTIME: i32 = linux_raw_sys::general::CLOCK_BOOTTIME as i32;
-pub const CLOCK_REALTIME_ALARM: i32 = linux_raw_sys::general::CLOCK_REALTIME_ALARM as i32;
-pub const CLOCK_BOOTTIME_ALARM: i32 = linux_raw_sys::general::CLOCK_BOOTTIME_ALARM as i32;
-pub const CLOCK_TAI: i32 = linux_raw_sys::general::CLOCK_TAI as i32;
+/// A clock (`CLOCK_*`, or a CPU-time clock id the kernel made).
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ClockId(i32);
+
+impl ClockId {
+    pub const REALTIME: ClockId = ClockId(linux_raw_sys::general::CLOCK_REALTIME as i32);
+    pub const MONOTONIC: ClockId = ClockId(linux_raw_sys::general::CLOCK_MONOTONIC as i32);
+    pub const PROCESS_CPUTIME_ID: ClockId = ClockId(linux_raw_sys::general::CLOCK_PROCESS_CPUTIME_ID as i32);
+    pub const THREAD_CPUTIME_ID: ClockId = ClockId(linux_raw_sys::general::CLOCK_THREAD_CPUTIME_ID as i32);
+    pub const MONOTONIC_RAW: ClockId = ClockId(linux_raw_sys::general::CLOCK_MONOTONIC_RAW as i32);
+    pub const REALTIME_COARSE: ClockId = ClockId(linux_raw_sys::general::CLOCK_REALTIME_COARSE as i32);
+    pub const MONOTONIC_COARSE: ClockId = ClockId(linux_raw_sys::general::CLOCK_MONOTONIC_COARSE as i32);
+    pub const BOOTTIME: ClockId = ClockId(linux_raw_sys::general::CLOCK_BOOTTIME as i32);
+    pub const REALTIME_ALARM: ClockId = ClockId(linux_raw_sys::general::CLOCK_REALTIME_ALARM as i32);
+    pub const BOOTTIME_ALARM: ClockId = ClockId(linux_raw_sys::general::CLOCK_BOOTTIME_ALARM as i32);
+    pub const TAI: ClockId = ClockId(linux_raw_sys::general::CLOCK_TAI as i32);
+
+    /// A clock by its number, for ids this list lacks (the kernel rejects unknown ones).
+    #[inline]
+    pub const fn from_raw(id: i32) -> Self {
+        ClockId(id)
+    }
+
+    /// The clock's number.
+    #[inline]
+    pub const fn as_raw(self) -> i32 {
+        self.0
+    }
+}
+
+impl core::fmt::Display for ClockId {
+    /// The number, as `<linux/time.h>` writes it.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
+}
 
 /// `clock_nanosleep`/`timer_settime` flag: the time is absolute.
 pub const TIMER_ABSTIME: i32 = linux_raw_sys::general::TIMER_ABSTIME as i32;
@@ -75,13 +100,13 @@ zeroed_default!(Sigevent);
 
 /// `clock_gettime(2)`: the time of clock `clock`.
 #[inline]
-pub fn clock_gettime(clock: i32) -> Result<Timespec> {
+pub fn clock_gettime(clock: ClockId) -> Result<Timespec> {
     let mut ts = Timespec::default();
     // SAFETY: the kernel writes one timespec into `ts`.
     ret_unit(unsafe {
         raw::syscall2(
             nr(Sysno::clock_gettime),
-            clock as usize,
+            clock.as_raw() as usize,
             &mut ts as *mut Timespec as usize,
         )
     })?;
@@ -90,13 +115,13 @@ pub fn clock_gettime(clock: i32) -> Result<Timespec> {
 
 /// `clock_getres(2)`: the resolution of clock `clock`.
 #[inline]
-pub fn clock_getres(clock: i32) -> Result<Timespec> {
+pub fn clock_getres(clock: ClockId) -> Result<Timespec> {
     let mut ts = Timespec::default();
     // SAFETY: the kernel writes one timespec into `ts`.
     ret_unit(unsafe {
         raw::syscall2(
             nr(Sysno::clock_getres),
-            clock as usize,
+            clock.as_raw() as usize,
             &mut ts as *mut Timespec as usize,
         )
     })?;
@@ -122,12 +147,12 @@ pub fn nanosleep(req: &Timespec, rem: Option<&mut Timespec>) -> Result<()> {
 /// `clock_nanosleep(2)`: sleep on `clock`, relatively or until `req` with
 /// [`TIMER_ABSTIME`].
 #[inline]
-pub fn clock_nanosleep(clock: i32, flags: i32, req: &Timespec, rem: Option<&mut Timespec>) -> Result<()> {
+pub fn clock_nanosleep(clock: ClockId, flags: i32, req: &Timespec, rem: Option<&mut Timespec>) -> Result<()> {
     // SAFETY: the kernel reads `req` and writes `rem`.
     ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::clock_nanosleep),
-            clock as usize,
+            clock.as_raw() as usize,
             flags as usize,
             req as *const Timespec as usize,
             opt_mut(rem),
@@ -160,13 +185,13 @@ pub fn setitimer(which: i32, new: &Itimerval, old: Option<&mut Itimerval>) -> Re
 /// `timer_create(2)`: a POSIX timer on `clock` notifying as `event` says (`None`: SIGALRM
 /// to the process); returns the timer id.
 #[inline]
-pub fn timer_create(clock: i32, event: Option<&Sigevent>) -> Result<i32> {
+pub fn timer_create(clock: ClockId, event: Option<&Sigevent>) -> Result<i32> {
     let mut id = 0i32;
     // SAFETY: the kernel reads `event` and writes the id into `id`.
     ret_unit(unsafe {
         raw::syscall3(
             nr(Sysno::timer_create),
-            clock as usize,
+            clock.as_raw() as usize,
             opt_ptr(event),
             &mut id as *mut i32 as usize,
         )
@@ -221,9 +246,9 @@ pub fn timer_delete(id: i32) -> Result<()> {
 
 /// `timerfd_create(2)`: a timer that reports expirations as 8-byte counts read from an fd.
 #[inline]
-pub fn timerfd_create(clock: i32, flags: i32) -> Result<OwnedFd> {
+pub fn timerfd_create(clock: ClockId, flags: i32) -> Result<OwnedFd> {
     // SAFETY: timerfd_create touches no user memory.
-    ret_owned_fd(unsafe { raw::syscall2(nr(Sysno::timerfd_create), clock as usize, flags as usize) })
+    ret_owned_fd(unsafe { raw::syscall2(nr(Sysno::timerfd_create), clock.as_raw() as usize, flags as usize) })
 }
 
 /// `timerfd_settime(2)`: arm or disarm timerfd `fd` (`TFD_TIMER_*` flags); the old

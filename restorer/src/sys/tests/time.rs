@@ -12,27 +12,27 @@ fn now_unix() -> i64 {
 
 #[test]
 fn clocks_read_and_advance() {
-    let a = clock_gettime(CLOCK_MONOTONIC).unwrap();
-    let b = clock_gettime(CLOCK_MONOTONIC).unwrap();
+    let a = clock_gettime(ClockId::MONOTONIC).unwrap();
+    let b = clock_gettime(ClockId::MONOTONIC).unwrap();
     assert!(b >= a);
     assert!((0..NSEC_PER_SEC).contains(&a.tv_nsec));
-    let rt = clock_gettime(CLOCK_REALTIME).unwrap();
+    let rt = clock_gettime(ClockId::REALTIME).unwrap();
     assert!((rt.tv_sec - now_unix()).abs() <= 2);
     for c in [
-        CLOCK_BOOTTIME,
-        CLOCK_MONOTONIC_RAW,
-        CLOCK_MONOTONIC_COARSE,
-        CLOCK_REALTIME_COARSE,
-        CLOCK_TAI,
-        CLOCK_PROCESS_CPUTIME_ID,
-        CLOCK_THREAD_CPUTIME_ID,
+        ClockId::BOOTTIME,
+        ClockId::MONOTONIC_RAW,
+        ClockId::MONOTONIC_COARSE,
+        ClockId::REALTIME_COARSE,
+        ClockId::TAI,
+        ClockId::PROCESS_CPUTIME_ID,
+        ClockId::THREAD_CPUTIME_ID,
     ] {
         clock_gettime(c).unwrap_or_else(|e| panic!("clock {c}: {e:?}"));
     }
-    let res = clock_getres(CLOCK_MONOTONIC).unwrap();
+    let res = clock_getres(ClockId::MONOTONIC).unwrap();
     assert!(res.tv_sec == 0 && res.tv_nsec > 0);
-    assert_eq!(clock_gettime(99), Err(Errno::EINVAL));
-    assert_eq!(clock_getres(99), Err(Errno::EINVAL));
+    assert_eq!(clock_gettime(ClockId::from_raw(99)), Err(Errno::EINVAL));
+    assert_eq!(clock_getres(ClockId::from_raw(99)), Err(Errno::EINVAL));
     let tv = gettimeofday().unwrap();
     assert!((tv.tv_sec - now_unix()).abs() <= 2);
     assert!((0..1_000_000).contains(&tv.tv_usec));
@@ -40,20 +40,20 @@ fn clocks_read_and_advance() {
 
 #[test]
 fn nanosleep_sleeps_and_validates() {
-    let t0 = clock_gettime(CLOCK_MONOTONIC).unwrap();
+    let t0 = clock_gettime(ClockId::MONOTONIC).unwrap();
     nanosleep(&Timespec::from_millis(2), None).unwrap();
-    let t1 = clock_gettime(CLOCK_MONOTONIC).unwrap();
+    let t1 = clock_gettime(ClockId::MONOTONIC).unwrap();
     assert!(t1.as_nanos() - t0.as_nanos() >= 2_000_000);
     let mut rem = Timespec::new(9, 9);
     nanosleep(&Timespec::new(0, 1000), Some(&mut rem)).unwrap();
     assert_eq!(nanosleep(&Timespec::new(0, NSEC_PER_SEC), None), Err(Errno::EINVAL));
     assert_eq!(nanosleep(&Timespec::new(-1, 0), None), Err(Errno::EINVAL));
     // An absolute deadline in the past returns at once.
-    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t0, None).unwrap();
-    clock_nanosleep(CLOCK_MONOTONIC, 0, &Timespec::new(0, 1000), None).unwrap();
-    assert_eq!(clock_nanosleep(99, 0, &t0, None), Err(Errno::EINVAL));
+    clock_nanosleep(ClockId::MONOTONIC, TIMER_ABSTIME, &t0, None).unwrap();
+    clock_nanosleep(ClockId::MONOTONIC, 0, &Timespec::new(0, 1000), None).unwrap();
+    assert_eq!(clock_nanosleep(ClockId::from_raw(99), 0, &t0, None), Err(Errno::EINVAL));
     // Sleeping on the thread's own CPU clock is refused (EOPNOTSUPP since 6.x, EINVAL before).
-    let r = clock_nanosleep(CLOCK_THREAD_CPUTIME_ID, 0, &t0, None);
+    let r = clock_nanosleep(ClockId::THREAD_CPUTIME_ID, 0, &t0, None);
     assert!(r == Err(Errno::EOPNOTSUPP) || r == Err(Errno::EINVAL), "{r:?}");
 }
 
@@ -109,7 +109,7 @@ fn posix_timers_create_set_get_delete() {
         notify: SIGEV_NONE,
         ..Sigevent::zeroed()
     };
-    let id = timer_create(CLOCK_MONOTONIC, Some(&ev)).unwrap();
+    let id = timer_create(ClockId::MONOTONIC, Some(&ev)).unwrap();
     assert_eq!(timer_gettime(id), Ok(Itimerspec::default()), "created disarmed");
     let arm = Itimerspec {
         it_interval: Timespec::new(1, 0),
@@ -145,17 +145,17 @@ fn posix_timers_create_set_get_delete() {
     assert_eq!(timer_gettime(id), Err(Errno::EINVAL));
     assert_eq!(timer_delete(id), Err(Errno::EINVAL));
     assert_eq!(timer_getoverrun(id), Err(Errno::EINVAL));
-    assert_eq!(timer_create(99, Some(&ev)), Err(Errno::EINVAL));
+    assert_eq!(timer_create(ClockId::from_raw(99), Some(&ev)), Err(Errno::EINVAL));
     let bad_ev = Sigevent {
         notify: 77,
         ..Sigevent::zeroed()
     };
-    assert_eq!(timer_create(CLOCK_MONOTONIC, Some(&bad_ev)), Err(Errno::EINVAL));
+    assert_eq!(timer_create(ClockId::MONOTONIC, Some(&bad_ev)), Err(Errno::EINVAL));
 }
 
 #[test]
 fn timerfd_expires_and_reports_counts() {
-    let fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK).unwrap();
+    let fd = timerfd_create(ClockId::MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK).unwrap();
     let mut count = [0u8; 8];
     assert_eq!(read(&fd, &mut count), Err(Errno::EAGAIN), "disarmed");
     let arm = Itimerspec {
@@ -188,6 +188,6 @@ fn timerfd_expires_and_reports_counts() {
     assert_eq!(read(&fd, &mut count), Ok(8));
     assert_eq!(timerfd_settime(&fd, 0x100, &arm, None), Err(Errno::EINVAL));
     assert_eq!(timerfd_gettime(bad_fd(-1)), Err(Errno::EBADF));
-    assert_eq!(timerfd_create(99, 0), Err(Errno::EINVAL));
+    assert_eq!(timerfd_create(ClockId::from_raw(99), 0), Err(Errno::EINVAL));
     close_fd(fd).unwrap();
 }
