@@ -67,9 +67,25 @@ pub const SIG_DFL: usize = 0;
 pub const SIG_IGN: usize = 1;
 
 // `rt_sigprocmask` how.
-pub const SIG_BLOCK: i32 = linux_raw_sys::general::SIG_BLOCK as i32;
-pub const SIG_UNBLOCK: i32 = linux_raw_sys::general::SIG_UNBLOCK as i32;
-pub const SIG_SETMASK: i32 = linux_raw_sys::general::SIG_SETMASK as i32;
+/// How `rt_sigprocmask` changes the mask (`SIG_BLOCK`, `SIG_UNBLOCK`, `SIG_SETMASK`).
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SigprocmaskHow(i32);
+
+impl SigprocmaskHow {
+    /// Add the set to the mask.
+    pub const BLOCK: Self = Self(linux_raw_sys::general::SIG_BLOCK as i32);
+    /// Remove the set from the mask.
+    pub const UNBLOCK: Self = Self(linux_raw_sys::general::SIG_UNBLOCK as i32);
+    /// Make the set the mask.
+    pub const SETMASK: Self = Self(linux_raw_sys::general::SIG_SETMASK as i32);
+
+    /// A value by its number, for ones this list lacks (the kernel rejects unknown ones).
+    #[inline]
+    pub const fn from_raw(how: i32) -> Self {
+        Self(how)
+    }
+}
 
 // `sigaltstack` flags and sizes.
 pub const SS_ONSTACK: i32 = linux_raw_sys::general::SS_ONSTACK as i32;
@@ -153,12 +169,12 @@ pub unsafe fn rt_sigaction(sig: i32, act: Option<&KernelSigaction>, old: Option<
 /// `SIG_SETMASK` with `set`), storing the old one in `old`. `SIGKILL`/`SIGSTOP` stay
 /// unblocked.
 #[inline]
-pub fn rt_sigprocmask(how: i32, set: Option<&SigSet>, old: Option<&mut SigSet>) -> Result<()> {
+pub fn rt_sigprocmask(how: SigprocmaskHow, set: Option<&SigSet>, old: Option<&mut SigSet>) -> Result<()> {
     // SAFETY: the kernel reads `set` and writes `old`.
     ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::rt_sigprocmask),
-            how as usize,
+            how.0 as usize,
             opt_ptr(set),
             opt_mut(old),
             core::mem::size_of::<SigSet>(),

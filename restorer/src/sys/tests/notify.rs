@@ -18,7 +18,7 @@ const SIG_FD: i32 = 43;
 fn signalfd_reads_queued_signals() {
     let old_act = crate::sys::tests::ignore(SIG_FD);
     let mut old = SigSet::default();
-    rt_sigprocmask(SIG_BLOCK, Some(&SigSet::of(SIG_FD)), Some(&mut old)).unwrap();
+    rt_sigprocmask(SigprocmaskHow::BLOCK, Some(&SigSet::of(SIG_FD)), Some(&mut old)).unwrap();
 
     let raw = signalfd4(-1, &SigSet::of(SIG_FD), SFD_CLOEXEC | SFD_NONBLOCK).unwrap();
     // SAFETY: a new fd, ours alone.
@@ -52,7 +52,7 @@ fn signalfd_reads_queued_signals() {
     for f in [fd, r, w] {
         close_fd(f).unwrap();
     }
-    rt_sigprocmask(SIG_SETMASK, Some(&old), None).unwrap();
+    rt_sigprocmask(SigprocmaskHow::SETMASK, Some(&old), None).unwrap();
     // SAFETY: restoring the previous action.
     unsafe { rt_sigaction(SIG_FD, Some(&old_act), None) }.unwrap();
 }

@@ -94,9 +94,14 @@ fn sigprocmask_pending_and_sigtimedwait() {
     let old_act = crate::sys::tests::ignore(SIG_MASKED);
 
     let mut old = SigSet::default();
-    rt_sigprocmask(SIG_BLOCK, Some(&SigSet::of(SIG_MASKED).with(SIGKILL)), Some(&mut old)).unwrap();
+    rt_sigprocmask(
+        SigprocmaskHow::BLOCK,
+        Some(&SigSet::of(SIG_MASKED).with(SIGKILL)),
+        Some(&mut old),
+    )
+    .unwrap();
     let mut cur = SigSet::default();
-    rt_sigprocmask(SIG_BLOCK, None, Some(&mut cur)).unwrap();
+    rt_sigprocmask(SigprocmaskHow::BLOCK, None, Some(&mut cur)).unwrap();
     assert!(cur.contains(SIG_MASKED));
     assert!(!cur.contains(SIGKILL), "SIGKILL cannot be blocked");
 
@@ -129,13 +134,16 @@ fn sigprocmask_pending_and_sigtimedwait() {
     );
     assert_eq!(rt_tgsigqueueinfo(me, 0x3fff_fff0, SIG_MASKED, &q), Err(Errno::ESRCH));
 
-    rt_sigprocmask(SIG_UNBLOCK, Some(&SigSet::of(SIG_MASKED)), None).unwrap();
-    rt_sigprocmask(SIG_BLOCK, None, Some(&mut cur)).unwrap();
+    rt_sigprocmask(SigprocmaskHow::UNBLOCK, Some(&SigSet::of(SIG_MASKED)), None).unwrap();
+    rt_sigprocmask(SigprocmaskHow::BLOCK, None, Some(&mut cur)).unwrap();
     assert!(!cur.contains(SIG_MASKED));
-    rt_sigprocmask(SIG_SETMASK, Some(&old), None).unwrap();
-    rt_sigprocmask(SIG_BLOCK, None, Some(&mut cur)).unwrap();
+    rt_sigprocmask(SigprocmaskHow::SETMASK, Some(&old), None).unwrap();
+    rt_sigprocmask(SigprocmaskHow::BLOCK, None, Some(&mut cur)).unwrap();
     assert_eq!(cur, old);
-    assert_eq!(rt_sigprocmask(7, Some(&old), None), Err(Errno::EINVAL));
+    assert_eq!(
+        rt_sigprocmask(SigprocmaskHow::from_raw(7), Some(&old), None),
+        Err(Errno::EINVAL)
+    );
     // SAFETY: restoring the previous action.
     unsafe { rt_sigaction(SIG_MASKED, Some(&old_act), None) }.unwrap();
 }
@@ -145,7 +153,7 @@ fn rt_sigqueueinfo_to_our_process_and_refused_for_others() {
     let parent = getpid();
     in_child(|| {
         let sig = SIGUSR1;
-        ensure!(rt_sigprocmask(SIG_BLOCK, Some(&SigSet::of(sig)), None).is_ok());
+        ensure!(rt_sigprocmask(SigprocmaskHow::BLOCK, Some(&SigSet::of(sig)), None).is_ok());
         let me = getpid();
         let Ok((uid, _, _)) = getresuid() else {
             return 2;
@@ -249,7 +257,7 @@ fn rt_sigreturn_from_a_handler_and_restart_syscall() {
         ensure!(SIGRETURNS.load(Ordering::SeqCst) == 2);
         // The frame's mask came back: SIGUSR1 is not left blocked.
         let mut m = SigSet::FULL;
-        ensure!(rt_sigprocmask(SIG_BLOCK, None, Some(&mut m)).is_ok());
+        ensure!(rt_sigprocmask(SigprocmaskHow::BLOCK, None, Some(&mut m)).is_ok());
         ensure!(!m.contains(SIGUSR1));
         // sigreturn reset the restart block: restarting nothing is EINTR.
         // SAFETY: no restartable call is pending.
