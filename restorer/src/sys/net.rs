@@ -48,17 +48,26 @@ pub const SO_DOMAIN: i32 = linux_raw_sys::net::SO_DOMAIN as i32;
 pub const SO_PROTOCOL: i32 = linux_raw_sys::net::SO_PROTOCOL as i32;
 
 // Message flags.
-pub const MSG_OOB: i32 = linux_raw_sys::net::MSG_OOB as i32;
-pub const MSG_PEEK: i32 = linux_raw_sys::net::MSG_PEEK as i32;
-pub const MSG_DONTROUTE: i32 = linux_raw_sys::net::MSG_DONTROUTE as i32;
-pub const MSG_CTRUNC: i32 = linux_raw_sys::net::MSG_CTRUNC as i32;
-pub const MSG_TRUNC: i32 = linux_raw_sys::net::MSG_TRUNC as i32;
-pub const MSG_DONTWAIT: i32 = linux_raw_sys::net::MSG_DONTWAIT as i32;
-pub const MSG_EOR: i32 = linux_raw_sys::net::MSG_EOR as i32;
-pub const MSG_WAITALL: i32 = linux_raw_sys::net::MSG_WAITALL as i32;
-pub const MSG_NOSIGNAL: i32 = linux_raw_sys::net::MSG_NOSIGNAL as i32;
-pub const MSG_MORE: i32 = linux_raw_sys::net::MSG_MORE as i32;
-pub const MSG_CMSG_CLOEXEC: i32 = linux_raw_sys::net::MSG_CMSG_CLOEXEC as i32;
+bitflags::bitflags! {
+    /// `MSG_*`: per-call flags of the send and receive calls.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct MsgFlags: u32 {
+        const OOB = linux_raw_sys::net::MSG_OOB;
+        const PEEK = linux_raw_sys::net::MSG_PEEK;
+        const DONTROUTE = linux_raw_sys::net::MSG_DONTROUTE;
+        const CTRUNC = linux_raw_sys::net::MSG_CTRUNC;
+        const TRUNC = linux_raw_sys::net::MSG_TRUNC;
+        const DONTWAIT = linux_raw_sys::net::MSG_DONTWAIT;
+        const EOR = linux_raw_sys::net::MSG_EOR;
+        const WAITALL = linux_raw_sys::net::MSG_WAITALL;
+        const NOSIGNAL = linux_raw_sys::net::MSG_NOSIGNAL;
+        const MORE = linux_raw_sys::net::MSG_MORE;
+        const CMSG_CLOEXEC = linux_raw_sys::net::MSG_CMSG_CLOEXEC;
+        // The kernel validates the bits; callers may pass any.
+        const _ = !0;
+    }
+}
 
 // Control message types at `SOL_SOCKET`.
 pub const SCM_RIGHTS: i32 = linux_raw_sys::net::SCM_RIGHTS as i32;
@@ -313,7 +322,7 @@ pub fn getpeername(fd: impl AsFd, addr: &mut SockAddr) -> Result<()> {
 
 /// `sendto(2)`: send `buf` (to `to`, if given, else to the connected peer).
 #[inline]
-pub fn sendto(fd: impl AsFd, buf: &[u8], flags: i32, to: Option<&SockAddr>) -> Result<usize> {
+pub fn sendto(fd: impl AsFd, buf: &[u8], flags: MsgFlags, to: Option<&SockAddr>) -> Result<usize> {
     let (p, l) = to.map_or((0, 0), SockAddr::ptr_len);
     // SAFETY: the kernel reads `buf` and `l` bytes of the address.
     ret_usize(unsafe {
@@ -322,7 +331,7 @@ pub fn sendto(fd: impl AsFd, buf: &[u8], flags: i32, to: Option<&SockAddr>) -> R
             fd_arg(&fd),
             buf.as_ptr() as usize,
             buf.len(),
-            flags as usize,
+            flags.bits() as usize,
             p,
             l,
         )
@@ -332,7 +341,7 @@ pub fn sendto(fd: impl AsFd, buf: &[u8], flags: i32, to: Option<&SockAddr>) -> R
 /// `recvfrom(2)`: receive into `buf`; the sender's address goes to `from` (if given).
 /// Returns the bytes received (the full datagram length with `MSG_TRUNC`).
 #[inline]
-pub fn recvfrom(fd: impl AsFd, buf: &mut [u8], flags: i32, from: Option<&mut SockAddr>) -> Result<usize> {
+pub fn recvfrom(fd: impl AsFd, buf: &mut [u8], flags: MsgFlags, from: Option<&mut SockAddr>) -> Result<usize> {
     let (p, lp) = match from {
         Some(a) => {
             a.len = SOCKADDR_STORAGE_SIZE as u32;
@@ -348,7 +357,7 @@ pub fn recvfrom(fd: impl AsFd, buf: &mut [u8], flags: i32, from: Option<&mut Soc
             fd_arg(&fd),
             buf.as_mut_ptr() as usize,
             buf.len(),
-            flags as usize,
+            flags.bits() as usize,
             p,
             lp,
         )
@@ -361,14 +370,14 @@ pub fn recvfrom(fd: impl AsFd, buf: &mut [u8], flags: i32, from: Option<&mut Soc
 /// Every pointer in `msg` (name, iovecs and their buffers, control) must be valid for
 /// the lengths it gives.
 #[inline]
-pub unsafe fn sendmsg(fd: impl AsFd, msg: &MsgHdr, flags: i32) -> Result<usize> {
+pub unsafe fn sendmsg(fd: impl AsFd, msg: &MsgHdr, flags: MsgFlags) -> Result<usize> {
     // SAFETY: the caller vouches for the buffers; the kernel only reads them.
     ret_usize(unsafe {
         raw::syscall3(
             nr(Sysno::sendmsg),
             fd_arg(&fd),
             msg as *const MsgHdr as usize,
-            flags as usize,
+            flags.bits() as usize,
         )
     })
 }
@@ -379,14 +388,14 @@ pub unsafe fn sendmsg(fd: impl AsFd, msg: &MsgHdr, flags: i32) -> Result<usize> 
 /// # Safety
 /// Every pointer in `msg` must be valid for writes of the lengths it gives.
 #[inline]
-pub unsafe fn recvmsg(fd: impl AsFd, msg: &mut MsgHdr, flags: i32) -> Result<usize> {
+pub unsafe fn recvmsg(fd: impl AsFd, msg: &mut MsgHdr, flags: MsgFlags) -> Result<usize> {
     // SAFETY: the caller vouches for the buffers.
     ret_usize(unsafe {
         raw::syscall3(
             nr(Sysno::recvmsg),
             fd_arg(&fd),
             msg as *mut MsgHdr as usize,
-            flags as usize,
+            flags.bits() as usize,
         )
     })
 }

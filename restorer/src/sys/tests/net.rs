@@ -46,21 +46,21 @@ fn unix_datagrams_bind_connect_sendto_recvfrom() {
     let mut peer = SockAddr::buffer();
     getpeername(&b, &mut peer).unwrap();
     assert_eq!(peer.as_bytes(), na.as_bytes());
-    assert_eq!(sendto(&b, b"ping", 0, None), Ok(4));
+    assert_eq!(sendto(&b, b"ping", MsgFlags::empty(), None), Ok(4));
     let mut buf = [0u8; 16];
     let mut from = SockAddr::buffer();
-    assert_eq!(recvfrom(&a, &mut buf, 0, Some(&mut from)), Ok(4));
+    assert_eq!(recvfrom(&a, &mut buf, MsgFlags::empty(), Some(&mut from)), Ok(4));
     assert_eq!(&buf[..4], b"ping");
     assert_eq!(from.unix_path(), nb.unix_path());
-    assert_eq!(sendto(&a, b"pong!", 0, Some(&nb)), Ok(5));
-    assert_eq!(recvfrom(&b, &mut buf, 0, None), Ok(5));
+    assert_eq!(sendto(&a, b"pong!", MsgFlags::empty(), Some(&nb)), Ok(5));
+    assert_eq!(recvfrom(&b, &mut buf, MsgFlags::empty(), None), Ok(5));
     assert_eq!(&buf[..5], b"pong!");
     // Truncation with MSG_TRUNC reports the full length; an empty queue is EAGAIN.
-    sendto(&b, b"0123456789", 0, None).unwrap();
-    assert_eq!(recvfrom(&a, &mut buf[..3], MSG_TRUNC, None), Ok(10));
-    assert_eq!(recvfrom(&a, &mut buf, MSG_DONTWAIT, None), Err(Errno::EAGAIN));
+    sendto(&b, b"0123456789", MsgFlags::empty(), None).unwrap();
+    assert_eq!(recvfrom(&a, &mut buf[..3], MsgFlags::TRUNC, None), Ok(10));
+    assert_eq!(recvfrom(&a, &mut buf, MsgFlags::DONTWAIT, None), Err(Errno::EAGAIN));
     assert_eq!(connect(&c, &abstract_addr("nobody")), Err(Errno::ECONNREFUSED));
-    assert_eq!(sendto(&c, b"x", 0, None), Err(Errno::ENOTCONN));
+    assert_eq!(sendto(&c, b"x", MsgFlags::empty(), None), Err(Errno::ENOTCONN));
     for fd in [a, b, c] {
         close_fd(fd).unwrap();
     }
@@ -83,7 +83,7 @@ fn streams_listen_accept_shutdown() {
     assert_eq!(read(&s, &mut b), Err(Errno::EAGAIN), "SOCK_NONBLOCK");
     shutdown(&c, SHUT_WR).unwrap();
     assert_eq!(read(&s, &mut b), Ok(0), "EOF after the peer's SHUT_WR");
-    assert_eq!(sendto(&c, b"x", MSG_NOSIGNAL, None), Err(Errno::EPIPE));
+    assert_eq!(sendto(&c, b"x", MsgFlags::NOSIGNAL, None), Err(Errno::EPIPE));
     assert_eq!(shutdown(&c, 7), Err(Errno::EINVAL));
     assert_eq!(accept4(&c, None, 0), Err(Errno::EINVAL), "not listening");
     for fd in [l, c, s] {
@@ -124,7 +124,7 @@ fn sendmsg_recvmsg_with_scm_rights() {
         ..MsgHdr::zeroed()
     };
     // SAFETY: every pointer in msg covers live local buffers.
-    assert_eq!(unsafe { sendmsg(&a, &msg, 0) }, Ok(9));
+    assert_eq!(unsafe { sendmsg(&a, &msg, MsgFlags::empty()) }, Ok(9));
 
     let mut got = [0u8; 16];
     let mut riov = [IoVec::from_mut(&mut got)];
@@ -137,9 +137,12 @@ fn sendmsg_recvmsg_with_scm_rights() {
         ..MsgHdr::zeroed()
     };
     // SAFETY: every pointer in rmsg covers live local buffers.
-    assert_eq!(unsafe { recvmsg(&b, &mut rmsg, MSG_CMSG_CLOEXEC) }, Ok(9));
+    assert_eq!(unsafe { recvmsg(&b, &mut rmsg, MsgFlags::CMSG_CLOEXEC) }, Ok(9));
     assert_eq!(&got[..9], b"head-tail");
-    assert_eq!(rmsg.flags & (MSG_TRUNC | MSG_CTRUNC), 0);
+    assert_eq!(
+        MsgFlags::from_bits_retain(rmsg.flags as u32) & (MsgFlags::TRUNC | MsgFlags::CTRUNC),
+        MsgFlags::empty()
+    );
     assert_eq!(rmsg.controllen, cmsg_space(4));
     // SAFETY: the kernel wrote one control message into the aligned buffer.
     let (rc, passed) = unsafe {
@@ -167,7 +170,7 @@ fn sendmsg_recvmsg_with_scm_rights() {
     assert_eq!(crate::sys::fs::fcntl_getfd(&passed), Ok(crate::sys::fs::FD_CLOEXEC));
     assert_eq!(
         // SAFETY: an empty message with no buffers.
-        unsafe { recvmsg(&b, &mut MsgHdr::zeroed(), MSG_DONTWAIT) },
+        unsafe { recvmsg(&b, &mut MsgHdr::zeroed(), MsgFlags::DONTWAIT) },
         Err(Errno::EAGAIN)
     );
     for fd in [a, b, f, passed] {
@@ -222,10 +225,10 @@ fn inet_loopback_datagram() {
     let port = u16::from_be_bytes([me.bytes[2], me.bytes[3]]);
     assert_ne!(port, 0);
     assert_eq!(&me.bytes[4..8], &[127, 0, 0, 1]);
-    assert_eq!(sendto(&s, b"loop", 0, Some(&me)), Ok(4));
+    assert_eq!(sendto(&s, b"loop", MsgFlags::empty(), Some(&me)), Ok(4));
     let mut b = [0u8; 8];
     let mut from = SockAddr::buffer();
-    assert_eq!(recvfrom(&s, &mut b, 0, Some(&mut from)), Ok(4));
+    assert_eq!(recvfrom(&s, &mut b, MsgFlags::empty(), Some(&mut from)), Ok(4));
     assert_eq!(from.as_bytes(), me.as_bytes());
     close_fd(s).unwrap();
 }
