@@ -59,10 +59,28 @@ pub const SIGEV_THREAD: i32 = linux_raw_sys::general::SIGEV_THREAD as i32;
 pub const SIGEV_THREAD_ID: i32 = linux_raw_sys::general::SIGEV_THREAD_ID as i32;
 
 // timerfd flags.
-pub const TFD_TIMER_ABSTIME: i32 = linux_raw_sys::general::TFD_TIMER_ABSTIME as i32;
-pub const TFD_TIMER_CANCEL_ON_SET: i32 = linux_raw_sys::general::TFD_TIMER_CANCEL_ON_SET as i32;
-pub const TFD_CLOEXEC: i32 = linux_raw_sys::general::TFD_CLOEXEC as i32;
-pub const TFD_NONBLOCK: i32 = linux_raw_sys::general::TFD_NONBLOCK as i32;
+bitflags::bitflags! {
+    /// `TFD_TIMER_*`: how `timerfd_settime` reads its time.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct TimerfdTimerFlags: u32 {
+        const ABSTIME = linux_raw_sys::general::TFD_TIMER_ABSTIME;
+        const CANCEL_ON_SET = linux_raw_sys::general::TFD_TIMER_CANCEL_ON_SET;
+        // The kernel validates the bits; callers may pass any.
+        const _ = !0;
+    }
+}
+bitflags::bitflags! {
+    /// `TFD_*`: how `timerfd_create` makes the fd.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct TimerfdFlags: u32 {
+        const CLOEXEC = linux_raw_sys::general::TFD_CLOEXEC;
+        const NONBLOCK = linux_raw_sys::general::TFD_NONBLOCK;
+        // The kernel validates the bits; callers may pass any.
+        const _ = !0;
+    }
+}
 
 /// The kernel's `struct itimerspec`: reload interval, then time to the next expiry.
 #[repr(C)]
@@ -246,21 +264,32 @@ pub fn timer_delete(id: i32) -> Result<()> {
 
 /// `timerfd_create(2)`: a timer that reports expirations as 8-byte counts read from an fd.
 #[inline]
-pub fn timerfd_create(clock: ClockId, flags: i32) -> Result<OwnedFd> {
+pub fn timerfd_create(clock: ClockId, flags: TimerfdFlags) -> Result<OwnedFd> {
     // SAFETY: timerfd_create touches no user memory.
-    ret_owned_fd(unsafe { raw::syscall2(nr(Sysno::timerfd_create), clock.as_raw() as usize, flags as usize) })
+    ret_owned_fd(unsafe {
+        raw::syscall2(
+            nr(Sysno::timerfd_create),
+            clock.as_raw() as usize,
+            flags.bits() as usize,
+        )
+    })
 }
 
 /// `timerfd_settime(2)`: arm or disarm timerfd `fd` (`TFD_TIMER_*` flags); the old
 /// setting goes to `old`.
 #[inline]
-pub fn timerfd_settime(fd: impl AsFd, flags: i32, new: &Itimerspec, old: Option<&mut Itimerspec>) -> Result<()> {
+pub fn timerfd_settime(
+    fd: impl AsFd,
+    flags: TimerfdTimerFlags,
+    new: &Itimerspec,
+    old: Option<&mut Itimerspec>,
+) -> Result<()> {
     // SAFETY: the kernel reads `new` and writes `old`.
     ret_unit(unsafe {
         raw::syscall4(
             nr(Sysno::timerfd_settime),
             fd_arg(&fd),
-            flags as usize,
+            flags.bits() as usize,
             new as *const Itimerspec as usize,
             opt_mut(old),
         )

@@ -155,7 +155,7 @@ fn posix_timers_create_set_get_delete() {
 
 #[test]
 fn timerfd_expires_and_reports_counts() {
-    let fd = timerfd_create(ClockId::MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK).unwrap();
+    let fd = timerfd_create(ClockId::MONOTONIC, TimerfdFlags::CLOEXEC | TimerfdFlags::NONBLOCK).unwrap();
     let mut count = [0u8; 8];
     assert_eq!(read(&fd, &mut count), Err(Errno::EAGAIN), "disarmed");
     let arm = Itimerspec {
@@ -166,7 +166,7 @@ fn timerfd_expires_and_reports_counts() {
         it_value: Timespec::new(1, 1),
         ..Itimerspec::default()
     };
-    timerfd_settime(&fd, 0, &arm, Some(&mut old)).unwrap();
+    timerfd_settime(&fd, TimerfdTimerFlags::empty(), &arm, Some(&mut old)).unwrap();
     assert_eq!(old, Itimerspec::default());
     nanosleep(&Timespec::from_millis(10), None).unwrap();
     assert_eq!(read(&fd, &mut count), Ok(8));
@@ -175,7 +175,7 @@ fn timerfd_expires_and_reports_counts() {
         it_interval: Timespec::new(3, 0),
         it_value: Timespec::new(30, 0),
     };
-    timerfd_settime(&fd, 0, &long, None).unwrap();
+    timerfd_settime(&fd, TimerfdTimerFlags::empty(), &long, None).unwrap();
     let cur = timerfd_gettime(&fd).unwrap();
     assert_eq!(cur.it_interval, Timespec::new(3, 0));
     assert!(cur.it_value.tv_sec >= 29);
@@ -184,10 +184,16 @@ fn timerfd_expires_and_reports_counts() {
         it_interval: Timespec::default(),
         it_value: Timespec::new(1, 0),
     };
-    timerfd_settime(&fd, TFD_TIMER_ABSTIME, &past, None).unwrap();
+    timerfd_settime(&fd, TimerfdTimerFlags::ABSTIME, &past, None).unwrap();
     assert_eq!(read(&fd, &mut count), Ok(8));
-    assert_eq!(timerfd_settime(&fd, 0x100, &arm, None), Err(Errno::EINVAL));
+    assert_eq!(
+        timerfd_settime(&fd, TimerfdTimerFlags::from_bits_retain(0x100), &arm, None),
+        Err(Errno::EINVAL)
+    );
     assert_eq!(timerfd_gettime(bad_fd(-1)), Err(Errno::EBADF));
-    assert_eq!(timerfd_create(ClockId::from_raw(99), 0), Err(Errno::EINVAL));
+    assert_eq!(
+        timerfd_create(ClockId::from_raw(99), TimerfdFlags::empty()),
+        Err(Errno::EINVAL)
+    );
     close_fd(fd).unwrap();
 }
