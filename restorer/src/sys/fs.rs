@@ -56,8 +56,17 @@ pub const F_SETPIPE_SZ: i32 = linux_raw_sys::general::F_SETPIPE_SZ as i32;
 pub const F_GETPIPE_SZ: i32 = linux_raw_sys::general::F_GETPIPE_SZ as i32;
 pub const F_ADD_SEALS: i32 = linux_raw_sys::general::F_ADD_SEALS as i32;
 pub const F_GET_SEALS: i32 = linux_raw_sys::general::F_GET_SEALS as i32;
-/// The fd flag `F_GETFD`/`F_SETFD` carry.
-pub const FD_CLOEXEC: i32 = linux_raw_sys::general::FD_CLOEXEC as i32;
+bitflags::bitflags! {
+    /// `FD_*`: the flags of the fd itself (not of the open file), as `F_GETFD`/`F_SETFD`
+    /// carry them.
+    #[repr(transparent)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct FdFlags: u32 {
+        const CLOEXEC = linux_raw_sys::general::FD_CLOEXEC;
+        // The kernel keeps (and reports) bits this list may lack.
+        const _ = !0;
+    }
+}
 // memfd seals.
 pub const F_SEAL_SEAL: i32 = linux_raw_sys::general::F_SEAL_SEAL as i32;
 pub const F_SEAL_SHRINK: i32 = linux_raw_sys::general::F_SEAL_SHRINK as i32;
@@ -315,18 +324,18 @@ pub fn fcntl_setfl(fd: impl AsFd, flags: OFlags) -> Result<()> {
     unsafe { fcntl(fd, F_SETFL, flags.bits() as usize) }.map(|_| ())
 }
 
-/// `fcntl(F_GETFD)`: the fd flags ([`FD_CLOEXEC`]).
+/// `fcntl(F_GETFD)`: the fd flags ([`FdFlags::CLOEXEC`]).
 #[inline]
-pub fn fcntl_getfd(fd: impl AsFd) -> Result<i32> {
+pub fn fcntl_getfd(fd: impl AsFd) -> Result<FdFlags> {
     // SAFETY: F_GETFD takes no argument.
-    unsafe { fcntl(fd, F_GETFD, 0) }
+    unsafe { fcntl(fd, F_GETFD, 0) }.map(|v| FdFlags::from_bits_retain(v as u32))
 }
 
-/// `fcntl(F_SETFD)`: set the fd flags ([`FD_CLOEXEC`]).
+/// `fcntl(F_SETFD)`: set the fd flags ([`FdFlags::CLOEXEC`]).
 #[inline]
-pub fn fcntl_setfd(fd: impl AsFd, flags: i32) -> Result<()> {
+pub fn fcntl_setfd(fd: impl AsFd, flags: FdFlags) -> Result<()> {
     // SAFETY: F_SETFD takes an integer.
-    unsafe { fcntl(fd, F_SETFD, flags as usize) }.map(|_| ())
+    unsafe { fcntl(fd, F_SETFD, flags.bits() as usize) }.map(|_| ())
 }
 
 /// `fcntl(F_DUPFD[_CLOEXEC])`: duplicate `fd` onto the lowest free fd `>= min`.

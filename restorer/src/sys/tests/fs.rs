@@ -174,7 +174,7 @@ fn vectored_reads_and_writes_on_a_file() {
 #[test]
 fn pipes_read_write_and_refuse_seeks_and_hints() {
     let [r, w] = pipe2(OFlags::CLOEXEC).unwrap();
-    assert_eq!(fcntl_getfd(&r), Ok(FD_CLOEXEC));
+    assert_eq!(fcntl_getfd(&r), Ok(FdFlags::CLOEXEC));
     assert_eq!(write(&w, b"through the pipe"), Ok(16));
     let mut n = 0i32;
     // SAFETY: FIONREAD writes one int.
@@ -301,7 +301,7 @@ fn dup_dup2_dup3_and_fcntl_dupfd() {
     let b = open_rw(&pb);
     let c = dup(&a).unwrap();
     assert_ne!(c.as_raw_fd(), a.as_raw_fd());
-    assert_eq!(fcntl_getfd(&c), Ok(0), "dup clears close-on-exec");
+    assert_eq!(fcntl_getfd(&c), Ok(FdFlags::empty()), "dup clears close-on-exec");
     assert_eq!(lseek(&a, 2, SEEK_SET), Ok(2));
     assert_eq!(lseek(&c, 0, SEEK_CUR), Ok(2), "duplicates share the offset");
 
@@ -318,7 +318,7 @@ fn dup_dup2_dup3_and_fcntl_dupfd() {
     assert_eq!(unsafe { dup3(&a, ra, OFlags::empty()) }, Err(Errno::EINVAL));
     // SAFETY: as above: (dup2/dup3 below) the target numbers are fds this test owns.
     assert_eq!(unsafe { dup3(&a, rc, OFlags::CLOEXEC) }, Ok(rc));
-    assert_eq!(fcntl_getfd(&c), Ok(FD_CLOEXEC));
+    assert_eq!(fcntl_getfd(&c), Ok(FdFlags::CLOEXEC));
     assert_eq!(
         // SAFETY: as above: (dup2/dup3 below) the target numbers are fds this test owns.
         unsafe { dup3(&a, rc, OFlags::RDWR) },
@@ -327,13 +327,13 @@ fn dup_dup2_dup3_and_fcntl_dupfd() {
     );
     let hi = fcntl_dupfd(&a, 500, true).unwrap();
     assert!(hi.as_raw_fd() >= 500);
-    assert_eq!(fcntl_getfd(&hi), Ok(FD_CLOEXEC));
+    assert_eq!(fcntl_getfd(&hi), Ok(FdFlags::CLOEXEC));
     assert_eq!(
         kcmp(getpid(), getpid(), KCMP_FILE, ra as usize, hi.as_raw_fd() as usize),
         Ok(0)
     );
-    fcntl_setfd(&hi, 0).unwrap();
-    assert_eq!(fcntl_getfd(&hi), Ok(0));
+    fcntl_setfd(&hi, FdFlags::empty()).unwrap();
+    assert_eq!(fcntl_getfd(&hi), Ok(FdFlags::empty()));
     assert_eq!(dup(bad_fd(-1)), Err(Errno::EBADF));
     // SAFETY: as above: (dup2/dup3 below) the target numbers are fds this test owns.
     assert_eq!(unsafe { dup2(bad_fd(-1), rb) }, Err(Errno::EBADF));
@@ -366,7 +366,7 @@ fn flock_conflicts_between_open_files() {
 #[test]
 fn memfd_write_read_and_seal() {
     let fd = memfd_create(c"restorer-sys-test", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING).unwrap();
-    assert_eq!(fcntl_getfd(&fd), Ok(FD_CLOEXEC));
+    assert_eq!(fcntl_getfd(&fd), Ok(FdFlags::CLOEXEC));
     assert_eq!(write(&fd, b"hello memfd"), Ok(11));
     let mut b = [0u8; 11];
     assert_eq!(pread64(&fd, &mut b, 0), Ok(11));
@@ -397,11 +397,11 @@ fn close_range_closes_and_marks_cloexec() {
     let d = TempDir::new("closerange");
     let p = d.file("f", b"x");
     let fd = open(&cpath(&p), OFlags::RDONLY, 0).unwrap();
-    assert_eq!(fcntl_getfd(&fd), Ok(0));
+    assert_eq!(fcntl_getfd(&fd), Ok(FdFlags::empty()));
     let raw = fd.as_raw_fd() as u32;
     // SAFETY: CLOEXEC only marks the fd.
     unsafe { close_range(raw, raw, CLOSE_RANGE_CLOEXEC) }.unwrap();
-    assert_eq!(fcntl_getfd(&fd), Ok(FD_CLOEXEC));
+    assert_eq!(fcntl_getfd(&fd), Ok(FdFlags::CLOEXEC));
     // SAFETY: the fd is ours, and forgotten below.
     unsafe { close_range(raw, raw, 0) }.unwrap();
     let fd = fd.into_raw_fd();
@@ -435,7 +435,7 @@ fn close_range_closes_and_marks_cloexec() {
     });
     assert_eq!(
         fcntl_getfd(&keep),
-        Ok(FD_CLOEXEC),
+        Ok(FdFlags::CLOEXEC),
         "the child's close_range stays in the child"
     );
     close_fd(keep).unwrap();
@@ -608,10 +608,10 @@ fn ioctl_requests_and_errors() {
         unsafe { ioctl(&fd, TCGETS, termios.as_mut_ptr() as usize) },
         Err(Errno::ENOTTY)
     );
-    assert_eq!(fcntl_getfd(&fd), Ok(0));
+    assert_eq!(fcntl_getfd(&fd), Ok(FdFlags::empty()));
     // SAFETY: FIOCLEX takes no argument.
     unsafe { ioctl(&fd, FIOCLEX, 0) }.unwrap();
-    assert_eq!(fcntl_getfd(&fd), Ok(FD_CLOEXEC));
+    assert_eq!(fcntl_getfd(&fd), Ok(FdFlags::CLOEXEC));
     // SAFETY: an invalid fd is refused before the argument is looked at.
     assert_eq!(unsafe { ioctl(bad_fd(-1), FIOCLEX, 0) }, Err(Errno::EBADF));
     close_fd(fd).unwrap();

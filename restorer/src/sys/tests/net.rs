@@ -167,7 +167,10 @@ fn sendmsg_recvmsg_with_scm_rights() {
         Ok(0),
         "the same open file"
     );
-    assert_eq!(crate::sys::fs::fcntl_getfd(&passed), Ok(crate::sys::fs::FD_CLOEXEC));
+    assert_eq!(
+        crate::sys::fs::fcntl_getfd(&passed),
+        Ok(crate::sys::fs::FdFlags::CLOEXEC)
+    );
     assert_eq!(
         // SAFETY: an empty message with no buffers.
         unsafe { recvmsg(&b, &mut MsgHdr::zeroed(), MsgFlags::DONTWAIT) },

@@ -288,7 +288,7 @@ fn pidfd_open_getfd_send_signal_and_kcmp() {
     assert_ne!(&copy, &fd);
     assert_eq!(
         fs::fcntl_getfd(&copy),
-        Ok(fs::FD_CLOEXEC),
+        Ok(fs::FdFlags::CLOEXEC),
         "pidfd_getfd sets close-on-exec"
     );
     assert_eq!(
