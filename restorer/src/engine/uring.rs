@@ -44,8 +44,7 @@ impl Ring {
     /// is missing (ENOSYS) or disabled (EPERM via `kernel.io_uring_disabled`).
     pub fn new(entries: u32) -> Result<Ring> {
         let mut p = IoUringParams::default();
-        // SAFETY: the kernel fills `p`; the ring memory is mapped below.
-        let fd = unsafe { io_uring_setup(entries, &mut p)? };
+        let fd = io_uring_setup(entries, &mut p)?;
         let raw_fd = fd.as_raw_fd();
         let mut ring = Ring {
             fd,

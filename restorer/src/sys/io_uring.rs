@@ -15,7 +15,7 @@ use core::ffi::c_void;
 use super::fd::{AsFd, OwnedFd};
 use super::ret::{fd_arg, ret_owned_fd, ret_usize};
 use super::sigtypes::SigSet;
-use super::{nr, opt_ptr, raw, Result};
+use super::{nr, opt_ptr, raw, Errno, Result};
 use syscalls::Sysno;
 
 // mmap offsets of the ring fd.
@@ -304,15 +304,27 @@ impl IoUringProbe {
     }
 }
 
-/// `io_uring_setup(2)`: a ring with at least `entries` SQEs; the kernel completes
-/// `params` (entries, features, ring offsets). Returns the ring fd.
+/// `io_uring_setup(2)`: a ring with at least `entries` SQEs, in memory the kernel
+/// allocates; the kernel completes `params` (entries, features, ring offsets). Returns
+/// the ring fd. `IORING_SETUP_NO_MMAP` (rings in the caller's memory) is refused with
+/// `EINVAL` here: it is [`io_uring_setup_raw`]'s.
+#[inline]
+pub fn io_uring_setup(entries: u32, params: &mut IoUringParams) -> Result<OwnedFd> {
+    if params.flags & IORING_SETUP_NO_MMAP != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: without IORING_SETUP_NO_MMAP the kernel allocates the rings itself.
+    unsafe { io_uring_setup_raw(entries, params) }
+}
+
+/// [`io_uring_setup`] with any flags, `IORING_SETUP_NO_MMAP` included.
 ///
 /// # Safety
 /// With `IORING_SETUP_NO_MMAP` the kernel uses the memory at `sq_off.user_addr` and
 /// `cq_off.user_addr` as the rings: it must be valid, suitably sized and owned by the
-/// ring from then on. Without that flag the call is harmless.
+/// ring from then on.
 #[inline]
-pub unsafe fn io_uring_setup(entries: u32, params: &mut IoUringParams) -> Result<OwnedFd> {
+pub unsafe fn io_uring_setup_raw(entries: u32, params: &mut IoUringParams) -> Result<OwnedFd> {
     // SAFETY: the kernel reads and writes one io_uring_params; the caller vouches for
     // user-provided ring memory.
     ret_owned_fd(unsafe {

@@ -90,8 +90,7 @@ struct Ring {
 impl Ring {
     fn new(entries: u32) -> Ring {
         let mut p = IoUringParams::default();
-        // SAFETY: no IORING_SETUP_NO_MMAP: the kernel allocates the rings.
-        let fd = unsafe { io_uring_setup(entries, &mut p) }.unwrap();
+        let fd = io_uring_setup(entries, &mut p).unwrap();
         assert!(p.sq_entries >= entries && p.cq_entries >= p.sq_entries, "{p:?}");
         let mut sq_len = p.sq_off.array as usize + p.sq_entries as usize * 4;
         let mut cq_len = p.cq_off.cqes as usize + p.cq_entries as usize * core::mem::size_of::<IoUringCqe>();
@@ -293,14 +292,14 @@ fn io_uring_probe_and_errors() {
     });
     assert_eq!((cqe.user_data, cqe.res), (9, 0));
     let mut p = IoUringParams::default();
-    // SAFETY: refused: no ring is created.
-    assert_eq!(unsafe { io_uring_setup(0, &mut p) }, Err(Errno::EINVAL));
+    // Refused: no entries.
+    assert_eq!(io_uring_setup(0, &mut p), Err(Errno::EINVAL));
     let mut p = IoUringParams {
         flags: 1 << 31,
         ..IoUringParams::default()
     };
-    // SAFETY: refused: unknown flag.
-    assert_eq!(unsafe { io_uring_setup(2, &mut p) }, Err(Errno::EINVAL));
+    // Refused: unknown flag.
+    assert_eq!(io_uring_setup(2, &mut p), Err(Errno::EINVAL));
     let [r, w] = crate::sys::fs::pipe2(OFlags::CLOEXEC).unwrap();
     assert_eq!(
         // SAFETY: not a ring: refused.
