@@ -47,7 +47,7 @@ pub fn action(r_type: u32) -> Option<Action> {
     SUPPORTED.iter().find(|&&(t, _)| t == r_type).map(|&(_, a)| a)
 }
 
-/// The supported types' names, in [`SUPPORTED`] order.
+/// The supported types' names, in the order compel's hint lists them.
 pub fn supported_names() -> impl Iterator<Item = &'static str> {
     SUPPORTED.iter().filter_map(|&(t, _)| type_name(t))
 }
