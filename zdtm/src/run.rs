@@ -360,7 +360,8 @@ impl Run<'_> {
         }
         self.hook("--post-start", Stage::Start)?;
 
-        // Dump: CRIU kills the task when done.
+        // Dump: CRIU kills the tree when done; its IDs must be free before the restore.
+        let ids = sandbox::tree_of(pid);
         let mut dump = self.criu("dump")?;
         dump.arg("-t").arg(pid.to_string());
         dump.args(&desc.opts).args(&desc.dump_opts).args(&self.cfg.dump_args);
@@ -397,11 +398,12 @@ impl Run<'_> {
                 ))
             }
         }
-        if !sandbox::wait_gone(pid, true, self.timeout()) {
+        if !sandbox::wait_free(&ids, self.timeout()) {
+            let left: Vec<i32> = ids.iter().copied().filter(|&i| sandbox::alive(i)).collect();
             return Err(fail(
                 Stage::Dump,
                 true,
-                format!("task {pid} still alive after the dump"),
+                format!("IDs of the dumped tree still taken (alive: {left:?})"),
                 "",
             ));
         }
@@ -441,7 +443,7 @@ impl Run<'_> {
         // Check: the test compares what it sees with what it set up, and says so.
         // SAFETY: kill(2) of the restored test's PID; no memory is passed.
         unsafe { libc::kill(rpid, libc::SIGTERM) };
-        if !sandbox::wait_gone(rpid, false, self.timeout()) {
+        if !sandbox::wait_exit(rpid, self.timeout()) {
             return Err(fail(
                 Stage::Check,
                 true,
@@ -500,8 +502,10 @@ impl Run<'_> {
 
     fn hook(&self, action: &str, stage: Stage) -> Result<(), Failure> {
         let Some(h) = &self.t.hook else { return Ok(()) };
-        let mut cmd =
-            self.sb.command(h, &zdtm_dir(&self.cfg.static_dir)).map_err(|e| fail(stage, false, e.to_string(), ""))?;
+        let mut cmd = self
+            .sb
+            .command(h, &zdtm_dir(&self.cfg.static_dir))
+            .map_err(|e| fail(stage, false, e.to_string(), ""))?;
         cmd.arg(action);
         let log = self.dir.join("hook.log");
         match step::run(cmd, &log, self.timeout()) {
@@ -519,7 +523,12 @@ impl Run<'_> {
 /// Where zdtm.py runs hooks and checkskip scripts: `test/`, two levels above the static
 /// directory (hooks name their files as `zdtm/static/...`).
 fn zdtm_dir(static_dir: &Path) -> PathBuf {
-    static_dir.parent().and_then(Path::parent).filter(|d| d.join("zdtm").is_dir()).unwrap_or(static_dir).to_path_buf()
+    static_dir
+        .parent()
+        .and_then(Path::parent)
+        .filter(|d| d.join("zdtm").is_dir())
+        .unwrap_or(static_dir)
+        .to_path_buf()
 }
 
 fn read_pid(path: &Path) -> Result<i32, String> {

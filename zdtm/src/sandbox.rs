@@ -234,32 +234,71 @@ pub fn alive(pid: i32) -> bool {
     }
 }
 
-/// Wait until `pid` has exited (a zombie counts) or, with `reaped`, until its PID is free
-/// again, for a restore to take it: the process reaped, and the zombies of its process
-/// group and session too (they pin the PID); false if `timeout` passed first.
-pub fn wait_gone(pid: i32, reaped: bool, timeout: Duration) -> bool {
+/// Wait until `pid` has exited (a zombie counts); false if `timeout` passed first.
+pub fn wait_exit(pid: i32, timeout: Duration) -> bool {
     let end = Instant::now() + timeout;
-    let me = std::process::id().to_string();
     loop {
         reap(pid);
-        let gone = if reaped {
-            let holders = holders_of(pid);
-            for (p, f) in &holders {
-                if f.first().is_some_and(|s| s == "Z") && f.get(1) == Some(&me) {
-                    reap(*p);
-                }
-            }
-            !Path::new(&format!("/proc/{pid}")).exists() && holders_of(pid).is_empty()
-        } else {
-            !alive(pid)
-        };
-        if gone {
-            break;
+        if !alive(pid) {
+            return true;
         }
         if Instant::now() >= end {
             return false;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    true
+}
+
+/// `pid`, its descendants and all their threads: the IDs a dump of its tree records and
+/// a restore wants back.
+pub fn tree_of(pid: i32) -> Vec<i32> {
+    let parents: Vec<(i32, i32)> = procs()
+        .filter_map(|p| Some((p, stat_fields(p)?.get(1)?.parse().ok()?)))
+        .collect();
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let p = tree[i];
+        tree.extend(parents.iter().filter(|&&(_, pp)| pp == p).map(|&(c, _)| c));
+        i += 1;
+    }
+    let mut ids = tree.clone();
+    for p in &tree {
+        if let Ok(rd) = fs::read_dir(format!("/proc/{p}/task")) {
+            ids.extend(rd.flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()));
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Wait until every ID of `ids` is free again, for a restore to take it: each process
+/// gone and reaped, and the zombies of its process group and session too (they pin the
+/// ID); false if `timeout` passed first.
+pub fn wait_free(ids: &[i32], timeout: Duration) -> bool {
+    let end = Instant::now() + timeout;
+    let me = std::process::id().to_string();
+    loop {
+        let mut free = true;
+        for &id in ids {
+            reap(id);
+            let holders = holders_of(id);
+            for (p, f) in &holders {
+                if f.first().is_some_and(|s| s == "Z") && f.get(1) == Some(&me) {
+                    reap(*p);
+                }
+            }
+            if Path::new(&format!("/proc/{id}")).exists() || !holders_of(id).is_empty() {
+                free = false;
+            }
+        }
+        if free {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
