@@ -13,7 +13,7 @@ use crate::mem::Region;
 
 const SEED: u64 = 0x5eed_cafe;
 const VMA_START: u64 = 0x7f00_0000_0000;
-const PAGE: u64 = 4096;
+const PAGE: u64 = criu_image::magic::PAGE_SIZE;
 
 pub struct Image {
     pub dir: PathBuf,

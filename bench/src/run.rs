@@ -165,7 +165,7 @@ fn once(img: &Image, v: Variant, cold: bool) -> Result<Once, String> {
             let region = Region::new(img.span as usize);
             let (words, count) = img.records(region.base);
             // SAFETY: the records were just built for `region`, which outlives the call.
-            let records = unsafe { Records::new(words.as_ptr() as *const u8, count) };
+            let records = unsafe { Records::new(words.as_ptr() as *const u8, words.len() * 8, count) };
             let mut opts = Options::new(s);
             opts.workers = 0;
             opts.flags = flags;

@@ -9,11 +9,11 @@ use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_POPULATE};
+use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_POPULATE, IOV_MAX};
 use restorer::engine::records::Records;
 use restorer::sys::mm;
 
-const PAGE: usize = 4096;
+const PAGE: usize = vma_io::PAGE_SIZE;
 
 /// splitmix64: a small deterministic generator, so a seed reproduces a case.
 struct Rng(u64);
@@ -75,9 +75,9 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
     let mut count = 0;
     let mut expect = Vec::new(); // (dst offset, file offset, len)
     while off < data.len() && count < 200 {
-        // Now and then a record past IOV_MAX iovecs (CRIU never makes one; the engine
-        // must still read it).
-        let most = if r.below(8) == 0 { 1100 } else { 6 };
+        // Now and then a record of up to IOV_MAX iovecs, past CRIU's IOV_MAX - 1 (the
+        // engine reads any count the kernel's preadv takes).
+        let most = if r.below(8) == 0 { IOV_MAX as u64 } else { 6 };
         let n_iovs = 1 + r.below(most) as usize;
         let rec_off = off;
         let mut iovs = Vec::new();
@@ -122,7 +122,7 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
     };
     opts.flags = [0, FLAG_POPULATE, FLAG_HUGEPAGES, FLAG_POPULATE | FLAG_HUGEPAGES][r.below(4) as usize];
     // SAFETY: `words` holds `count` records into the region, which outlives the call.
-    let records = unsafe { Records::new(words.as_ptr() as *const u8, count) };
+    let records = unsafe { Records::new(words.as_ptr() as *const u8, words.len() * 8, count) };
     let (res, out) = restorer::engine::restore(f.as_raw_fd(), &records, &opts);
     let verdict = (|| {
         res.map_err(|e| format!("restore failed: {e:?} {out:?}"))?;

@@ -10,7 +10,7 @@ use restorer::engine::records::Records;
 use restorer::engine::restore;
 use restorer::sys::{fs, mm};
 
-const PAGE: usize = 4096;
+const PAGE: usize = vma_io::PAGE_SIZE;
 
 fn count(dir: &str) -> usize {
     std::fs::read_dir(dir).unwrap().count()
@@ -50,7 +50,7 @@ fn restores_leave_no_fd_thread_or_mapping() {
     };
     let words = [1u64, 0, dst as u64, (pages * PAGE) as u64];
     // SAFETY: one CRIU-layout record into `dst`.
-    let records = unsafe { Records::new(words.as_ptr() as *const u8, 1) };
+    let records = unsafe { Records::new(words.as_ptr() as *const u8, words.len() * 8, 1) };
     let flags = fs::fcntl_getfl(f.as_raw_fd()).unwrap();
 
     // The first restore may make the allocator set up arenas for the test's own reads of

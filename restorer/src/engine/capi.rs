@@ -23,8 +23,9 @@ pub unsafe extern "C" fn pie_restore_vma_ios(
     if opts.is_null() {
         return crate::sys::Errno::EINVAL.neg() as i64;
     }
+    // The C API has no byte length (CRIU's restorer gets none): it comes from the headers.
     // SAFETY: the caller's contract.
-    let (records, opts) = unsafe { (Records::new(ios, n as usize), &*opts) };
+    let (records, opts) = unsafe { (Records::from_count(ios, n as usize), &*opts) };
     let (result, outcome) = super::restore(fd, &records, opts);
     if !res.is_null() {
         // SAFETY: the caller's contract.

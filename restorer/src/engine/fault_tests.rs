@@ -12,7 +12,7 @@ use super::records::Records;
 use super::restore_with_faults;
 use crate::sys::{mm, Errno};
 
-const PAGE: usize = 4096;
+const PAGE: usize = vma_io::PAGE_SIZE;
 
 /// `pages` pages of fresh memory with a guard page on each side.
 struct Guarded {
@@ -108,7 +108,7 @@ fn setup() -> Setup {
 impl Setup {
     fn records(&self) -> Records {
         // SAFETY: `words` holds `count` CRIU-layout records into `dst`.
-        unsafe { Records::new(self.words.as_ptr() as *const u8, self.count) }
+        unsafe { Records::new(self.words.as_ptr() as *const u8, self.words.len() * 8, self.count) }
     }
 
     fn check(&self) {

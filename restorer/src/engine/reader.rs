@@ -8,6 +8,7 @@ use super::records::{Cursor, Record, Records};
 use super::Failure;
 use crate::sys::fs::{self, IoVec};
 use crate::sys::Errno;
+use vma_io::PAGE_SIZE;
 
 /// Iovecs handed to one `preadv`: far below `IOV_MAX`, so a worker's stack stays small.
 pub const BATCH: usize = 64;
@@ -79,7 +80,7 @@ pub fn read_share(records: &Records, from: Cursor, to: Cursor, ctx: &ReadCtx<'_>
         limit = ctx.dedup_chunk;
     }
     if pf.window != 0 {
-        limit = limit.min((pf.window / 4).max(4096));
+        limit = limit.min((pf.window / 4).max(PAGE_SIZE as u64));
     }
     walk_share(records, from, to, limit, |index, batch, off| {
         if ctx.abort.load(Ordering::Relaxed) {
@@ -274,7 +275,7 @@ pub(super) fn prepare(batch: &[IoVec], flags: u32) {
             }
         }
         if flags & FLAG_POPULATE != 0 {
-            let (ps, pe) = (start / 4096 * 4096, end.next_multiple_of(4096));
+            let (ps, pe) = (start / PAGE_SIZE * PAGE_SIZE, end.next_multiple_of(PAGE_SIZE));
             // SAFETY: as above; populating writes nothing the read will not overwrite
             // (whole pages of the destination, zero-filled if fresh).
             let _ = unsafe { mm::madvise(ps as *mut u8, pe - ps, mm::MADV_POPULATE_WRITE) };

@@ -9,16 +9,17 @@ use super::reader::walk_share;
 use super::records::{Cursor, Records};
 use super::split::split;
 use crate::engine::abi::IOV_MAX;
+use vma_io::PAGE_SIZE;
 
 /// A layout: per record, its file offset gap and iovec lengths; addresses are laid out
 /// with gaps so that every byte's address is distinct.
 fn layout() -> impl Strategy<Value = Vec<(u64, Vec<usize>)>> {
     let iovs = prop_oneof![
         4 => prop::collection::vec(1usize..20_000, 1..8),
-        1 => prop::collection::vec(prop_oneof![Just(4096usize), 1usize..9000], 1..IOV_MAX),
-        1 => prop::collection::vec(0usize..3, 0..4), // empty and tiny iovecs, empty records
+        1 => prop::collection::vec(prop_oneof![Just(PAGE_SIZE), 1usize..9000], 1..IOV_MAX),
+        1 => prop::collection::vec(0usize..3, 1..4), // empty and tiny iovecs, records that read nothing
     ];
-    prop::collection::vec((0u64..3 * 4096, iovs), 1..24)
+    prop::collection::vec((0u64..3 * PAGE_SIZE as u64, iovs), 1..24)
 }
 
 /// Pack the layout as CRIU's records; returns the words and the record count.
@@ -69,7 +70,7 @@ proptest! {
     ) {
         let words = pack(&layout);
         // SAFETY: `words` holds the records just packed; their addresses are never used.
-        let records = unsafe { Records::new(words.as_ptr() as *const u8, layout.len()) };
+        let records = unsafe { Records::new(words.as_ptr() as *const u8, words.len() * 8, layout.len()) };
         let total = records.validate().unwrap().bytes;
         let mut serial = Vec::new();
         runs_of(&records, Cursor::default(), records.end(), limit, &mut serial);

@@ -35,7 +35,7 @@ impl Packed {
 
     fn records(&self) -> Records {
         // SAFETY: the buffer holds `count` records laid out as CRIU's, 8-aligned.
-        unsafe { Records::new(self.words.as_ptr() as *const u8, self.count) }
+        unsafe { Records::new(self.words.as_ptr() as *const u8, self.words.len() * 8, self.count) }
     }
 }
 
@@ -74,7 +74,7 @@ fn rand_suffix() -> u64 {
             .as_nanos() as u64)
 }
 
-const PAGE: usize = 4096;
+const PAGE: usize = vma_io::PAGE_SIZE;
 
 /// A layout with holes in the file and scattered destinations: record k reads
 /// `pages[k]` pages from file page `file_page[k]` into destination pages in order.
@@ -308,7 +308,7 @@ fn split_covers_the_stream_once() {
             assert!(pos(&w[0]) <= pos(&w[1]));
         }
         for c in &cuts {
-            assert_eq!(pos(c) % 4096, 0);
+            assert_eq!(pos(c) % PAGE as u64, 0);
         }
     }
 }
@@ -469,4 +469,43 @@ fn unknown_flags_are_einval() {
     let mut o = Options::new(Strategy::Serial);
     o.flags = 1 << 7;
     assert_eq!(restore(0, &p.records(), &o).0.unwrap_err().errno, Errno::EINVAL);
+}
+
+#[test]
+fn iov_counts_outside_one_to_iov_max_are_einval_naming_the_record() {
+    use super::abi::{Outcome, IOV_MAX};
+    let mut dst = vec![0u8; 2 * PAGE];
+    for nr in [0i32, IOV_MAX as i32 + 1, i32::MAX] {
+        let mut p = Packed::new();
+        p.push(0, &[(dst.as_mut_ptr(), PAGE)]);
+        p.push((3 * PAGE) as i64, &[(dst[PAGE..].as_mut_ptr(), PAGE)]);
+        p.words[4] = nr as u32 as u64;
+        let (res, out) = restore(0, &p.records(), &Options::new(Strategy::Serial));
+        assert_eq!(res, Err(Failure::new(Errno::EINVAL, 1, (3 * PAGE) as i64)), "{nr}");
+        assert_eq!(out.record, 1);
+        // The C API, which has no byte length, finds the same record.
+        let mut res = Outcome::empty();
+        let opts = Options::new(Strategy::Serial);
+        // SAFETY: the records are readable; their iovecs name `dst`.
+        let r = unsafe { super::capi::pie_restore_vma_ios(0, p.words.as_ptr() as *const u8, 2, &opts, &mut res) };
+        assert_eq!(
+            (r, res.record, res.offset),
+            (Errno::EINVAL.neg() as i64, 1, (3 * PAGE) as i64)
+        );
+    }
+}
+
+#[test]
+fn records_past_the_area_are_einval() {
+    let mut dst = vec![0u8; 2 * PAGE];
+    let mut p = Packed::new();
+    p.push(0, &[(dst.as_mut_ptr(), PAGE)]);
+    p.push(PAGE as i64, &[(dst[PAGE..].as_mut_ptr(), PAGE)]);
+    for cut in [8, 40, 48, 56] {
+        // SAFETY: the first `cut` bytes of the packed records are readable.
+        let r = unsafe { Records::new(p.words.as_ptr() as *const u8, cut, p.count) };
+        let fl = r.validate().unwrap_err();
+        assert_eq!(fl.errno, Errno::EINVAL, "{cut}");
+        assert_eq!(fl.record, usize::from(cut >= 32), "{cut}");
+    }
 }

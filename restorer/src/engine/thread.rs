@@ -15,10 +15,10 @@ use crate::sys::thread::{
     CLONE_THREAD, CLONE_VM,
 };
 use crate::sys::{futex, Errno, Result};
+use vma_io::PAGE_SIZE;
 
 /// Stack of a worker: the reader needs a few KiB; the rest is headroom.
 pub const STACK_SIZE: usize = 128 * 1024;
-const PAGE: usize = 4096;
 /// TIDs tried above the highest PID before giving up (each EEXIST moves one up).
 const TID_TRIES: i32 = 256;
 
@@ -119,7 +119,7 @@ pub unsafe fn spawn<'a>(
     faults.inspect(|f| super::fault::Faults::count(&f.stacks_live, 1));
     // A guard page below the stack turns an overflow into a fault, not corruption.
     // SAFETY: the first page of our own mapping.
-    if let Err(e) = unsafe { mm::mprotect(stack, PAGE, mm::PROT_NONE) } {
+    if let Err(e) = unsafe { mm::mprotect(stack, PAGE_SIZE, mm::PROT_NONE) } {
         // SAFETY: unmapping what was just mapped.
         let _ = unsafe { mm::munmap(stack, STACK_SIZE) };
         #[cfg(test)]
