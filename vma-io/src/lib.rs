@@ -251,7 +251,10 @@ pub unsafe fn derived_len(base: *const u8, count: usize) -> usize {
 mod tests {
     use super::*;
 
-    fn area(records: &[(i32, i64, &[(u64, u64)])]) -> ([u64; 32], usize) {
+    /// A record to pack: `nr_iovs`, offset, iovecs.
+    type Rec<'a> = (i32, i64, &'a [(u64, u64)]);
+
+    fn area(records: &[Rec<'_>]) -> ([u64; 32], usize) {
         let mut w = [0u64; 32];
         let mut k = 0;
         for &(nr, off, iovs) in records {

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 
 use super::parallel::MAX_WORKERS;
-use super::reader::walk_share;
+use super::pieces::walk_share;
 use super::records::{Cursor, Records};
 use super::split::split;
 use crate::engine::abi::IOV_MAX;
