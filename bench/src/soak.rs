@@ -9,9 +9,9 @@ use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use pie_mapping::Mapping;
 use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_POPULATE, IOV_MAX};
 use restorer::engine::records::Records;
-use restorer::sys::mm;
 
 const PAGE: usize = vma_io::PAGE_SIZE;
 
@@ -50,22 +50,9 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
     let _ = std::fs::remove_file(&path);
 
     let region_pages = file_pages * 2 + 2;
-    // SAFETY: a new mapping owned by this case; guard pages stay PROT_NONE.
-    let area = unsafe {
-        mm::mmap(
-            std::ptr::null_mut(),
-            (region_pages + 2) * PAGE,
-            mm::PROT_NONE,
-            mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    }
-    .map_err(|e| format!("mmap: {e:?}"))?;
-    // SAFETY: the inner pages of our mapping.
-    let dst = unsafe { area.add(PAGE) };
-    // SAFETY: as above.
-    unsafe { mm::mprotect(dst, region_pages * PAGE, mm::PROT_READ | mm::PROT_WRITE) }.map_err(|e| format!("{e:?}"))?;
+    // Guard pages on each side: a stray write kills the soak.
+    let region = Mapping::guarded(region_pages * PAGE).map_err(|e| format!("mmap: {e}"))?;
+    let dst = region.as_ptr();
 
     // Records: walk the file with holes, destinations moving forward with gaps.
     let byte_granular = r.below(4) == 0;
@@ -126,8 +113,7 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
     let (res, out) = restorer::engine::restore(f.as_raw_fd(), &records, &opts);
     let verdict = (|| {
         res.map_err(|e| format!("restore failed: {e:?} {out:?}"))?;
-        // SAFETY: the readable inner pages of the region.
-        let got = unsafe { std::slice::from_raw_parts(dst, region_pages * PAGE) };
+        let got = region.bytes();
         let mut written = vec![false; got.len()];
         for &(d, o, len) in &expect {
             if got[d..d + len] != data[o..o + len] {
@@ -142,8 +128,6 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
         }
         Ok(out.bytes)
     })();
-    // SAFETY: our own mapping.
-    let _ = unsafe { mm::munmap(area, (region_pages + 2) * PAGE) };
     verdict
 }
 

@@ -8,6 +8,7 @@ use super::records::{Cursor, Records};
 use super::split::split;
 use super::{restore, Failure};
 use crate::sys::Errno;
+use pie_mapping::Mapping;
 
 /// Records packed as CRIU packs them, in an 8-aligned buffer.
 struct Packed {
@@ -186,9 +187,9 @@ fn direct_reads_around_the_page_cache() {
     let pages = 1024;
     let data = pattern(pages * PAGE, 9);
     let f = temp_file(&data);
-    let dst = Fresh::new(pages * PAGE);
+    let dst = fresh(pages * PAGE);
     let mut p = Packed::new();
-    p.push(0, &[(dst.ptr, pages * PAGE)]);
+    p.push(0, &[(dst.as_ptr(), pages * PAGE)]);
     let mut o = Options::new(Strategy::Direct);
     o.workers = 2;
     let before = crate::sys::fs::fcntl_getfl(f.as_raw_fd()).unwrap();
@@ -208,40 +209,8 @@ fn direct_reads_around_the_page_cache() {
 }
 
 /// Fresh anonymous memory, page-aligned, unmapped on drop.
-struct Fresh {
-    ptr: *mut u8,
-    len: usize,
-}
-
-impl Fresh {
-    fn new(len: usize) -> Fresh {
-        use crate::sys::mm;
-        // SAFETY: a new private mapping owned by the Fresh.
-        let ptr = unsafe {
-            mm::mmap(
-                std::ptr::null_mut(),
-                len,
-                mm::PROT_READ | mm::PROT_WRITE,
-                mm::MAP_PRIVATE | mm::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-            .unwrap()
-        };
-        Fresh { ptr, len }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: the mapping is len readable bytes.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
-    }
-}
-
-impl Drop for Fresh {
-    fn drop(&mut self) {
-        // SAFETY: our own mapping.
-        unsafe { crate::sys::mm::munmap(self.ptr, self.len).unwrap() };
-    }
+fn fresh(len: usize) -> Mapping {
+    Mapping::anon(len).unwrap()
 }
 
 #[test]
@@ -268,9 +237,9 @@ fn workers_take_tids_above_max_pid() {
     let pages = 64 << 8; // 64 MiB: enough for auto to want threads
     let data = pattern(pages * PAGE, 5);
     let f = temp_file(&data);
-    let dst = Fresh::new(pages * PAGE);
+    let dst = fresh(pages * PAGE);
     let mut p = Packed::new();
-    p.push(0, &[(dst.ptr, pages * PAGE)]);
+    p.push(0, &[(dst.as_ptr(), pages * PAGE)]);
     let mut o = Options::new(Strategy::Parallel);
     o.workers = 2;
     // Above the last PID handed out, below pid_max (set_tid cannot go past it).
@@ -415,9 +384,9 @@ fn auto_dedup_in_every_strategy() {
         let data = pattern(pages * PAGE, 4);
         let f = temp_file(&data);
         f.sync_all().unwrap();
-        let dst = Fresh::new(pages * PAGE);
+        let dst = fresh(pages * PAGE);
         let mut p = Packed::new();
-        p.push(0, &[(dst.ptr, pages * PAGE)]);
+        p.push(0, &[(dst.as_ptr(), pages * PAGE)]);
         let mut o = Options::new(s);
         o.workers = 2;
         o.dedup_chunk = 256 << 10;
@@ -441,14 +410,15 @@ fn populate_and_hugepage_advice_keep_every_byte() {
         Strategy::Direct,
     ] {
         for flags in [FLAG_POPULATE, FLAG_HUGEPAGES, FLAG_POPULATE | FLAG_HUGEPAGES] {
-            let dst = Fresh::new(pages * PAGE);
+            let dst = fresh(pages * PAGE);
             let mut p = Packed::new();
             // Two iovecs, the first starting off a 2 MiB boundary.
             p.push(
                 0,
                 &[
-                    (dst.ptr, 3 * PAGE),
-                    (unsafe { dst.ptr.add(3 * PAGE) }, (pages - 3) * PAGE),
+                    (dst.as_ptr(), 3 * PAGE),
+                    // SAFETY: 3 pages into the mapping of `pages` pages.
+                    (unsafe { dst.as_ptr().add(3 * PAGE) }, (pages - 3) * PAGE),
                 ],
             );
             let mut o = Options::new(s);
