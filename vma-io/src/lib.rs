@@ -285,11 +285,14 @@ mod tests {
 
     #[test]
     fn walks_well_formed_records() {
-        let (w, len) = area(&[(2, 4096, &[(0x1000, 1), (0x3000, 2)]), (1, 0, &[(0x9000, 3)])]);
+        let (w, len) = area(&[
+            (2, PAGE_SIZE as i64, &[(0x1000, 1), (0x3000, 2)]),
+            (1, 0, &[(0x9000, 3)]),
+        ]);
         let b = &bytes(&w)[..len];
         let mut it = walk(b, 2);
         let r0 = it.next().unwrap().unwrap();
-        assert_eq!((r0.index, r0.at, r0.off, r0.iov_count()), (0, 0, 4096, 2));
+        assert_eq!((r0.index, r0.at, r0.off, r0.iov_count()), (0, 0, PAGE_SIZE as i64, 2));
         assert_eq!(r0.iov(1), RawIovec { base: 0x3000, len: 2 });
         let r1 = it.next().unwrap().unwrap();
         assert_eq!((r1.index, r1.at, r1.next_at()), (1, 48, 80));

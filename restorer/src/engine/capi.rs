@@ -7,11 +7,13 @@ use super::records::Records;
 /// Restore the pages of `n` packed `restore_vma_io` records at `ios` from `fd`.
 ///
 /// Returns 0, or a negative errno with `res.record`/`res.offset` naming the failure.
-/// `res` may be null.
+/// `res` may be null. A record whose `nr_iovs` is outside 1 to `IOV_MAX` is `-EINVAL`
+/// naming it, before anything is read.
 ///
 /// # Safety
-/// `ios` holds `n` well-formed records whose iovecs name writable memory; `opts` points
-/// to an initialised [`Options`]; `res`, if not null, is writable.
+/// `ios` holds `n` records, each header followed by its iovecs (the area's length is
+/// taken from the headers: CRIU passes none), whose iovecs name writable memory; `opts`
+/// points to an initialised [`Options`]; `res`, if not null, is writable.
 #[no_mangle]
 pub unsafe extern "C" fn pie_restore_vma_ios(
     fd: i32,
