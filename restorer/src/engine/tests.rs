@@ -479,3 +479,23 @@ fn records_past_the_area_are_einval() {
         assert_eq!(fl.record, usize::from(cut >= 32), "{cut}");
     }
 }
+
+#[test]
+fn the_failure_reported_is_real_then_earliest() {
+    let keep_all = |fs: &[Failure]| {
+        let mut kept = None;
+        for &f in fs {
+            Failure::keep(&mut kept, f);
+        }
+        kept
+    };
+    let eio = |r, o| Failure::new(Errno::EIO, r, o);
+    let cancel = |r, o| Failure::new(Errno::ECANCELED, r, o);
+    assert_eq!(keep_all(&[]), None);
+    // Earliest by record, then by offset, whatever the order they came in.
+    assert_eq!(keep_all(&[eio(5, 0), eio(2, 9), eio(7, 1)]), Some(eio(2, 9)));
+    assert_eq!(keep_all(&[eio(2, 9 << 12), eio(2, 3 << 12)]), Some(eio(2, 3 << 12)));
+    // A cancellation only echoes a real failure, even one later in the stream.
+    assert_eq!(keep_all(&[cancel(0, 0), eio(9, 0), cancel(1, 0)]), Some(eio(9, 0)));
+    assert_eq!(keep_all(&[cancel(4, 0), cancel(3, 0)]), Some(cancel(3, 0)));
+}
