@@ -19,6 +19,8 @@ fn main() {
     for p in [
         "restorer/src",
         "restorer/Cargo.toml",
+        "vma-io/src",
+        "vma-io/Cargo.toml",
         "linker/restorer.lds",
         "Cargo.lock",
     ] {

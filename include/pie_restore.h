@@ -57,7 +57,9 @@ struct pie_restore_features {
 /*
  * Read the pages of the n packed struct restore_vma_io records at ios from fd.
  * Returns 0, or -errno with res->record/res->offset naming the failure (res may be NULL).
- * End of file before a record's last byte is -ENODATA.
+ * End of file before a record's last byte is -ENODATA. The records are checked before
+ * any read: nr_iovs outside 1..IOV_MAX (1024) or a negative offset is -EINVAL naming the
+ * record (the area's length is taken from the headers, as CRIU's loop walks them).
  */
 long pie_restore_vma_ios(int fd, const void *ios, unsigned int n, const struct pie_restore_opts *opts,
 			 struct pie_restore_result *res);

@@ -65,5 +65,9 @@ fn relocations_were_applied_by_libcompel() {
     let relocs: u32 = field(&out, "relocs").unwrap().parse().unwrap();
     assert!(relocs > 0, "{out}");
     let data_off: u64 = field(&out, "data_off").unwrap().parse().unwrap();
-    assert_eq!(data_off % 4096, 0, "data is page-aligned: {out}");
+    assert_eq!(
+        data_off % criu_image::magic::PAGE_SIZE,
+        0,
+        "data is page-aligned: {out}"
+    );
 }

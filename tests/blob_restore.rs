@@ -8,6 +8,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use common::{field, run_loader, stdout};
+use criu_image::magic::PAGE_SIZE;
 use criu_image::records::build_from_pagemap;
 use criu_image::synth::{write_images, SynthSpec};
 
@@ -127,7 +128,7 @@ fn auto_dedup_punches_holes_in_every_strategy() {
 fn truncated_pages_file_is_enodata_with_the_record() {
     let c = case("trunc", &SynthSpec::many_small(START, 40, 4, 1, 16));
     // Cut the file in the middle of the data: a record past the cut must fail.
-    let len = c.bytes / 2 + 4096;
+    let len = c.bytes / 2 + PAGE_SIZE;
     std::fs::OpenOptions::new()
         .write(true)
         .open(&c.pages)

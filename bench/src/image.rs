@@ -9,11 +9,11 @@ use criu_image::pagemap::{read_pagemap, Pagemap};
 use criu_image::records::build_from_pagemap;
 use criu_image::synth::{check_pattern, write_images, SynthSpec};
 
-use crate::mem::Region;
+use pie_mapping::Mapping;
 
 const SEED: u64 = 0x5eed_cafe;
 const VMA_START: u64 = 0x7f00_0000_0000;
-const PAGE: u64 = 4096;
+const PAGE: u64 = criu_image::magic::PAGE_SIZE;
 
 pub struct Image {
     pub dir: PathBuf,
@@ -80,7 +80,7 @@ impl Image {
     }
 
     /// Every byte of the region against the pattern, on all CPUs.
-    pub fn verify(&self, region: &Region) -> Result<(), String> {
+    pub fn verify(&self, region: &Mapping) -> Result<(), String> {
         let bytes = region.bytes();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let chunk = bytes.len().div_ceil(threads).next_multiple_of(PAGE as usize);
@@ -101,39 +101,20 @@ impl Image {
     }
 
     /// The pages file mapped read-only and faulted in from the page cache.
-    pub fn map_cached(&self) -> Result<Mapped, String> {
-        use restorer::sys::fd::AsFd;
-        use restorer::sys::mm;
+    pub fn map_cached(&self) -> Result<Mapping, String> {
+        use std::os::fd::AsFd;
         let f = self.open()?;
-        // SAFETY: a new read-only shared mapping of the file, owned by Mapped.
-        let base = unsafe {
-            mm::mmap(
-                std::ptr::null_mut(),
-                self.bytes as usize,
-                mm::ProtFlags::READ,
-                mm::MapFlags::SHARED,
-                Some(f.as_fd()),
-                0,
-            )
-        }
-        .map_err(|e| format!("mmap pages: {e:?}"))?;
-        // SAFETY: advice on our own mapping; faulting it in keeps page faults out of
-        // the copy that is timed.
-        let _ = unsafe { mm::madvise(base, self.bytes as usize, mm::MadviseAdvice::POPULATE_READ) };
-        Ok(Mapped {
-            base,
-            len: self.bytes as usize,
-        })
+        Mapping::file(f.as_fd(), self.bytes as usize).map_err(|e| format!("mmap pages: {e}"))
     }
 
     /// Copy the image's bytes into the region as a restore would place them, with
     /// `threads` threads: each takes a contiguous share. (Pre-faulting the shares first
     /// was faster on 2 CPUs and 4x slower on 16: the plain copy is the limit.)
-    pub fn copy_like_restore(&self, src: &Mapped, region: &Region, threads: usize) {
+    pub fn copy_like_restore(&self, src: &Mapping, region: &Mapping, threads: usize) {
         // One dense VMA: file offset = offset in the VMA.
         let len = self.bytes as usize;
         let share = len.div_ceil(threads.max(1)).next_multiple_of(PAGE as usize);
-        let (s, d) = (src.base as usize, region.base as usize);
+        let (s, d) = (src.as_ptr() as usize, region.as_ptr() as usize);
         std::thread::scope(|sc| {
             for start in (0..len).step_by(share) {
                 let n = share.min(len - start);
@@ -147,18 +128,5 @@ impl Image {
 
     pub fn remove(&self) {
         let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A read-only mapping of the pages file.
-pub struct Mapped {
-    base: *mut u8,
-    len: usize,
-}
-
-impl Drop for Mapped {
-    fn drop(&mut self) {
-        // SAFETY: our own mapping.
-        let _ = unsafe { restorer::sys::mm::munmap(self.base, self.len) };
     }
 }

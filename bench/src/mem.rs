@@ -2,48 +2,13 @@
 
 use std::fs;
 
-/// A fresh private anonymous mapping, unmapped on drop (so each round starts from
-/// untouched memory, as a restored task's VMAs do).
-pub struct Region {
-    pub base: *mut u8,
-    pub len: usize,
+use pie_mapping::Mapping;
+
+/// Fresh destination memory: a private anonymous mapping, unmapped on drop (so each
+/// round starts from untouched memory, as a restored task's VMAs do).
+pub fn region(len: usize) -> Mapping {
+    Mapping::anon(len).expect("mmap destination")
 }
-
-impl Region {
-    pub fn new(len: usize) -> Region {
-        use restorer::sys::mm;
-        // SAFETY: a new mapping owned by the Region.
-        let base = unsafe {
-            mm::mmap(
-                std::ptr::null_mut(),
-                len,
-                mm::ProtFlags::READ | mm::ProtFlags::WRITE,
-                mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS | mm::MapFlags::NORESERVE,
-                None,
-                0,
-            )
-        }
-        .expect("mmap destination");
-        Region { base, len }
-    }
-
-    pub fn bytes(&self) -> &[u8] {
-        // SAFETY: the mapping is len bytes, readable.
-        unsafe { std::slice::from_raw_parts(self.base, self.len) }
-    }
-}
-
-impl Drop for Region {
-    fn drop(&mut self) {
-        // SAFETY: our own mapping.
-        let _ = unsafe { restorer::sys::mm::munmap(self.base, self.len) };
-    }
-}
-
-// SAFETY: the region is plain memory; threads that share it write disjoint parts.
-unsafe impl Sync for Region {}
-// SAFETY: as above.
-unsafe impl Send for Region {}
 
 /// Drop clean page-cache pages (root only). Returns whether it worked.
 pub fn drop_caches() -> bool {

@@ -6,7 +6,7 @@ use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_POPULATE};
 use restorer::engine::records::Records;
 
 use crate::image::Image;
-use crate::mem::{self, Region};
+use crate::mem;
 use crate::Config;
 
 /// What is timed.
@@ -161,10 +161,10 @@ type Once = (f64, Option<(u32, u32)>, Option<f64>);
 fn once(img: &Image, v: Variant, cold: bool) -> Result<Once, String> {
     match v {
         Variant::Engine(s, flags) => {
-            let region = Region::new(img.span as usize);
-            let (words, count) = img.records(region.base);
+            let region = mem::region(img.span as usize);
+            let (words, count) = img.records(region.as_ptr());
             // SAFETY: the records were just built for `region`, which outlives the call.
-            let records = unsafe { Records::new(words.as_ptr() as *const u8, count) };
+            let records = unsafe { Records::new(words.as_ptr() as *const u8, words.len() * 8, count) };
             let mut opts = Options::new(s);
             opts.workers = 0;
             opts.flags = flags;
@@ -183,7 +183,7 @@ fn once(img: &Image, v: Variant, cold: bool) -> Result<Once, String> {
             Ok((secs, Some((out.strategy, out.workers)), ratio))
         }
         Variant::MemcpyLimit => {
-            let region = Region::new(img.span as usize);
+            let region = mem::region(img.span as usize);
             let threads = restorer::engine::auto_workers(img.bytes);
             let src = img.map_cached()?;
             let t = Instant::now();

@@ -8,11 +8,11 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_POPULATE};
+use pie_mapping::Mapping;
+use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_POPULATE, IOV_MAX};
 use restorer::engine::records::Records;
-use restorer::sys::mm;
 
-const PAGE: usize = 4096;
+const PAGE: usize = vma_io::PAGE_SIZE;
 
 /// splitmix64: a small deterministic generator, so a seed reproduces a case.
 struct Rng(u64);
@@ -49,23 +49,9 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
     let _ = std::fs::remove_file(&path);
 
     let region_pages = file_pages * 2 + 2;
-    // SAFETY: a new mapping owned by this case; guard pages stay PROT_NONE.
-    let area = unsafe {
-        mm::mmap(
-            std::ptr::null_mut(),
-            (region_pages + 2) * PAGE,
-            mm::ProtFlags::NONE,
-            mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
-            None,
-            0,
-        )
-    }
-    .map_err(|e| format!("mmap: {e:?}"))?;
-    // SAFETY: the inner pages of our mapping.
-    let dst = unsafe { area.add(PAGE) };
-    // SAFETY: as above.
-    unsafe { mm::mprotect(dst, region_pages * PAGE, mm::ProtFlags::READ | mm::ProtFlags::WRITE) }
-        .map_err(|e| format!("{e:?}"))?;
+    // Guard pages on each side: a stray write kills the soak.
+    let region = Mapping::guarded(region_pages * PAGE).map_err(|e| format!("mmap: {e}"))?;
+    let dst = region.as_ptr();
 
     // Records: walk the file with holes, destinations moving forward with gaps.
     let byte_granular = r.below(4) == 0;
@@ -75,9 +61,9 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
     let mut count = 0;
     let mut expect = Vec::new(); // (dst offset, file offset, len)
     while off < data.len() && count < 200 {
-        // Now and then a record past IOV_MAX iovecs (CRIU never makes one; the engine
-        // must still read it).
-        let most = if r.below(8) == 0 { 1100 } else { 6 };
+        // Now and then a record of up to IOV_MAX iovecs, past CRIU's IOV_MAX - 1 (the
+        // engine reads any count the kernel's preadv takes).
+        let most = if r.below(8) == 0 { IOV_MAX as u64 } else { 6 };
         let n_iovs = 1 + r.below(most) as usize;
         let rec_off = off;
         let mut iovs = Vec::new();
@@ -122,12 +108,11 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
     };
     opts.flags = [0, FLAG_POPULATE, FLAG_HUGEPAGES, FLAG_POPULATE | FLAG_HUGEPAGES][r.below(4) as usize];
     // SAFETY: `words` holds `count` records into the region, which outlives the call.
-    let records = unsafe { Records::new(words.as_ptr() as *const u8, count) };
+    let records = unsafe { Records::new(words.as_ptr() as *const u8, words.len() * 8, count) };
     let (res, out) = restorer::engine::restore(&f, &records, &opts);
     let verdict = (|| {
         res.map_err(|e| format!("restore failed: {e:?} {out:?}"))?;
-        // SAFETY: the readable inner pages of the region.
-        let got = unsafe { std::slice::from_raw_parts(dst, region_pages * PAGE) };
+        let got = region.bytes();
         let mut written = vec![false; got.len()];
         for &(d, o, len) in &expect {
             if got[d..d + len] != data[o..o + len] {
@@ -142,8 +127,6 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
         }
         Ok(out.bytes)
     })();
-    // SAFETY: our own mapping.
-    let _ = unsafe { mm::munmap(area, (region_pages + 2) * PAGE) };
     verdict
 }
 

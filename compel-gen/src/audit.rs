@@ -13,7 +13,8 @@ use crate::hgen::{check_compel_ident, MAX_ALIGNMENT_GAPS, MAX_BLOB_SIZE};
 use crate::hints;
 use crate::layout::{layout, Layout};
 use crate::locate::Locator;
-use crate::relocs::{self, field_range};
+use crate::relocs;
+use crate::rules::{self, Violation};
 
 pub use crate::report::{Finding, Kind, Level, Report};
 
@@ -97,7 +98,7 @@ impl Auditor<'_, '_> {
                 Kind::TlsSection,
                 Some(s),
                 "thread-local storage section: a blob has no TLS block".into(),
-                Some("no thread-locals in a blob: drop #[thread_local]/__thread variables".into()),
+                Some(hints::THREAD_LOCALS.into()),
             );
         }
 
@@ -266,92 +267,89 @@ impl Auditor<'_, '_> {
     }
 
     fn check_relocation(&mut self, target: &Section<'_>, r: &Reloc, function: Option<String>) {
+        let check = rules::check(self.elf, target, r);
+        // The report lists a relocation's symbol problem before its type or place problem.
+        let symbol_first = check
+            .violations()
+            .filter(|v| v.is_about_symbol())
+            .chain(check.violations().filter(|v| !v.is_about_symbol()));
+        for v in symbol_first {
+            self.report_violation(v, target, r, &function);
+        }
+    }
+
+    fn report_violation(&mut self, v: Violation, target: &Section<'_>, r: &Reloc, function: &Option<String>) {
         let elf = self.elf;
         let sym = &elf.symbols[r.sym];
-        if sym.is_common() {
-            self.common_refs
-                .entry(r.sym)
-                .or_insert_with(|| (target.index, r.offset, function.clone()));
-        }
-        if sym.is_undefined() {
-            let name = sym.display_name();
-            let shown = if name.is_empty() {
-                "<null symbol>".to_string()
-            } else {
-                name.clone()
-            };
-            self.group(
-                GroupKey {
-                    kind: Kind::UndefinedSymbol,
-                    what: name.clone(),
-                    section: target.index,
-                    function: function.clone(),
-                },
-                target,
-                r,
-                Some(name.clone()),
-                format!("undefined symbol `{shown}' (compel: External symbol in PIE?)"),
-                hints::undefined_symbol(&name),
-            );
-        } else if !sym.is_abs() && !sym.is_common() && usize::from(sym.shndx) >= elf.shnum() {
-            let name = sym.display_name();
-            self.group(
-                GroupKey {
-                    kind: Kind::BadSectionIndex,
-                    what: name.clone(),
-                    section: target.index,
-                    function: function.clone(),
-                },
-                target,
-                r,
-                Some(name.clone()),
-                format!(
-                    "relocation against `{name}' whose section index {:#x} is out of range (e_shnum {})",
-                    sym.shndx,
-                    elf.shnum()
-                ),
-                "the object is corrupt or uses extended section indexes, which compel does not support".into(),
-            );
-        }
-
-        match relocs::action(r.r_type) {
-            None => {
+        let key = |kind, what| GroupKey {
+            kind,
+            what,
+            section: target.index,
+            function: function.clone(),
+        };
+        match v {
+            // One finding per COMMON symbol (check_symbols), placed at its first reference.
+            Violation::CommonSymbol => {
+                self.common_refs
+                    .entry(r.sym)
+                    .or_insert_with(|| (target.index, r.offset, function.clone()));
+            }
+            Violation::UndefinedSymbol => {
+                let name = sym.display_name();
+                let shown = if name.is_empty() {
+                    "<null symbol>".to_string()
+                } else {
+                    name.clone()
+                };
+                self.group(
+                    key(Kind::UndefinedSymbol, name.clone()),
+                    target,
+                    r,
+                    Some(name.clone()),
+                    format!("undefined symbol `{shown}' (compel: External symbol in PIE?)"),
+                    hints::undefined_symbol(&name),
+                );
+            }
+            Violation::SymbolSectionOutOfRange => {
+                let name = sym.display_name();
+                self.group(
+                    key(Kind::BadSectionIndex, name.clone()),
+                    target,
+                    r,
+                    Some(name.clone()),
+                    format!(
+                        "relocation against `{name}' whose section index {:#x} is out of range (e_shnum {})",
+                        sym.shndx,
+                        elf.shnum()
+                    ),
+                    "the object is corrupt or uses extended section indexes, which compel does not support".into(),
+                );
+            }
+            Violation::UnsupportedType => {
                 let ty = relocs::describe(r.r_type);
                 self.group(
-                    GroupKey {
-                        kind: Kind::UnsupportedRelocation,
-                        what: ty.clone(),
-                        section: target.index,
-                        function: function.clone(),
-                    },
+                    key(Kind::UnsupportedRelocation, ty.clone()),
                     target,
                     r,
                     Some(sym.display_name()).filter(|n| !n.is_empty()),
                     format!("unsupported relocation {ty}"),
-                    hints::relocation(r.r_type).into(),
+                    hints::relocation(r.r_type),
                 );
             }
-            Some(action) => {
-                if field_range(elf.data, target, r.offset, action.width()).is_none() {
-                    self.group(
-                        GroupKey {
-                            kind: Kind::BadRelocationOffset,
-                            what: format!("{:#x}", r.offset),
-                            section: target.index,
-                            function,
-                        },
-                        target,
-                        r,
-                        Some(sym.display_name()).filter(|n| !n.is_empty()),
-                        format!(
-                            "{} at offset {:#x} is outside the section (size {:#x})",
-                            relocs::describe(r.r_type),
-                            r.offset,
-                            target.size
-                        ),
-                        "the object is corrupt".into(),
-                    );
-                }
+            Violation::FieldOutsideSection => {
+                self.group(
+                    key(Kind::BadRelocationOffset, format!("{:#x}", r.offset)),
+                    target,
+                    r,
+                    Some(sym.display_name()).filter(|n| !n.is_empty()),
+                    format!(
+                        "{} at offset {:#x} is outside the section (size {:#x})",
+                        relocs::describe(r.r_type),
+                        r.offset,
+                        target.size
+                    ),
+                    "the object is corrupt".into(),
+                );
             }
         }
     }

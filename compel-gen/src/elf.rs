@@ -31,7 +31,7 @@ pub struct Section<'a> {
     pub name: &'a [u8],
     pub sh_type: u32,
     pub flags: u64,
-    /// `sh_addr` as stored in the file (see [`crate::layout`] for the address compel uses).
+    /// `sh_addr` as stored in the file (the `layout` module assigns the address compel uses).
     pub addr: u64,
     pub offset: u64,
     pub size: u64,

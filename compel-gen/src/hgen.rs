@@ -6,7 +6,8 @@ use std::io::Write;
 use crate::elf::{byte_range, Elf};
 use crate::error::Error;
 use crate::layout::{layout, Layout};
-use crate::relocs::{resolve, Action, Entry};
+use crate::relocs::Action;
+use crate::resolve::{resolve, Entry};
 
 pub use crate::prefix::default_prefix;
 

@@ -1,6 +1,8 @@
 //! Fix hints: what to change in the blob's source or build when the audit finds a
 //! problem.
 
+use crate::relocs;
+
 /// Hint for an undefined symbol that a relocation references.
 pub fn undefined_symbol(name: &str) -> String {
     match name {
@@ -35,18 +37,29 @@ pub fn is_panic_machinery(name: &str) -> bool {
         || name.starts_with("_Unwind_")
 }
 
+/// Hint for thread-local storage, by section or by relocation type.
+pub const THREAD_LOCALS: &str = "no thread-locals in a blob: drop #[thread_local]/__thread variables";
+
 /// Hint for a relocation type compel does not support.
-pub fn relocation(r_type: u32) -> &'static str {
+pub fn relocation(r_type: u32) -> String {
     use object::elf::*;
-    if crate::relocs::is_tls(r_type) {
-        return "no thread-locals in a blob: drop #[thread_local]/__thread variables";
+    if relocs::is_tls(r_type) {
+        return THREAD_LOCALS.into();
     }
     match r_type {
         R_X86_64_GOTOFF64 | R_X86_64_GOTPC32 | R_X86_64_GOT64 | R_X86_64_GOTPCREL64 | R_X86_64_GOTPC64
         | R_X86_64_GOTPLT64 | R_X86_64_PLTOFF64 | R_X86_64_PC64 => {
-            "large/medium code model addressing: build with the small code model (-mcmodel=small, -C code-model=small) and -fpie / -C relocation-model=pie"
+            "large/medium code model addressing: build with the small code model (-mcmodel=small, -C code-model=small) and -fpie / -C relocation-model=pie".into()
         }
-        _ => "compel handles only R_X86_64_32/32S/64/PC32/PLT32/GOTPCREL/GOTPCRELX/REX_GOTPCRELX; build PIE code with the small code model",
+        _ => {
+            let supported: Vec<&str> = relocs::supported_names()
+                .map(|n| n.strip_prefix("R_X86_64_").unwrap_or(n))
+                .collect();
+            format!(
+                "compel handles only R_X86_64_{}; build PIE code with the small code model",
+                supported.join("/")
+            )
+        }
     }
 }
 
@@ -86,5 +99,10 @@ mod tests {
         assert!(relocation(24).contains("code model"));
         assert!(relocation(16).contains("thread-locals"));
         assert!(relocation(14).contains("compel handles only"));
+        assert_eq!(
+            relocation(14),
+            "compel handles only R_X86_64_32/32S/64/PC32/PLT32/GOTPCREL/GOTPCRELX/REX_GOTPCRELX; \
+             build PIE code with the small code model"
+        );
     }
 }

@@ -17,5 +17,7 @@ mod locate;
 mod prefix;
 pub mod relocs;
 mod report;
+mod resolve;
+mod rules;
 
 pub use error::{Error, ErrorKind};

@@ -219,9 +219,12 @@ fn rust_memcpy_without_builtins() {
         &dir,
         "copy",
         r#"#![no_std]
+/// # Safety
+/// `dst` and `src` must be valid for `n` bytes and must not overlap.
 #[no_mangle]
 pub unsafe extern "C" fn copy_state(dst: *mut [u8; 4096], src: *const [u8; 4096], n: usize) {
-    core::ptr::copy_nonoverlapping(src as *const u8, dst as *mut u8, n);
+    // SAFETY: the caller keeps both pointers valid for `n` bytes, without overlap.
+    unsafe { core::ptr::copy_nonoverlapping(src as *const u8, dst as *mut u8, n) };
 }
 "#,
     );

@@ -488,6 +488,8 @@ fn triple(x: u32) -> u32 { x.wrapping_mul(3) }
 pub extern "C" fn __export_rust_entry(x: u32) -> u32 {
     let f = TABLE.get((x % 3) as usize).copied().unwrap_or(double);
     let byte = GREETING.as_bytes().get((x % 16) as usize).copied().unwrap_or(0);
+    // SAFETY: the parasite runs on one thread, so nothing else touches SCRATCH, and
+    // `x % 64` indexes inside its 64 bytes.
     unsafe {
         let p = core::ptr::addr_of_mut!(SCRATCH) as *mut u8;
         p.add((x % 64) as usize).write_volatile(byte);

@@ -3,10 +3,12 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+use pie_mapping::Mapping;
 
 /// The `pages-*.img` files of an image directory, sorted, with their sizes.
 pub fn pages_files(dir: &Path) -> Result<Vec<(PathBuf, u64)>, String> {
@@ -53,65 +55,10 @@ pub fn warm(files: &[(PathBuf, u64)]) -> Result<(), String> {
     Ok(())
 }
 
-/// A mapping, unmapped on drop.
-struct Map {
-    base: *mut u8,
-    len: usize,
-}
-
-impl Map {
-    /// A fresh private anonymous mapping (untouched: the copy faults it in, as a
-    /// restore into new VMAs does).
-    fn anon(len: usize) -> Result<Map, String> {
-        // SAFETY: a new mapping owned by the Map.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len.max(1),
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(format!("mmap {len} bytes: {}", std::io::Error::last_os_error()));
-        }
-        Ok(Map {
-            base: p as *mut u8,
-            len: len.max(1),
-        })
-    }
-
-    /// The file read-only, its pages mapped in from the page cache up front.
-    fn file(path: &Path, len: usize) -> Result<Map, String> {
-        let f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        // SAFETY: a new read-only shared mapping of the file, owned by the Map.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len.max(1),
-                libc::PROT_READ,
-                libc::MAP_SHARED | libc::MAP_POPULATE,
-                f.as_raw_fd(),
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(format!("mmap {}: {}", path.display(), std::io::Error::last_os_error()));
-        }
-        Ok(Map {
-            base: p as *mut u8,
-            len: len.max(1),
-        })
-    }
-}
-
-impl Drop for Map {
-    fn drop(&mut self) {
-        // SAFETY: our own mapping.
-        unsafe { libc::munmap(self.base as *mut libc::c_void, self.len) };
-    }
+/// A pages file read-only, its pages mapped in from the page cache up front.
+fn map_file(path: &Path, len: usize) -> Result<Mapping, String> {
+    let f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Mapping::file(f.as_fd(), len).map_err(|e| format!("mmap {}: {e}", path.display()))
 }
 
 /// One run's result.
@@ -135,9 +82,9 @@ const PIECE: usize = 64 << 20;
 /// time it. The files are mapped and faulted in before the clock starts.
 pub fn memcpy_limit(files: &[(PathBuf, u64)], threads: usize) -> Result<LimitRun, String> {
     let files: Vec<_> = files.iter().filter(|(_, l)| *l > 0).cloned().collect();
-    let srcs: Vec<Map> = files
+    let srcs: Vec<Mapping> = files
         .iter()
-        .map(|(p, l)| Map::file(p, *l as usize))
+        .map(|(p, l)| map_file(p, *l as usize))
         .collect::<Result<_, _>>()?;
     let total: usize = files.iter().map(|(_, l)| *l as usize).sum();
     // (source, destination offset, length) for every piece.
@@ -146,12 +93,13 @@ pub fn memcpy_limit(files: &[(PathBuf, u64)], threads: usize) -> Result<LimitRun
     for (m, (_, l)) in srcs.iter().zip(&files) {
         let l = *l as usize;
         for s in (0..l).step_by(PIECE) {
-            pieces.push((m.base as usize + s, off + s, PIECE.min(l - s)));
+            pieces.push((m.as_ptr() as usize + s, off + s, PIECE.min(l - s)));
         }
         off += l;
     }
-    let dst = Map::anon(total)?;
-    let dst_base = dst.base as usize;
+    // Fresh memory, untouched: the copy faults it in, as a restore into new VMAs does.
+    let dst = Mapping::anon(total).map_err(|e| format!("mmap {total} bytes: {e}"))?;
+    let dst_base = dst.as_ptr() as usize;
     let next = AtomicUsize::new(0);
     let threads = threads.max(1);
     let t = Instant::now();

@@ -29,12 +29,12 @@ pub const TIMENS_MAGIC: u32 = 0x4311_4433;
 pub const STATS_MAGIC: u32 = 0x5709_3306;
 pub const IRMAP_CACHE_MAGIC: u32 = 0x5700_4059;
 
-/// Page size of the images (x86_64).
-pub const PAGE_SIZE: u64 = 4096;
+/// Page size of the images (x86_64), as a `u64` for image arithmetic.
+pub const PAGE_SIZE: u64 = vma_io::PAGE_SIZE as u64;
 
 /// The kernel's limit on iovecs per `preadv` (`UIO_MAXIOV`). CRIU starts a new record
 /// rather than let one reach it, so a record holds at most `IOV_MAX - 1` iovecs.
-pub const IOV_MAX: usize = 1024;
+pub use vma_io::IOV_MAX;
 
 /// Most iovecs one `restore_vma_io` record built by CRIU's rules holds.
 pub const MAX_IOVS_PER_RECORD: usize = IOV_MAX - 1;

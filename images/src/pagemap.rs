@@ -266,7 +266,7 @@ mod tests {
         };
         let b = pagemap_bytes(&pm);
         assert_eq!(parse_pagemap(&b).unwrap(), pm);
-        assert_eq!(pm.present_bytes().unwrap(), 3 * 4096);
+        assert_eq!(pm.present_bytes().unwrap(), 3 * PAGE_SIZE);
         assert_eq!(pm.file_offset_of(0x10000), Some(0));
         assert_eq!(pm.file_offset_of(0x11fff), Some(0x1fff));
         assert_eq!(pm.file_offset_of(0x20000), None);

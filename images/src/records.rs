@@ -1,9 +1,8 @@
 //! CRIU's packed `struct restore_vma_io` records, built by CRIU's rules.
 //!
-//! Layout on x86_64: a 16-byte header (`i32 nr_iovs`, 4 bytes of padding, `i64 off`, the
-//! offset in the pages file) followed by `nr_iovs` iovecs of 16 bytes (`u64 base`,
-//! `u64 len`); records are packed back to back, so a record of `n` iovecs takes
-//! [`rio_size`]`(n) = 16 + 16 n` bytes and every record starts 8-byte aligned.
+//! The layout (a header, then `nr_iovs` iovecs: [`rio_size`] bytes a record, packed back
+//! to back, 8-byte aligned), its limits and the checked walk are `vma_io`'s, shared with
+//! the restorer.
 //!
 //! CRIU queues reads one run at a time (`pagemap_enqueue_iovec`): a run whose pages-file
 //! offset does not continue the last record starts a new record; otherwise the last
@@ -18,10 +17,7 @@ use crate::error::{Error, Result};
 use crate::magic::{IOV_MAX, MAX_IOVS_PER_RECORD, PAGE_SIZE, PE_KNOWN};
 use crate::pagemap::Pagemap;
 
-/// Size of a record with `n` iovecs (CRIU's `RIO_SIZE`).
-pub const fn rio_size(n: usize) -> usize {
-    16 + 16 * n
-}
+pub use vma_io::rio_size;
 
 /// Bytes with 8-byte alignment (backed by `u64`s); derefs to `[u8]`.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -205,49 +201,18 @@ impl Record {
     }
 }
 
-fn word(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
-}
-
 /// Parse `count` packed records from `bytes`, which must hold exactly them (any
-/// alignment). Negative `nr_iovs` and short or trailing bytes are errors.
+/// alignment), by [`vma_io::walk`]: `nr_iovs` outside 1 to [`IOV_MAX`], short or trailing
+/// bytes are errors.
 pub fn parse(bytes: &[u8], count: usize) -> Result<Vec<Record>> {
-    let mut at = 0usize;
     let mut out = Vec::with_capacity(count.min(bytes.len() / rio_size(0) + 1));
-    for i in 0..count {
-        if bytes.len() - at < rio_size(0) {
-            return Err(Error::Truncated {
-                what: format!("record {i} header"),
-                offset: at as u64,
-                needed: rio_size(0) as u64,
-                got: (bytes.len() - at) as u64,
-            });
-        }
-        let nr = i32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
-        let off = word(bytes, at + 8) as i64;
-        if nr < 0 {
-            return Err(Error::invalid(format!(
-                "record {i} at byte {at}: nr_iovs {nr} is negative"
-            )));
-        }
-        let size = rio_size(nr as usize);
-        if bytes.len() - at < size {
-            return Err(Error::Truncated {
-                what: format!("record {i} ({nr} iovecs)"),
-                offset: at as u64,
-                needed: size as u64,
-                got: (bytes.len() - at) as u64,
-            });
-        }
-        let iovs = (0..nr as usize)
-            .map(|k| {
-                let p = at + rio_size(k);
-                (word(bytes, p), word(bytes, p + 8))
-            })
-            .collect();
-        out.push(Record { off, iovs });
-        at += size;
+    let mut walk = vma_io::walk(bytes, count);
+    for r in walk.by_ref() {
+        let r = r.map_err(malformed)?;
+        let iovs = (0..r.iov_count()).map(|k| r.iov(k)).map(|v| (v.base, v.len)).collect();
+        out.push(Record { off: r.off, iovs });
     }
+    let at = walk.at();
     if at != bytes.len() {
         return Err(Error::invalid(format!(
             "{} bytes after the last of {count} records",
@@ -255,6 +220,32 @@ pub fn parse(bytes: &[u8], count: usize) -> Result<Vec<Record>> {
         )));
     }
     Ok(out)
+}
+
+fn malformed(m: vma_io::Malformed) -> Error {
+    use vma_io::Malformed::*;
+    match m {
+        ShortHeader { index, at, got } => Error::Truncated {
+            what: format!("record {index} header"),
+            offset: at as u64,
+            needed: rio_size(0) as u64,
+            got: got as u64,
+        },
+        IovCount { index, at, nr_iovs, .. } => Error::invalid(format!(
+            "record {index} at byte {at}: nr_iovs {nr_iovs} is outside 1..={IOV_MAX}"
+        )),
+        ShortIovecs {
+            index, at, needed, got, ..
+        } => Error::Truncated {
+            what: format!(
+                "record {index} ({} iovecs)",
+                (needed - rio_size(0)) / vma_io::IOVEC_SIZE
+            ),
+            offset: at as u64,
+            needed: needed as u64,
+            got: got as u64,
+        },
+    }
 }
 
 /// Check that `records` are what CRIU's rules produce: no empty record or iovec, at most

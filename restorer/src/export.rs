@@ -12,6 +12,7 @@ use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use crate::engine::abi::{Options, Outcome};
 use crate::engine::capi::pie_restore_vma_ios;
 use crate::engine::probe::Features;
+use crate::engine::read_all::{read_all, Short, Stop};
 use crate::sys::fd::BorrowedFd;
 use crate::sys::{fs, process, Errno};
 
@@ -96,22 +97,20 @@ pub unsafe extern "C" fn __export_blob_read_range(args: *const ReadRangeArgs) ->
     if let Err(e) = fs::readahead(fd, a.offset, len) {
         return e.neg() as i64;
     }
-    let mut done = 0usize;
-    while done < len {
-        let iov = [fs::IoVec {
-            // SAFETY: done < len, inside the caller's buffer.
-            base: unsafe { a.buf.add(done) },
-            len: len - done,
-        }];
+    let mut iov = [fs::IoVec { base: a.buf, len }];
+    let read = |iov: &[fs::IoVec], off: i64| {
         // SAFETY: the iovec lies in the caller's writable buffer.
-        match unsafe { fs::preadv_raw(fd, &iov, a.offset + done as i64) } {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(Errno::EINTR) => continue,
-            Err(e) => return e.neg() as i64,
-        }
+        unsafe { fs::preadv_raw(fd, iov, off) }
+    };
+    match read_all(&mut iov, a.offset, read, |_| false) {
+        Ok(done) => done as i64,
+        Err(Short {
+            why: Stop::Eof, done, ..
+        }) => done as i64,
+        Err(Short {
+            why: Stop::Failed(e), ..
+        }) => e.neg() as i64,
     }
-    done as i64
 }
 
 /// Arguments of [`__export_restore_vma_ios`] (C layout): the engine's inputs and its

@@ -4,12 +4,13 @@
 
 use std::io::Write;
 
+use pie_mapping::Mapping;
 use restorer::engine::abi::{Options, Strategy};
 use restorer::engine::records::Records;
 use restorer::engine::restore;
-use restorer::sys::{fs, mm};
+use restorer::sys::fs;
 
-const PAGE: usize = 4096;
+const PAGE: usize = vma_io::PAGE_SIZE;
 
 fn count(dir: &str) -> usize {
     std::fs::read_dir(dir).unwrap().count()
@@ -35,21 +36,10 @@ fn restores_leave_no_fd_thread_or_mapping() {
         .unwrap();
     std::fs::remove_file(&path).unwrap();
     f.write_all(&data).unwrap();
-    // SAFETY: a new mapping owned by the test.
-    let dst = unsafe {
-        mm::mmap(
-            std::ptr::null_mut(),
-            pages * PAGE,
-            mm::ProtFlags::READ | mm::ProtFlags::WRITE,
-            mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
-            None,
-            0,
-        )
-        .unwrap()
-    };
-    let words = [1u64, 0, dst as u64, (pages * PAGE) as u64];
+    let dst = Mapping::anon(pages * PAGE).unwrap();
+    let words = [1u64, 0, dst.as_ptr() as u64, (pages * PAGE) as u64];
     // SAFETY: one CRIU-layout record into `dst`.
-    let records = unsafe { Records::new(words.as_ptr() as *const u8, 1) };
+    let records = unsafe { Records::new(words.as_ptr() as *const u8, words.len() * 8, 1) };
     let flags = fs::fcntl_getfl(&f).unwrap();
 
     // The first restore may make the allocator set up arenas for the test's own reads of
@@ -81,6 +71,5 @@ fn restores_leave_no_fd_thread_or_mapping() {
     assert_eq!(count("/proc/self/task"), tasks, "a thread outlived its restore");
     assert_eq!(maps(), nmaps, "a mapping (worker stack, ring) stayed");
     assert_eq!(fs::fcntl_getfl(&f).unwrap(), flags, "the fd's flags changed");
-    // SAFETY: the test's own mapping.
-    unsafe { mm::munmap(dst, pages * PAGE).unwrap() };
+    drop(dst);
 }

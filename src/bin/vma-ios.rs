@@ -10,6 +10,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use criu_image::magic::PAGE_SIZE;
 use criu_image::pagemap::read_pagemap;
 use criu_image::records::{build_from_pagemap, parse, VmaIoBuilder};
 use criu_image::synth::pattern_word;
@@ -42,10 +43,10 @@ fn run(args: &[String]) -> Result<String, String> {
             while p < len {
                 let v = base + p;
                 if v >= lo && v < hi {
-                    b.push(off + p, v - lo, 4096);
+                    b.push(off + p, v - lo, PAGE_SIZE);
                     window.push((off + p, v));
                 }
-                p += 4096;
+                p += PAGE_SIZE;
             }
             off += len;
         }
@@ -55,7 +56,7 @@ fn run(args: &[String]) -> Result<String, String> {
         let data = std::fs::read(&pages).map_err(|e| format!("{}: {e}", pages.display()))?;
         for &(off, v) in &window {
             let page = data
-                .get(off as usize..off as usize + 4096)
+                .get(off as usize..(off + PAGE_SIZE) as usize)
                 .ok_or(format!("page {v:#x} past the file"))?;
             for (k, w) in page.chunks_exact(8).enumerate() {
                 let a = v + 8 * k as u64;

@@ -1,24 +1,8 @@
 //! The engine's C ABI: CRIU's `struct restore_vma_io` records, the options the caller
 //! passes and the result it gets back. Mirrored by `include/pie_restore.h`.
 
-use crate::sys::fs::IoVec;
-
-/// Header of one packed record, as `criu/include/restorer.h` lays it out on x86_64:
-/// `int nr_iovs; loff_t off; struct iovec iovs[];` (16 bytes, then 16 per iovec).
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct RestoreVmaIo {
-    pub nr_iovs: i32,
-    pub off: i64,
-}
-
-/// Size of a record with `n` iovecs (CRIU's `RIO_SIZE`).
-pub const fn rio_size(n: usize) -> usize {
-    core::mem::size_of::<RestoreVmaIo>() + n * core::mem::size_of::<IoVec>()
-}
-
-/// The kernel's limit on iovecs per `preadv` (`UIO_MAXIOV`).
-pub const IOV_MAX: usize = 1024;
+// The records' layout and limits are the shared definition's.
+pub use vma_io::{rio_size, RestoreVmaIo, IOV_MAX};
 
 /// How the pages are read. `Auto` picks one of the others.
 #[repr(u32)]

@@ -10,7 +10,7 @@ use crate::sys::{Errno, Result};
 
 /// Alignment O_DIRECT needs of offsets, lengths and addresses (a page covers every
 /// logical block size in use).
-pub const DIRECT_ALIGN: u64 = 4096;
+pub const DIRECT_ALIGN: u64 = vma_io::PAGE_SIZE as u64;
 
 /// The fd switched to O_DIRECT; dropping it restores the flags it had.
 pub struct DirectMode<'fd> {

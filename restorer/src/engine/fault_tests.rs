@@ -9,58 +9,17 @@ use super::abi::{Options, Strategy};
 use super::fault::Faults;
 use super::records::Records;
 use super::restore_with_faults;
-use crate::sys::{mm, Errno};
+use crate::sys::Errno;
+use pie_mapping::Mapping;
 
-const PAGE: usize = 4096;
-
-/// `pages` pages of fresh memory with a guard page on each side.
-struct Guarded {
-    area: *mut u8,
-    pages: usize,
-}
-
-impl Guarded {
-    fn new(pages: usize) -> Guarded {
-        // SAFETY: a new mapping owned by the test.
-        let area = unsafe {
-            mm::mmap(
-                std::ptr::null_mut(),
-                (pages + 2) * PAGE,
-                mm::ProtFlags::NONE,
-                mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
-                None,
-                0,
-            )
-            .unwrap()
-        };
-        // SAFETY: the inner pages of our mapping.
-        unsafe { mm::mprotect(area.add(PAGE), pages * PAGE, mm::ProtFlags::READ | mm::ProtFlags::WRITE).unwrap() };
-        Guarded { area, pages }
-    }
-
-    fn base(&self) -> *mut u8 {
-        // SAFETY: inside the mapping.
-        unsafe { self.area.add(PAGE) }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: the readable inner pages.
-        unsafe { std::slice::from_raw_parts(self.base(), self.pages * PAGE) }
-    }
-}
-
-impl Drop for Guarded {
-    fn drop(&mut self) {
-        // SAFETY: our own mapping.
-        unsafe { mm::munmap(self.area, (self.pages + 2) * PAGE).unwrap() };
-    }
-}
+const PAGE: usize = vma_io::PAGE_SIZE;
 
 /// 48 records of 4 pages, every other page of the destination skipped.
 struct Setup {
     file: std::fs::File,
     data: Vec<u8>,
-    dst: Guarded,
+    /// Fresh memory with a guard page on each side.
+    dst: Mapping,
     words: Vec<u64>,
     count: usize,
 }
@@ -84,14 +43,14 @@ fn setup() -> Setup {
         .unwrap();
     std::fs::remove_file(&path).unwrap();
     file.write_all(&data).unwrap();
-    let dst = Guarded::new(n * 8);
+    let dst = Mapping::guarded(n * 8 * PAGE).unwrap();
     let mut words = Vec::new();
     for r in 0..n {
         words.push(4);
         words.push((r * 4 * PAGE) as u64);
         for k in 0..4 {
             // SAFETY: inside the destination.
-            words.push(unsafe { dst.base().add((r * 8 + 2 * k) * PAGE) } as u64);
+            words.push(unsafe { dst.as_ptr().add((r * 8 + 2 * k) * PAGE) } as u64);
             words.push(PAGE as u64);
         }
     }
@@ -107,7 +66,7 @@ fn setup() -> Setup {
 impl Setup {
     fn records(&self) -> Records {
         // SAFETY: `words` holds `count` CRIU-layout records into `dst`.
-        unsafe { Records::new(self.words.as_ptr() as *const u8, self.count) }
+        unsafe { Records::new(self.words.as_ptr() as *const u8, self.words.len() * 8, self.count) }
     }
 
     fn check(&self) {

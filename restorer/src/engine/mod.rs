@@ -8,11 +8,15 @@
 
 pub mod abi;
 pub mod capi;
+pub mod dedup;
 pub mod direct;
 #[cfg(test)]
 pub mod fault;
+pub mod hooks;
 pub mod parallel;
+pub mod pieces;
 pub mod probe;
+pub mod read_all;
 pub mod reader;
 pub mod records;
 pub mod split;
@@ -24,7 +28,9 @@ use core::sync::atomic::AtomicBool;
 use crate::sys::fd::{AsFd, BorrowedFd};
 use crate::sys::Errno;
 use abi::{Options, Outcome, Strategy, OPTIONS_V1};
+use dedup::Dedup;
 use direct::DirectMode;
+use hooks::Hooks;
 use probe::cached_percent;
 use reader::{read_share, ReadCtx};
 use records::{Cursor, Records};
@@ -54,21 +60,31 @@ impl Failure {
     pub fn is_cancel(&self) -> bool {
         self.errno == Errno::ECANCELED
     }
+
+    /// Of the failures of one restore, keep in `kept` the one to report: a real failure
+    /// before a cancellation (which only echoes another share's failure), then the
+    /// earliest in the stream, by record and offset (shares and completions end in any
+    /// order).
+    pub fn keep(kept: &mut Option<Failure>, f: Failure) {
+        let better = match *kept {
+            None => true,
+            Some(cur) => match (cur.is_cancel(), f.is_cancel()) {
+                (true, false) => true,
+                (false, true) => false,
+                _ => (f.record, f.offset) < (cur.record, cur.offset),
+            },
+        };
+        if better {
+            *kept = Some(f);
+        }
+    }
 }
 
 /// Read every record's bytes from `fd` into the memory its iovecs name.
 ///
 /// Returns what ran in `Outcome` either way; `Err` carries the first failure.
 pub fn restore(fd: impl AsFd, records: &Records, opts: &Options) -> (Result<(), Failure>, Outcome) {
-    restore_in(fd.as_fd(), records, opts, Inject::default())
-}
-
-/// What the tests inject into a restore (nothing outside test builds).
-#[derive(Clone, Copy, Default)]
-pub struct Inject<'a> {
-    #[cfg(test)]
-    pub faults: Option<&'a fault::Faults>,
-    _life: core::marker::PhantomData<&'a ()>,
+    restore_in(fd.as_fd(), records, opts, Hooks::none())
 }
 
 /// [`restore`] with faults injected (test builds).
@@ -79,25 +95,17 @@ pub fn restore_with_faults(
     opts: &Options,
     faults: &fault::Faults,
 ) -> (Result<(), Failure>, Outcome) {
-    restore_in(
-        fd.as_fd(),
-        records,
-        opts,
-        Inject {
-            faults: Some(faults),
-            _life: core::marker::PhantomData,
-        },
-    )
+    restore_in(fd.as_fd(), records, opts, Hooks::with(faults))
 }
 
 fn restore_in(
     fd: BorrowedFd<'_>,
     records: &Records,
     opts: &Options,
-    inject: Inject<'_>,
+    hooks: Hooks<'_>,
 ) -> (Result<(), Failure>, Outcome) {
     let mut out = Outcome::empty();
-    let (result, bytes) = match run(fd, records, opts, &mut out, inject) {
+    let (result, bytes) = match run(fd, records, opts, &mut out, hooks) {
         Ok(bytes) => (Ok(()), bytes),
         Err(f) => {
             out.record = f.record as i64;
@@ -114,7 +122,7 @@ fn run(
     records: &Records,
     opts: &Options,
     out: &mut Outcome,
-    inject: Inject<'_>,
+    hooks: Hooks<'_>,
 ) -> Result<u64, Failure> {
     if opts.version != OPTIONS_V1 || (opts.size as usize) < core::mem::size_of::<Options>() {
         return Err(Failure::new(Errno::EINVAL, 0, -1));
@@ -127,12 +135,12 @@ fn run(
     let abort = AtomicBool::new(false);
     let mut ctx = ReadCtx {
         fd,
-        dedup_chunk: opts.dedup_chunk,
+        dedup: Dedup::new(opts.dedup_chunk),
         prefetch_window: 0,
         abort: &abort,
         direct: None,
         flags: opts.flags,
-        inject,
+        hooks,
     };
     let workers = if opts.workers == 0 {
         auto_workers(totals.bytes)

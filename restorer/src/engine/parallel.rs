@@ -78,7 +78,7 @@ pub fn read_parallel(
         let Some(arg) = job else { continue };
         // SAFETY: the job and its borrows live until the joins below; the reader uses
         // no thread-local storage and does not unwind (panic=abort in the blob).
-        match unsafe { thread::spawn(worker_entry, arg, &tid_words[k], tids, ctx.inject) } {
+        match unsafe { thread::spawn(worker_entry, arg, &tid_words[k], tids, ctx.hooks) } {
             Ok(t) => threads[k] = Some(t),
             // No thread (no memory for a stack, no TID): this share is read below.
             Err(_) => spawn_ok = false,
@@ -100,24 +100,12 @@ pub fn read_parallel(
         }
     }
 
-    // The first real failure in stream order; cancellations only echo it.
     let mut bytes = 0u64;
     let mut failure: Option<Failure> = None;
     for job in jobs.iter().take(n).flatten() {
         match job.result {
             Ok(b) => bytes += b,
-            Err(f) => {
-                let better = match failure {
-                    None => true,
-                    Some(cur) => {
-                        (cur.is_cancel() && !f.is_cancel())
-                            || (cur.is_cancel() == f.is_cancel() && f.record < cur.record)
-                    }
-                };
-                if better {
-                    failure = Some(f);
-                }
-            }
+            Err(f) => Failure::keep(&mut failure, f),
         }
     }
     ParallelRun {

@@ -10,6 +10,7 @@ use crate::sys::io_uring::{
 };
 use crate::sys::thread::{clone3, CloneArgs};
 use crate::sys::{mm, process, signal, Errno};
+use vma_io::PAGE_SIZE;
 
 /// Probe results (C: `struct pie_restore_features`): 0 where the feature works, else
 /// the negative errno the kernel answered with.
@@ -112,7 +113,7 @@ fn populate_write() -> i32 {
     let page = match unsafe {
         mm::mmap(
             core::ptr::null_mut(),
-            4096,
+            PAGE_SIZE,
             mm::ProtFlags::READ | mm::ProtFlags::WRITE,
             mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
             None,
@@ -123,9 +124,9 @@ fn populate_write() -> i32 {
         Err(e) => return e.neg(),
     };
     // SAFETY: advice on our own page.
-    let r = code(unsafe { mm::madvise(page, 4096, mm::MadviseAdvice::POPULATE_WRITE) });
+    let r = code(unsafe { mm::madvise(page, PAGE_SIZE, mm::MadviseAdvice::POPULATE_WRITE) });
     // SAFETY: our own page.
-    let _ = unsafe { mm::munmap(page, 4096) };
+    let _ = unsafe { mm::munmap(page, PAGE_SIZE) };
     r
 }
 
@@ -161,7 +162,7 @@ pub fn cached_percent(fd: BorrowedFd<'_>, records: &Records, bytes: u64) -> u32 
     }
     let mut cs = Cachestat::default();
     if fs::cachestat(fd, &CachestatRange { off: 0, len: 0 }, &mut cs, 0).is_ok() {
-        return ((cs.nr_cache.saturating_mul(4096)).min(bytes) * 100 / bytes) as u32;
+        return ((cs.nr_cache.saturating_mul(PAGE_SIZE as u64)).min(bytes) * 100 / bytes) as u32;
     }
     // Probe into the first destination page: the restore overwrites it anyway.
     let Some((base, off)) = records

@@ -3,15 +3,18 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use super::dedup::Dedup;
 use super::direct::DirectMode;
-use super::records::{Cursor, Record, Records};
+use super::hooks::Hooks;
+use super::pieces::walk_share;
+use super::read_all::{read_all, Stop};
+use super::records::{Cursor, Records};
 use super::Failure;
 use crate::sys::fd::BorrowedFd;
 use crate::sys::fs::{self, IoVec};
 use crate::sys::Errno;
+use vma_io::PAGE_SIZE;
 
-/// Iovecs handed to one `preadv`: far below `IOV_MAX`, so a worker's stack stays small.
-pub const BATCH: usize = 64;
 /// EAGAIN retries before giving up (a regular file only says EAGAIN under RWF_NOWAIT or
 /// a broken filesystem; never spin forever).
 const EAGAIN_RETRIES: u32 = 1 << 16;
@@ -19,9 +22,8 @@ const EAGAIN_RETRIES: u32 = 1 << 16;
 /// How a share is read.
 pub struct ReadCtx<'a> {
     pub fd: BorrowedFd<'a>,
-    /// Auto-dedup: read at most this many bytes at once and punch them out behind the
-    /// read; 0 = off.
-    pub dedup_chunk: u64,
+    /// Auto-dedup of the restore.
+    pub dedup: Dedup,
     /// Keep this many bytes read ahead of the cursor with `readahead`; 0 = off.
     pub prefetch_window: u64,
     /// Set by any share that failed: the others stop at their next read.
@@ -30,8 +32,8 @@ pub struct ReadCtx<'a> {
     pub direct: Option<&'a DirectMode<'a>>,
     /// `FLAG_POPULATE` / `FLAG_HUGEPAGES` of the options.
     pub flags: u32,
-    /// Faults the tests inject.
-    pub inject: super::Inject<'a>,
+    /// The fault points (nothing outside test builds).
+    pub hooks: Hooks<'a>,
 }
 
 /// Readahead state of one reader.
@@ -75,12 +77,9 @@ pub fn read_share(records: &Records, from: Cursor, to: Cursor, ctx: &ReadCtx<'_>
         end: 0,
     };
     // Bytes per read: auto-dedup bounds them; so does prefetch, to stay behind the window.
-    let mut limit = u64::MAX;
-    if ctx.dedup_chunk != 0 {
-        limit = ctx.dedup_chunk;
-    }
+    let mut limit = ctx.dedup.limit(u64::MAX);
     if pf.window != 0 {
-        limit = limit.min((pf.window / 4).max(4096));
+        limit = limit.min((pf.window / 4).max(PAGE_SIZE as u64));
     }
     walk_share(records, from, to, limit, |index, batch, off| {
         if ctx.abort.load(Ordering::Relaxed) {
@@ -89,170 +88,36 @@ pub fn read_share(records: &Records, from: Cursor, to: Cursor, ctx: &ReadCtx<'_>
         pf.ensure(ctx.fd, off);
         prepare(batch, ctx.flags);
         let got = read_fully(ctx, batch, off).map_err(|(e, at)| Failure::new(e, index, at))?;
-        if ctx.dedup_chunk != 0 {
-            // Failing to punch costs only disk space, as in CRIU.
-            let _ = fs::fallocate(
-                ctx.fd,
-                fs::FallocateFlags::KEEP_SIZE | fs::FallocateFlags::PUNCH_HOLE,
-                off,
-                got as i64,
-            );
-        }
+        ctx.dedup.punch(ctx.fd, off, got as i64);
         Ok(())
     })
-}
-
-/// Walk the share `[from, to)` of `records` as batches of at most [`BATCH`] iovecs and
-/// `limit` bytes, each read at one file offset: `each(record index, batch, offset)` gets
-/// them in stream order and must consume the whole batch. Returns the bytes walked.
-pub fn walk_share(
-    records: &Records,
-    from: Cursor,
-    to: Cursor,
-    limit: u64,
-    mut each: impl FnMut(usize, &mut [IoVec], i64) -> Result<(), Failure>,
-) -> Result<u64, Failure> {
-    let mut bytes = 0u64;
-    for rec in records.iter_from(from) {
-        if rec.index > to.index || (rec.index == to.index && to.skip == 0) {
-            break;
-        }
-        let first = if rec.index == from.index { from.skip } else { 0 };
-        let last = if rec.index == to.index { to.skip } else { rec.len() };
-        if first < last {
-            bytes += walk_record(&rec, first, last, limit, &mut each)?;
-        }
-    }
-    Ok(bytes)
-}
-
-/// Walk bytes `[first, last)` of what `rec` reads.
-fn walk_record(
-    rec: &Record<'_>,
-    first: u64,
-    last: u64,
-    limit: u64,
-    each: &mut impl FnMut(usize, &mut [IoVec], i64) -> Result<(), Failure>,
-) -> Result<u64, Failure> {
-    // Locate `first` among the iovecs.
-    let mut i = 0;
-    let mut into = first;
-    while i < rec.iovs.len() && into >= rec.iovs[i].len as u64 {
-        into -= rec.iovs[i].len as u64;
-        i += 1;
-    }
-    let mut off = rec.off + first as i64;
-    let mut left = last - first;
-    let mut batch = [IoVec {
-        base: core::ptr::null_mut(),
-        len: 0,
-    }; BATCH];
-    while left > 0 {
-        // Fill a batch from iovec i, `into` bytes in, up to `limit` bytes.
-        let mut n = 0;
-        let mut want = left.min(limit);
-        let (mut j, mut jinto) = (i, into);
-        while n < BATCH && want > 0 && j < rec.iovs.len() {
-            let v = rec.iovs[j];
-            if v.len == 0 {
-                j += 1;
-                continue;
-            }
-            let take = (v.len as u64 - jinto).min(want);
-            batch[n] = IoVec {
-                // SAFETY: jinto < v.len, so the pointer stays inside the caller's iovec.
-                base: unsafe { v.base.add(jinto as usize) },
-                len: take as usize,
-            };
-            n += 1;
-            want -= take;
-            if jinto + take == v.len as u64 {
-                j += 1;
-                jinto = 0;
-            } else {
-                jinto += take;
-            }
-        }
-        if n == 0 {
-            // The iovecs ran out before `last`: the record contradicts its own length.
-            return Err(Failure::new(Errno::EINVAL, rec.index, off));
-        }
-        let got: u64 = batch[..n].iter().map(|v| v.len as u64).sum();
-        each(rec.index, &mut batch[..n], off)?;
-        off += got as i64;
-        left -= got;
-        (i, into) = (j, jinto);
-    }
-    Ok(last - first)
 }
 
 /// `preadv` until every byte of `iov` is read, advancing over short reads and retrying
 /// EINTR and EAGAIN. End of file before the last byte is `ENODATA`. An error comes with
 /// the file offset of the read that failed.
-fn read_fully(ctx: &ReadCtx<'_>, iov: &mut [IoVec], mut off: i64) -> Result<u64, (Errno, i64)> {
+fn read_fully(ctx: &ReadCtx<'_>, iov: &mut [IoVec], off: i64) -> Result<u64, (Errno, i64)> {
     let direct = ctx.direct;
-    let mut first = 0;
-    let mut total = 0u64;
     let mut again = 0;
-    while first < iov.len() {
-        // SAFETY: the iovecs lie inside the caller's records, which the engine's caller
-        // vouches are writable destinations.
-        match unsafe { preadv(ctx, &iov[first..], off) } {
-            Ok(0) => return Err((Errno::ENODATA, off)),
-            Ok(mut n) => {
-                total += n as u64;
-                off += n as i64;
-                while n > 0 {
-                    let v = &mut iov[first];
-                    if n >= v.len {
-                        n -= v.len;
-                        first += 1;
-                    } else {
-                        // SAFETY: n < v.len, still inside the iovec.
-                        v.base = unsafe { v.base.add(n) };
-                        v.len -= n;
-                        n = 0;
-                    }
-                }
-                while first < iov.len() && iov[first].len == 0 {
-                    first += 1;
-                }
-            }
-            Err(Errno::EINTR) => {}
-            Err(Errno::EAGAIN) if again < EAGAIN_RETRIES => again += 1,
-            // O_DIRECT refused this read: the same read again, buffered.
-            Err(e) if direct.is_some_and(|d| d.is_on() && d.fall_back(e)) => {}
-            Err(e) => return Err((e, off)),
+    let read = |iov: &[IoVec], off: i64| {
+        ctx.hooks.read(iov, direct, |iov| {
+            // SAFETY: the iovecs lie inside the caller's records, which the engine's
+            // caller vouches are writable destinations.
+            unsafe { fs::preadv_raw(ctx.fd, iov, off) }
+        })
+    };
+    let retry = |e: Errno| match e {
+        Errno::EAGAIN if again < EAGAIN_RETRIES => {
+            again += 1;
+            true
         }
-    }
-    Ok(total)
-}
-
-/// `preadv`, or in test builds what the injected faults make of it.
-///
-/// # Safety
-/// As [`fs::preadv_raw`].
-#[inline(always)]
-unsafe fn preadv(ctx: &ReadCtx<'_>, iov: &[IoVec], off: i64) -> crate::sys::Result<usize> {
-    #[cfg(test)]
-    if let Some(f) = ctx.inject.faults {
-        if let Some(e) = f.read() {
-            return Err(e);
-        }
-        if ctx.direct.is_some_and(|d| d.is_on()) && f.direct() {
-            return Err(Errno::EINVAL);
-        }
-        if f.short() {
-            let half = [IoVec {
-                base: iov[0].base,
-                len: (iov[0].len / 2).max(1),
-            }];
-            // SAFETY: a prefix of the caller's first iovec.
-            return unsafe { fs::preadv_raw(ctx.fd, &half, off) };
-        }
-    }
-    // SAFETY: forwarded from the caller.
-    unsafe { fs::preadv_raw(ctx.fd, iov, off) }
+        // O_DIRECT refused this read: the same read again, buffered.
+        e => direct.is_some_and(|d| d.is_on() && d.fall_back(e)),
+    };
+    read_all(iov, off, read, retry).map_err(|s| match s.why {
+        Stop::Eof => (Errno::ENODATA, s.off),
+        Stop::Failed(e) => (e, s.off),
+    })
 }
 
 /// Advise the destination of a batch before it is read into: huge pages for the
@@ -275,7 +140,7 @@ pub(super) fn prepare(batch: &[IoVec], flags: u32) {
             }
         }
         if flags & FLAG_POPULATE != 0 {
-            let (ps, pe) = (start / 4096 * 4096, end.next_multiple_of(4096));
+            let (ps, pe) = (start / PAGE_SIZE * PAGE_SIZE, end.next_multiple_of(PAGE_SIZE));
             // SAFETY: as above; populating writes nothing the read will not overwrite
             // (whole pages of the destination, zero-filled if fresh).
             let _ = unsafe { mm::madvise(ps as *mut u8, pe - ps, mm::MadviseAdvice::POPULATE_WRITE) };

@@ -1,14 +1,24 @@
 //! A checked view of CRIU's packed `restore_vma_io` records, and positions inside them.
+//!
+//! The layout and the walk are [`vma_io`]'s; this view adds what the engine reads the
+//! records as: iovecs that name the task's memory.
 
-use super::abi::{rio_size, RestoreVmaIo};
+use vma_io::{RecordBytes, Walk, RECORD_ALIGN};
+
+use super::direct::DIRECT_ALIGN;
 use super::Failure;
 use crate::sys::fs::IoVec;
 use crate::sys::Errno;
 
-/// `count` records packed back to back from `base`.
+// The engine reads a record's iovecs in place, as the kernel's iovecs.
+const _: () = assert!(core::mem::size_of::<IoVec>() == vma_io::IOVEC_SIZE);
+const _: () = assert!(core::mem::align_of::<IoVec>() <= RECORD_ALIGN);
+
+/// `count` records packed back to back in the `len` bytes at `base`.
 #[derive(Clone, Copy)]
 pub struct Records {
     base: *const u8,
+    len: usize,
     count: usize,
 }
 
@@ -47,46 +57,79 @@ pub struct Cursor {
 pub struct Totals {
     pub bytes: u64,
     pub iovs: u64,
-    /// Every offset, length and address is a multiple of 4 KiB (O_DIRECT can read them).
+    /// Every offset, length and address is a multiple of [`DIRECT_ALIGN`] (O_DIRECT can
+    /// read them).
     pub aligned: bool,
 }
 
 impl Records {
-    /// View `count` records at `base`.
+    /// View `count` records in the `len` bytes at `base`.
+    ///
+    /// Nothing is read here: [`validate`](Self::validate) walks the area, reading each
+    /// header once inside the `len` bytes, and rejects what is not well formed.
     ///
     /// # Safety
-    /// `base` must point to `count` well-formed records (each header followed by its
-    /// `nr_iovs` iovecs, 8-byte aligned), readable for the lifetime of the view, and not
-    /// written while it is used.
-    pub unsafe fn new(base: *const u8, count: usize) -> Records {
-        Records { base, count }
+    /// `base` must be readable for `len` bytes for the lifetime of the view, and not
+    /// written while it is used; the iovecs of the records must name memory the restore
+    /// may write.
+    pub unsafe fn new(base: *const u8, len: usize, count: usize) -> Records {
+        Records { base, len, count }
+    }
+
+    /// View `count` records at `base` whose byte length the caller was not given (CRIU
+    /// hands its restorer `vma_ios` and `vma_ios_n` only): the length comes from the
+    /// headers, as [`vma_io::derived_len`] sums them.
+    ///
+    /// # Safety
+    /// As [`new`](Self::new), and `base` must point to `count` headers each followed by
+    /// its iovecs, as CRIU's restorer trusts them to.
+    pub unsafe fn from_count(base: *const u8, count: usize) -> Records {
+        let len = if count == 0 || Self::misplaced(base) {
+            // Nothing to read, or nothing `validate` would read: it fails first.
+            0
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { vma_io::derived_len(base, count) }
+        };
+        Records { base, len, count }
+    }
+
+    fn misplaced(base: *const u8) -> bool {
+        base.is_null() || !(base as usize).is_multiple_of(RECORD_ALIGN)
     }
 
     pub fn count(&self) -> usize {
         self.count
     }
 
-    /// The record at byte `at` of the area, which is record `index`.
-    fn record_at(&self, index: usize, at: usize) -> Record<'_> {
-        // SAFETY: `at` is the start of record `index` (walked from the base), and the
-        // constructor's contract makes the header and its iovecs readable.
-        unsafe {
-            let hdr = (self.base.add(at) as *const RestoreVmaIo).read();
-            let n = hdr.nr_iovs.max(0) as usize;
-            let iovs = core::slice::from_raw_parts(self.base.add(at + rio_size(0)) as *const IoVec, n);
-            Record {
-                index,
-                at,
-                off: hdr.off,
-                iovs,
-            }
+    fn bytes(&self) -> &[u8] {
+        if self.base.is_null() {
+            return &[];
+        }
+        // SAFETY: the constructor's contract makes `len` bytes at `base` readable and
+        // unchanging while the view lives.
+        unsafe { core::slice::from_raw_parts(self.base, self.len) }
+    }
+
+    /// The engine's view of a record the walk found well formed.
+    fn record<'a>(&self, r: RecordBytes<'a>) -> Record<'a> {
+        // SAFETY: the walk found `r.iovs` inside the area, a whole number of 16-byte
+        // iovecs; the area is 8-aligned (checked before any walk that yields records,
+        // below) and so is every record in it; any bytes are a valid IoVec.
+        let iovs = unsafe { core::slice::from_raw_parts(r.iovs.as_ptr() as *const IoVec, r.iov_count()) };
+        Record {
+            index: r.index,
+            at: r.at,
+            off: r.off,
+            iovs,
         }
     }
 
-    /// Walk every record once: reject negative counts or offsets, misalignment and
-    /// totals that overflow, and sum what they read.
+    /// Walk every record once: reject a misplaced area, headers outside it, counts of
+    /// iovecs outside 1 to `IOV_MAX`, negative offsets and totals that overflow, and sum
+    /// what they read.
     pub fn validate(&self) -> Result<Totals, Failure> {
-        if self.count > 0 && (self.base.is_null() || !(self.base as usize).is_multiple_of(8)) {
+        if self.count > 0 && Self::misplaced(self.base) {
             return Err(Failure::new(Errno::EINVAL, 0, -1));
         }
         let mut t = Totals {
@@ -94,50 +137,51 @@ impl Records {
             iovs: 0,
             aligned: true,
         };
-        let mut at = 0usize;
-        for index in 0..self.count {
-            // SAFETY: as in record_at; only the header is read before the count is checked.
-            let hdr = unsafe { (self.base.add(at) as *const RestoreVmaIo).read() };
-            if hdr.nr_iovs < 0 || hdr.off < 0 {
-                return Err(Failure::new(Errno::EINVAL, index, hdr.off));
+        for r in vma_io::walk(self.bytes(), self.count) {
+            let r = r.map_err(|m| Failure::new(Errno::EINVAL, m.index(), m.off().unwrap_or(-1)))?;
+            let (index, off) = (r.index, r.off);
+            if off < 0 {
+                return Err(Failure::new(Errno::EINVAL, index, off));
             }
-            let rec = self.record_at(index, at);
+            let rec = self.record(r);
             let mut len: u64 = 0;
-            t.aligned &= (rec.off as u64).is_multiple_of(4096);
+            t.aligned &= (off as u64).is_multiple_of(DIRECT_ALIGN);
             for v in rec.iovs {
-                t.aligned &= (v.base as usize | v.len).is_multiple_of(4096);
+                t.aligned &= ((v.base as usize | v.len) as u64).is_multiple_of(DIRECT_ALIGN);
                 len = match len.checked_add(v.len as u64) {
                     Some(l) if l <= i64::MAX as u64 => l,
-                    _ => return Err(Failure::new(Errno::EOVERFLOW, index, rec.off)),
+                    _ => return Err(Failure::new(Errno::EOVERFLOW, index, off)),
                 };
             }
-            if (rec.off as u64).checked_add(len).is_none_or(|e| e > i64::MAX as u64) {
-                return Err(Failure::new(Errno::EOVERFLOW, index, rec.off));
+            if (off as u64).checked_add(len).is_none_or(|e| e > i64::MAX as u64) {
+                return Err(Failure::new(Errno::EOVERFLOW, index, off));
             }
             t.bytes = t
                 .bytes
                 .checked_add(len)
-                .ok_or(Failure::new(Errno::EOVERFLOW, index, rec.off))?;
+                .ok_or(Failure::new(Errno::EOVERFLOW, index, off))?;
             t.iovs += rec.iovs.len() as u64;
-            at += rio_size(rec.iovs.len());
         }
         Ok(t)
     }
 
-    /// Iterate the records from `from` (a cursor's index and byte position).
+    /// Iterate the records from `from` (a cursor's index and byte position). The
+    /// iteration stops at the first record that is not well formed: only a validated
+    /// area is read whole.
     pub fn iter_from(&self, from: Cursor) -> RecordIter<'_> {
-        RecordIter {
-            records: self,
-            index: from.index,
-            at: from.at,
-        }
+        let walk = if Self::misplaced(self.base) {
+            Walk::resume(&[], 0, 0, 0)
+        } else {
+            Walk::resume(self.bytes(), self.count, from.index, from.at)
+        };
+        RecordIter { records: self, walk }
     }
 
     /// The end cursor.
     pub fn end(&self) -> Cursor {
         let mut at = 0;
         for r in self.iter_from(Cursor::default()) {
-            at = r.at + rio_size(r.iovs.len());
+            at = r.at + vma_io::rio_size(r.iovs.len());
         }
         Cursor {
             index: self.count,
@@ -150,20 +194,14 @@ impl Records {
 /// Iterator over records, in order.
 pub struct RecordIter<'a> {
     records: &'a Records,
-    index: usize,
-    at: usize,
+    walk: Walk<'a>,
 }
 
 impl<'a> Iterator for RecordIter<'a> {
     type Item = Record<'a>;
 
     fn next(&mut self) -> Option<Record<'a>> {
-        if self.index >= self.records.count {
-            return None;
-        }
-        let rec = self.records.record_at(self.index, self.at);
-        self.index += 1;
-        self.at += rio_size(rec.iovs.len());
-        Some(rec)
+        let r = self.walk.next()?.ok()?;
+        Some(self.records.record(r))
     }
 }

@@ -4,7 +4,7 @@ use super::records::{Cursor, Records};
 
 /// Shares start on page boundaries of the stream so that no page is read by two threads
 /// and O_DIRECT reads stay aligned.
-pub const SPLIT_ALIGN: u64 = 4096;
+pub const SPLIT_ALIGN: u64 = vma_io::PAGE_SIZE as u64;
 
 /// Fill `cuts` with `cuts.len() - 1` shares of the `total` bytes the records read:
 /// share `k` runs from `cuts[k]` to `cuts[k + 1]`; `cuts[0]` is the start and the last is

@@ -8,6 +8,7 @@ use super::split::split;
 use super::{restore, Failure};
 use crate::sys::fd::BorrowedFd;
 use crate::sys::Errno;
+use pie_mapping::Mapping;
 
 /// An fd number that is never open.
 fn closed_fd() -> BorrowedFd<'static> {
@@ -41,7 +42,7 @@ impl Packed {
 
     fn records(&self) -> Records {
         // SAFETY: the buffer holds `count` records laid out as CRIU's, 8-aligned.
-        unsafe { Records::new(self.words.as_ptr() as *const u8, self.count) }
+        unsafe { Records::new(self.words.as_ptr() as *const u8, self.words.len() * 8, self.count) }
     }
 }
 
@@ -80,7 +81,7 @@ fn rand_suffix() -> u64 {
             .as_nanos() as u64)
 }
 
-const PAGE: usize = 4096;
+const PAGE: usize = vma_io::PAGE_SIZE;
 
 /// A layout with holes in the file and scattered destinations: record k reads
 /// `pages[k]` pages from file page `file_page[k]` into destination pages in order.
@@ -192,9 +193,9 @@ fn direct_reads_around_the_page_cache() {
     let pages = 1024;
     let data = pattern(pages * PAGE, 9);
     let f = temp_file(&data);
-    let dst = Fresh::new(pages * PAGE);
+    let dst = fresh(pages * PAGE);
     let mut p = Packed::new();
-    p.push(0, &[(dst.ptr, pages * PAGE)]);
+    p.push(0, &[(dst.as_ptr(), pages * PAGE)]);
     let mut o = Options::new(Strategy::Direct);
     o.workers = 2;
     let before = crate::sys::fs::fcntl_getfl(&f).unwrap();
@@ -210,40 +211,8 @@ fn direct_reads_around_the_page_cache() {
 }
 
 /// Fresh anonymous memory, page-aligned, unmapped on drop.
-struct Fresh {
-    ptr: *mut u8,
-    len: usize,
-}
-
-impl Fresh {
-    fn new(len: usize) -> Fresh {
-        use crate::sys::mm;
-        // SAFETY: a new private mapping owned by the Fresh.
-        let ptr = unsafe {
-            mm::mmap(
-                std::ptr::null_mut(),
-                len,
-                mm::ProtFlags::READ | mm::ProtFlags::WRITE,
-                mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
-                None,
-                0,
-            )
-            .unwrap()
-        };
-        Fresh { ptr, len }
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: the mapping is len readable bytes.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
-    }
-}
-
-impl Drop for Fresh {
-    fn drop(&mut self) {
-        // SAFETY: our own mapping.
-        unsafe { crate::sys::mm::munmap(self.ptr, self.len).unwrap() };
-    }
+fn fresh(len: usize) -> Mapping {
+    Mapping::anon(len).unwrap()
 }
 
 #[test]
@@ -270,9 +239,9 @@ fn workers_take_tids_above_max_pid() {
     let pages = 64 << 8; // 64 MiB: enough for auto to want threads
     let data = pattern(pages * PAGE, 5);
     let f = temp_file(&data);
-    let dst = Fresh::new(pages * PAGE);
+    let dst = fresh(pages * PAGE);
     let mut p = Packed::new();
-    p.push(0, &[(dst.ptr, pages * PAGE)]);
+    p.push(0, &[(dst.as_ptr(), pages * PAGE)]);
     let mut o = Options::new(Strategy::Parallel);
     o.workers = 2;
     // Above the last PID handed out, below pid_max (set_tid cannot go past it).
@@ -310,7 +279,7 @@ fn split_covers_the_stream_once() {
             assert!(pos(&w[0]) <= pos(&w[1]));
         }
         for c in &cuts {
-            assert_eq!(pos(c) % 4096, 0);
+            assert_eq!(pos(c) % PAGE as u64, 0);
         }
     }
 }
@@ -423,9 +392,9 @@ fn auto_dedup_in_every_strategy() {
         let data = pattern(pages * PAGE, 4);
         let f = temp_file(&data);
         f.sync_all().unwrap();
-        let dst = Fresh::new(pages * PAGE);
+        let dst = fresh(pages * PAGE);
         let mut p = Packed::new();
-        p.push(0, &[(dst.ptr, pages * PAGE)]);
+        p.push(0, &[(dst.as_ptr(), pages * PAGE)]);
         let mut o = Options::new(s);
         o.workers = 2;
         o.dedup_chunk = 256 << 10;
@@ -449,15 +418,15 @@ fn populate_and_hugepage_advice_keep_every_byte() {
         Strategy::Direct,
     ] {
         for flags in [FLAG_POPULATE, FLAG_HUGEPAGES, FLAG_POPULATE | FLAG_HUGEPAGES] {
-            let dst = Fresh::new(pages * PAGE);
+            let dst = fresh(pages * PAGE);
             let mut p = Packed::new();
             // Two iovecs, the first starting off a 2 MiB boundary.
             p.push(
                 0,
                 &[
-                    (dst.ptr, 3 * PAGE),
-                    // SAFETY: pointer arithmetic inside the test's own fresh mapping.
-                    (unsafe { dst.ptr.add(3 * PAGE) }, (pages - 3) * PAGE),
+                    (dst.as_ptr(), 3 * PAGE),
+                    // SAFETY: 3 pages into the mapping of `pages` pages.
+                    (unsafe { dst.as_ptr().add(3 * PAGE) }, (pages - 3) * PAGE),
                 ],
             );
             let mut o = Options::new(s);
@@ -481,4 +450,63 @@ fn unknown_flags_are_einval() {
         restore(std::io::stdin(), &p.records(), &o).0.unwrap_err().errno,
         Errno::EINVAL
     );
+}
+
+#[test]
+fn iov_counts_outside_one_to_iov_max_are_einval_naming_the_record() {
+    use super::abi::{Outcome, IOV_MAX};
+    let mut dst = vec![0u8; 2 * PAGE];
+    for nr in [0i32, IOV_MAX as i32 + 1, i32::MAX] {
+        let mut p = Packed::new();
+        p.push(0, &[(dst.as_mut_ptr(), PAGE)]);
+        p.push((3 * PAGE) as i64, &[(dst[PAGE..].as_mut_ptr(), PAGE)]);
+        p.words[4] = nr as u32 as u64;
+        let (res, out) = restore(closed_fd(), &p.records(), &Options::new(Strategy::Serial));
+        assert_eq!(res, Err(Failure::new(Errno::EINVAL, 1, (3 * PAGE) as i64)), "{nr}");
+        assert_eq!(out.record, 1);
+        // The C API, which has no byte length, finds the same record.
+        let mut res = Outcome::empty();
+        let opts = Options::new(Strategy::Serial);
+        // SAFETY: the records are readable; their iovecs name `dst`.
+        let r = unsafe { super::capi::pie_restore_vma_ios(0, p.words.as_ptr() as *const u8, 2, &opts, &mut res) };
+        assert_eq!(
+            (r, res.record, res.offset),
+            (Errno::EINVAL.neg() as i64, 1, (3 * PAGE) as i64)
+        );
+    }
+}
+
+#[test]
+fn records_past_the_area_are_einval() {
+    let mut dst = vec![0u8; 2 * PAGE];
+    let mut p = Packed::new();
+    p.push(0, &[(dst.as_mut_ptr(), PAGE)]);
+    p.push(PAGE as i64, &[(dst[PAGE..].as_mut_ptr(), PAGE)]);
+    for cut in [8, 40, 48, 56] {
+        // SAFETY: the first `cut` bytes of the packed records are readable.
+        let r = unsafe { Records::new(p.words.as_ptr() as *const u8, cut, p.count) };
+        let fl = r.validate().unwrap_err();
+        assert_eq!(fl.errno, Errno::EINVAL, "{cut}");
+        assert_eq!(fl.record, usize::from(cut >= 32), "{cut}");
+    }
+}
+
+#[test]
+fn the_failure_reported_is_real_then_earliest() {
+    let keep_all = |fs: &[Failure]| {
+        let mut kept = None;
+        for &f in fs {
+            Failure::keep(&mut kept, f);
+        }
+        kept
+    };
+    let eio = |r, o| Failure::new(Errno::EIO, r, o);
+    let cancel = |r, o| Failure::new(Errno::ECANCELED, r, o);
+    assert_eq!(keep_all(&[]), None);
+    // Earliest by record, then by offset, whatever the order they came in.
+    assert_eq!(keep_all(&[eio(5, 0), eio(2, 9), eio(7, 1)]), Some(eio(2, 9)));
+    assert_eq!(keep_all(&[eio(2, 9 << 12), eio(2, 3 << 12)]), Some(eio(2, 3 << 12)));
+    // A cancellation only echoes a real failure, even one later in the stream.
+    assert_eq!(keep_all(&[cancel(0, 0), eio(9, 0), cancel(1, 0)]), Some(eio(9, 0)));
+    assert_eq!(keep_all(&[cancel(4, 0), cancel(3, 0)]), Some(cancel(3, 0)));
 }

@@ -9,13 +9,14 @@
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use super::hooks::Hooks;
 use crate::sys::mm;
 use crate::sys::thread::{CloneArgs, CloneFlags};
 use crate::sys::{futex, Errno, Result};
+use vma_io::PAGE_SIZE;
 
 /// Stack of a worker: the reader needs a few KiB; the rest is headroom.
 pub const STACK_SIZE: usize = 128 * 1024;
-const PAGE: usize = 4096;
 /// TIDs tried above the highest PID before giving up (each EEXIST moves one up).
 const TID_TRIES: i32 = 256;
 
@@ -56,12 +57,50 @@ global_asm!(
     exit = const syscalls::Sysno::exit as usize,
 );
 
-/// A running worker: its stack and the word the kernel clears when it exits.
+/// A worker's stack: an anonymous mapping with a guard page at its foot, unmapped on
+/// drop.
+struct Stack<'a> {
+    base: *mut u8,
+    hooks: Hooks<'a>,
+}
+
+impl<'a> Stack<'a> {
+    fn map(hooks: Hooks<'a>) -> Result<Stack<'a>> {
+        hooks.map_stack()?;
+        // SAFETY: a fresh anonymous mapping, owned by the Stack.
+        let base = unsafe {
+            mm::mmap(
+                core::ptr::null_mut(),
+                STACK_SIZE,
+                mm::ProtFlags::READ | mm::ProtFlags::WRITE,
+                mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS | mm::MapFlags::STACK | mm::MapFlags::NORESERVE,
+                None,
+                0,
+            )?
+        };
+        hooks.stacks(1);
+        let stack = Stack { base, hooks };
+        // A guard page below the stack turns an overflow into a fault, not corruption.
+        // SAFETY: the first page of our own mapping.
+        unsafe { mm::mprotect(stack.base, PAGE_SIZE, mm::ProtFlags::NONE) }?;
+        Ok(stack)
+    }
+}
+
+impl Drop for Stack<'_> {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping; no thread runs on it any more (a Thread drops its
+        // Stack only after the kernel cleared its TID).
+        let _ = unsafe { mm::munmap(self.base, STACK_SIZE) };
+        self.hooks.stacks(-1);
+    }
+}
+
+/// A running worker: its stack and the word the kernel clears when it exits. Dropping
+/// it joins the thread.
 pub struct Thread<'a> {
-    stack: *mut u8,
+    stack: Stack<'a>,
     tid: &'a AtomicU32,
-    #[cfg(test)]
-    faults: Option<&'a super::fault::Faults>,
 }
 
 /// Where worker TIDs come from.
@@ -90,39 +129,9 @@ pub unsafe fn spawn<'a>(
     arg: *mut u8,
     tid: &'a AtomicU32,
     tids: &mut TidSource,
-    inject: super::Inject<'a>,
+    hooks: Hooks<'a>,
 ) -> Result<Thread<'a>> {
-    #[cfg(test)]
-    if let Some(e) = inject.faults.and_then(|f| f.stack()) {
-        return Err(e);
-    }
-    let _ = inject;
-    // SAFETY: a fresh anonymous mapping, owned by the Thread until join unmaps it.
-    let stack = unsafe {
-        mm::mmap(
-            core::ptr::null_mut(),
-            STACK_SIZE,
-            mm::ProtFlags::READ | mm::ProtFlags::WRITE,
-            mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS | mm::MapFlags::STACK | mm::MapFlags::NORESERVE,
-            None,
-            0,
-        )?
-    };
-    #[cfg(test)]
-    let faults = inject.faults;
-    #[cfg(test)]
-    let unmapped = || faults.inspect(|f| super::fault::Faults::count(&f.stacks_live, -1));
-    #[cfg(test)]
-    faults.inspect(|f| super::fault::Faults::count(&f.stacks_live, 1));
-    // A guard page below the stack turns an overflow into a fault, not corruption.
-    // SAFETY: the first page of our own mapping.
-    if let Err(e) = unsafe { mm::mprotect(stack, PAGE, mm::ProtFlags::NONE) } {
-        // SAFETY: unmapping what was just mapped.
-        let _ = unsafe { mm::munmap(stack, STACK_SIZE) };
-        #[cfg(test)]
-        unmapped();
-        return Err(e);
-    }
+    let stack = Stack::map(hooks)?;
     tid.store(0, Ordering::Relaxed);
     let flags = CloneFlags::VM
         | CloneFlags::FS
@@ -139,7 +148,7 @@ pub unsafe fn spawn<'a>(
             flags,
             parent_tid: tid.as_ptr() as u64,
             child_tid: tid.as_ptr() as u64,
-            stack: stack as u64,
+            stack: stack.base as u64,
             stack_size: STACK_SIZE as u64,
             ..CloneArgs::default()
         };
@@ -147,13 +156,7 @@ pub unsafe fn spawn<'a>(
             args.set_tid = &want as *const i32 as u64;
             args.set_tid_size = 1;
         }
-        #[cfg(test)]
-        if let Some(e) = inject.faults.and_then(|f| f.clone3()) {
-            // SAFETY: no thread runs on the stack.
-            let _ = unsafe { mm::munmap(stack, STACK_SIZE) };
-            unmapped();
-            return Err(e);
-        }
+        hooks.clone3()?;
         // SAFETY: the stack is ours and unused; the caller vouches for entry and arg.
         let ret = unsafe { pie_clone3_thread(&args, core::mem::size_of::<CloneArgs>(), entry, arg) };
         match Errno::result(ret as usize) {
@@ -161,27 +164,16 @@ pub unsafe fn spawn<'a>(
                 if want > 0 {
                     tids.next = want.saturating_add(1);
                 }
-                #[cfg(test)]
-                faults.inspect(|f| super::fault::Faults::count(&f.threads_live, 1));
-                return Ok(Thread {
-                    stack,
-                    tid,
-                    #[cfg(test)]
-                    faults,
-                });
+                hooks.threads(1);
+                return Ok(Thread { stack, tid });
             }
             // Someone holds that TID: move on, a bounded number of times.
             Err(Errno::EEXIST) if want > 0 && tries < TID_TRIES => {
                 tids.next = want.saturating_add(1);
                 tries += 1;
             }
-            Err(e) => {
-                // SAFETY: no thread runs on the stack.
-                let _ = unsafe { mm::munmap(stack, STACK_SIZE) };
-                #[cfg(test)]
-                unmapped();
-                return Err(e);
-            }
+            // No thread runs on the stack: it is unmapped on the way out.
+            Err(e) => return Err(e),
         }
     }
 }
@@ -189,6 +181,12 @@ pub unsafe fn spawn<'a>(
 impl Thread<'_> {
     /// Wait until the thread has exited, then unmap its stack.
     pub fn join(self) {
+        drop(self)
+    }
+}
+
+impl Drop for Thread<'_> {
+    fn drop(&mut self) {
         loop {
             let t = self.tid.load(Ordering::Acquire);
             if t == 0 {
@@ -197,12 +195,8 @@ impl Thread<'_> {
             // The kernel's clear-tid wake is a shared futex wake: wait non-private.
             let _ = futex::wait(self.tid, t, None);
         }
-        // SAFETY: the kernel cleared the TID after the thread last touched its stack.
-        let _ = unsafe { mm::munmap(self.stack, STACK_SIZE) };
-        #[cfg(test)]
-        self.faults.inspect(|f| {
-            super::fault::Faults::count(&f.threads_live, -1);
-            super::fault::Faults::count(&f.stacks_live, -1);
-        });
+        self.stack.hooks.threads(-1);
+        // The kernel cleared the TID after the thread last touched its stack: the Stack
+        // field unmaps it next.
     }
 }

@@ -6,10 +6,12 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use super::dedup::Dedup;
+use super::pieces::Pieces;
 use super::records::{Cursor, Records};
 use super::Failure;
 use crate::sys::fd::{AsFd, BorrowedFd, OwnedFd};
-use crate::sys::fs::{self, IoVec};
+use crate::sys::fs::IoVec;
 use crate::sys::io_uring::{
     io_uring_enter, io_uring_setup, IoUringCqe, IoUringParams, IoUringSqe, IoringEnterFlags, IORING_FEAT_SINGLE_MMAP,
     IORING_OFF_CQ_RING, IORING_OFF_SQES, IORING_OFF_SQ_RING, IORING_OP_READV,
@@ -175,59 +177,6 @@ struct Slot {
     busy: bool,
 }
 
-/// Pieces of the record stream, in order.
-struct Pieces<'a> {
-    iter: super::records::RecordIter<'a>,
-    rec: Option<super::records::Record<'a>>,
-    iov: usize,
-    into: u64,
-    off: i64,
-    max: u64,
-}
-
-impl Iterator for Pieces<'_> {
-    type Item = Slot;
-
-    fn next(&mut self) -> Option<Slot> {
-        loop {
-            let rec = match self.rec {
-                Some(r) => r,
-                None => {
-                    let r = self.iter.next()?;
-                    self.rec = Some(r);
-                    (self.iov, self.into, self.off) = (0, 0, r.off);
-                    r
-                }
-            };
-            let Some(v) = rec.iovs.get(self.iov) else {
-                self.rec = None;
-                continue;
-            };
-            let left = v.len as u64 - self.into;
-            if left == 0 {
-                self.iov += 1;
-                self.into = 0;
-                continue;
-            }
-            let take = left.min(self.max);
-            // SAFETY: into + take <= v.len: inside the caller's iovec.
-            let base = unsafe { v.base.add(self.into as usize) };
-            let slot = Slot {
-                iov: IoVec {
-                    base,
-                    len: take as usize,
-                },
-                off: self.off,
-                record: rec.index,
-                busy: true,
-            };
-            self.into += take;
-            self.off += take as i64;
-            return Some(slot);
-        }
-    }
-}
-
 /// Read all of `records` through `ring`. Returns the bytes read.
 pub fn read_uring(
     ring: &mut Ring,
@@ -236,19 +185,9 @@ pub fn read_uring(
     dedup_chunk: u64,
     flags: u32,
 ) -> core::result::Result<u64, Failure> {
-    let max = if dedup_chunk != 0 {
-        dedup_chunk.min(PIECE)
-    } else {
-        PIECE
-    };
-    let mut pieces = Pieces {
-        iter: records.iter_from(Cursor::default()),
-        rec: None,
-        iov: 0,
-        into: 0,
-        off: 0,
-        max,
-    };
+    let dedup = Dedup::new(dedup_chunk);
+    // One iovec a request, so that a short read resubmits the rest of one range.
+    let mut pieces = Pieces::new(records, Cursor::default(), records.end(), dedup.limit(PIECE));
     let mut slots = [Slot {
         iov: IoVec {
             base: core::ptr::null_mut(),
@@ -271,13 +210,18 @@ pub fn read_uring(
                 if s.busy {
                     continue;
                 }
-                match pieces.next() {
-                    Some(p) => {
-                        *s = p;
+                match pieces.next_into(core::slice::from_mut(&mut s.iov)) {
+                    Some(Ok(p)) => {
+                        (s.off, s.record, s.busy) = (p.off, p.record, true);
                         super::reader::prepare(core::slice::from_ref(&s.iov), flags);
                         ring.push_readv(fd, &s.iov, s.off, i as u64);
                         in_flight += 1;
                         queued += 1;
+                    }
+                    Some(Err(f)) => {
+                        Failure::keep(&mut failure, f);
+                        exhausted = true;
+                        break;
                     }
                     None => {
                         exhausted = true;
@@ -315,14 +259,7 @@ pub fn read_uring(
                 n if n > 0 => {
                     let n = n as usize;
                     bytes += n as u64;
-                    if dedup_chunk != 0 {
-                        let _ = fs::fallocate(
-                            fd,
-                            fs::FallocateFlags::KEEP_SIZE | fs::FallocateFlags::PUNCH_HOLE,
-                            s.off,
-                            n as i64,
-                        );
-                    }
+                    dedup.punch(fd, s.off, n as i64);
                     if n < s.iov.len && failure.is_none() {
                         // Short read: the rest goes back into the queue.
                         s.iov = IoVec {
@@ -340,7 +277,7 @@ pub fn read_uring(
                 }
                 0 => {
                     s.busy = false;
-                    first(&mut failure, Failure::new(Errno::ENODATA, s.record, s.off));
+                    Failure::keep(&mut failure, Failure::new(Errno::ENODATA, s.record, s.off));
                 }
                 e if (e == -Errno::EINTR.raw_os_error() || e == -Errno::EAGAIN.raw_os_error()) && failure.is_none() => {
                     ring.push_readv(fd, &s.iov, s.off, i as u64);
@@ -349,7 +286,7 @@ pub fn read_uring(
                 }
                 e => {
                     s.busy = false;
-                    first(
+                    Failure::keep(
                         &mut failure,
                         Failure::new(Errno::from_negated(e).unwrap_or(Errno::EIO), s.record, s.off),
                     );
@@ -360,12 +297,5 @@ pub fn read_uring(
     match failure {
         Some(f) => Err(f),
         None => Ok(bytes),
-    }
-}
-
-/// Keep the failure earliest in the stream: completions arrive in any order.
-fn first(kept: &mut Option<Failure>, f: Failure) {
-    if kept.is_none_or(|k| (f.record, f.offset) < (k.record, k.offset)) {
-        *kept = Some(f);
     }
 }

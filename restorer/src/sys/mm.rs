@@ -9,8 +9,8 @@ use super::ret::{fd_arg, ret_c_int, ret_unit, ret_usize};
 use super::{nr, raw, Errno, Result};
 use syscalls::Sysno;
 
-/// The base page size on x86_64.
-pub const PAGE_SIZE: usize = 4096;
+/// The base page size on x86_64 (one definition, in `vma-io`).
+pub use vma_io::PAGE_SIZE;
 
 bitflags::bitflags! {
     /// `PROT_*`: what a mapping's pages allow.
