@@ -81,6 +81,16 @@ pub struct ReadRangeArgs {
     pub len: u64,
 }
 
+// The layout tests/harness/blob_loader.c passes (`struct read_range_args`).
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<ReadRangeArgs>() == 32 && align_of::<ReadRangeArgs>() == 8);
+    assert!(offset_of!(ReadRangeArgs, fd) == 0);
+    assert!(offset_of!(ReadRangeArgs, offset) == 8);
+    assert!(offset_of!(ReadRangeArgs, buf) == 16);
+    assert!(offset_of!(ReadRangeArgs, len) == 24);
+};
+
 /// Entry: `readahead` then `preadv` `len` bytes of `fd` at `offset` into `buf`, retrying
 /// short reads and EINTR. Returns the bytes read (less only at end of file) or `-errno`.
 ///
@@ -123,6 +133,18 @@ pub struct RestoreArgs {
     pub opts: Options,
     pub result: Outcome,
 }
+
+// The layout tests/harness/blob_loader.c passes (`struct restore_args`, whose `opts` and
+// `result` are include/pie_restore.h's structs).
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<RestoreArgs>() == 88 && align_of::<RestoreArgs>() == 8);
+    assert!(offset_of!(RestoreArgs, fd) == 0);
+    assert!(offset_of!(RestoreArgs, nr_ios) == 4);
+    assert!(offset_of!(RestoreArgs, ios) == 8);
+    assert!(offset_of!(RestoreArgs, opts) == 16);
+    assert!(offset_of!(RestoreArgs, result) == 56);
+};
 
 /// Entry: the page-restore engine ([`crate::engine::restore`]) on CRIU's records.
 /// Returns 0 or `-errno`; `args.result` says what ran and, on error, where it failed.

@@ -60,6 +60,21 @@ pub struct Options {
     pub flags: u32,
 }
 
+// `struct pie_restore_opts` of include/pie_restore.h, which tests/c_abi.rs checks
+// against the header: a field moved here is a build error, not a misread option.
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<Options>() == 40 && align_of::<Options>() == 8);
+    assert!(offset_of!(Options, version) == 0);
+    assert!(offset_of!(Options, size) == 4);
+    assert!(offset_of!(Options, strategy) == 8);
+    assert!(offset_of!(Options, workers) == 12);
+    assert!(offset_of!(Options, prefetch_window) == 16);
+    assert!(offset_of!(Options, dedup_chunk) == 24);
+    assert!(offset_of!(Options, max_pid) == 32);
+    assert!(offset_of!(Options, flags) == 36);
+};
+
 /// Pre-fault each destination range with MADV_POPULATE_WRITE before reading into it
 /// (ignored where the kernel lacks it, before 5.14).
 pub const FLAG_POPULATE: u32 = 1 << 0;
@@ -99,6 +114,18 @@ pub struct Outcome {
     /// Bytes read into memory.
     pub bytes: u64,
 }
+
+// `struct pie_restore_result` of include/pie_restore.h (checked against it by
+// tests/c_abi.rs).
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<Outcome>() == 32 && align_of::<Outcome>() == 8);
+    assert!(offset_of!(Outcome, record) == 0);
+    assert!(offset_of!(Outcome, offset) == 8);
+    assert!(offset_of!(Outcome, strategy) == 16);
+    assert!(offset_of!(Outcome, workers) == 20);
+    assert!(offset_of!(Outcome, bytes) == 24);
+};
 
 impl Outcome {
     pub const fn empty() -> Outcome {

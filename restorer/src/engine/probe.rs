@@ -33,6 +33,20 @@ pub struct Features {
     pub cpus: u32,
 }
 
+// `struct pie_restore_features` of include/pie_restore.h (checked against it by
+// tests/c_abi.rs).
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<Features>() == 28 && align_of::<Features>() == 4);
+    assert!(offset_of!(Features, cachestat) == 0);
+    assert!(offset_of!(Features, io_uring) == 4);
+    assert!(offset_of!(Features, io_uring_readv) == 8);
+    assert!(offset_of!(Features, populate_write) == 12);
+    assert!(offset_of!(Features, clone3) == 16);
+    assert!(offset_of!(Features, clone3_set_tid) == 20);
+    assert!(offset_of!(Features, cpus) == 24);
+};
+
 fn code<T>(r: crate::sys::Result<T>) -> i32 {
     match r {
         Ok(_) => 0,
