@@ -51,7 +51,9 @@ pub fn build_info(root: &Path, cflags: &[String]) -> String {
         "/// The CRIU tree the bindings were generated from.\n\
          pub const TREE: &str = {:?};\n\
          /// The restorer's preprocessor flags in that tree (include paths absolute).\n\
-         pub const CFLAGS: &[&str] = &[\n{flags}];\n",
+         pub const CFLAGS: &[&str] = &[\n{flags}];\n\
+         /// The header bindgen read, in the tree's include paths.\n\
+         pub const HEADER: &str = {HEADER:?};\n",
         root.display().to_string()
     )
 }

@@ -45,8 +45,12 @@ fn run() -> Result<(), String> {
     let text = bindings.to_string();
     generate::write(&out.join("restorer.rs"), &text)?;
     generate::write(&out.join("build_info.rs"), &generate::build_info(&root, &cflags))?;
-    for cfg in detect::present(&text) {
+    let cfgs = detect::present(&text);
+    for cfg in &cfgs {
         println!("cargo::rustc-cfg={cfg}");
     }
+    // For dependents' build scripts: DEP_CRIU_ABI_CFGS and DEP_CRIU_ABI_TREE.
+    println!("cargo::metadata=cfgs={}", cfgs.join(","));
+    println!("cargo::metadata=tree={}", root.display());
     Ok(())
 }
