@@ -52,13 +52,13 @@ pub fn restorer_cflags(root: &Path, scratch: &Path) -> Result<Vec<String>, Strin
     Ok(preprocessor_flags(&line, &shadow, root))
 }
 
-fn is_restorer_compile(words: &[String]) -> bool {
+pub(crate) fn is_restorer_compile(words: &[String]) -> bool {
     let has = |s: &str| words.iter().any(|w| w == s);
     has("-c") && has(SOURCE) && words.windows(2).any(|p| p[0] == "-o" && p[1] == OBJECT)
 }
 
 /// The options that decide what a header declares, in their order on the line.
-fn preprocessor_flags(words: &[String], shadow: &Path, root: &Path) -> Vec<String> {
+pub(crate) fn preprocessor_flags(words: &[String], shadow: &Path, root: &Path) -> Vec<String> {
     let mut flags = Vec::new();
     let mut it = words.iter();
     while let Some(w) = it.next() {
@@ -110,7 +110,7 @@ fn mirror(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 /// A command line split as the shell would: quotes and backslashes, no expansion.
-fn shell_words(line: &str) -> Vec<String> {
+pub(crate) fn shell_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut cur: Option<String> = None;
     let mut chars = line.chars();

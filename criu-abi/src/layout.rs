@@ -30,8 +30,6 @@ const _: () = {
 const _: () = {
     assert!(align_of::<task_restore_args>() == ARGS_ALIGN);
     assert!(align_of::<thread_restore_args>() == ARGS_ALIGN);
-    assert!(size_of::<task_restore_args>() % ARGS_ALIGN == 0);
-    assert!(size_of::<thread_restore_args>() % ARGS_ALIGN == 0);
 };
 
 // task_restore_args: `struct thread_restore_args *t; int fd_exe_link; int logfd;

@@ -139,6 +139,10 @@ fn facts() -> Vec<(String, u64)> {
         VMA_NO_PROT_WRITE,
         TASK_COMM_LEN
     );
+    #[cfg(criu_has_vma_area_guard)]
+    consts!(VMA_AREA_GUARD);
+    #[cfg(criu_has_vma_area_uprobes)]
+    consts!(VMA_AREA_UPROBES);
     v.push(("CR_STATE_COMPLETE".into(), CR_STATE_COMPLETE as u64));
     v.push(("LOG_DEBUG".into(), LOG_DEBUG as u64));
     // The cfg'd groups repeat their struct's sizeof.
