@@ -3,7 +3,9 @@
 //! They are read from `make -n V=1 criu`, run in a shadow of the tree (directories
 //! recreated, every file a symlink to the original) in which `restorer.c` is a fresh copy:
 //! make then prints the restorer's compile line as the tree would run it, with the feature
-//! defines its configuration found, and the user's tree is left untouched. Only the
+//! defines its configuration found, and the user's tree is left untouched (make -n still
+//! remakes included makefiles, the `.d` dependency files: the shadow holds copies of those,
+//! not links). Only the
 //! options that change what a header means are kept (`-D`, `-U`, include paths).
 
 use std::fs;
@@ -19,20 +21,20 @@ pub fn restorer_cflags(root: &Path, scratch: &Path) -> Result<Vec<String>, Strin
     let shadow = scratch.join("tree");
     let _ = fs::remove_dir_all(&shadow);
     mirror(root, &shadow).map_err(|e| format!("shadowing {} in {}: {e}", root.display(), shadow.display()))?;
-    // A newer restorer.c makes make print its compile line; its dependency file is
-    // regenerated (with -n too, as an included makefile), so it must not be a link into
-    // the user's tree.
+    // A newer restorer.c makes make print its compile line (and regenerate restorer.d,
+    // a copy in the shadow).
     let src = shadow.join(SOURCE);
     fs::remove_file(&src)
         .and_then(|_| fs::copy(root.join(SOURCE), &src))
         .map_err(|e| format!("{}: {e}", src.display()))?;
-    let _ = fs::remove_file(shadow.join("criu/pie/restorer.d"));
 
     let out = Command::new(std::env::var_os("MAKE").unwrap_or_else(|| "make".into()))
         .args(["-n", "V=1", "criu"])
         .current_dir(&shadow)
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
+        // Cargo's DEBUG (true/false) is not the user's `make DEBUG=1`.
+        .env_remove("DEBUG")
         .output()
         .map_err(|e| format!("running make in {}: {e}", shadow.display()))?;
     let _ = fs::remove_dir_all(&shadow);
@@ -92,7 +94,8 @@ fn absolute(p: &str, shadow: &Path, root: &Path) -> PathBuf {
     }
 }
 
-/// `from`'s directories recreated under `to`, each file a symlink to the original.
+/// `from`'s directories recreated under `to`, each file a symlink to the original but the
+/// dependency files, copied.
 fn mirror(from: &Path, to: &Path) -> std::io::Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from)? {
@@ -102,6 +105,8 @@ fn mirror(from: &Path, to: &Path) -> std::io::Result<()> {
             if entry.file_name() != ".git" {
                 mirror(&src, &dst)?;
             }
+        } else if entry.file_type()?.is_file() && entry.file_name().to_string_lossy().ends_with(".d") {
+            fs::copy(&src, &dst)?;
         } else {
             symlink(&src, &dst)?;
         }

@@ -22,7 +22,6 @@ fn main() {
     detect::declare_cfgs();
     if let Err(e) = run() {
         // One readable line in cargo's output instead of a panic backtrace.
-        eprintln!("error: criu-abi: {e}");
         println!("cargo::error=criu-abi: {}", e.replace('\n', " "));
         exit(1);
     }
@@ -33,14 +32,16 @@ fn run() -> Result<(), String> {
     let root = tree::locate()?;
     let root = root.canonicalize().unwrap_or(root);
     tree::check(&root)?;
+    let started = Instant::now();
     let cflags = flags::restorer_cflags(&root, &out)?;
-
+    let flags_took = started.elapsed();
     let started = Instant::now();
     let bindings = generate::bindings(&root, &cflags)?;
+    // Shown by `cargo build -vv`.
     println!(
-        "criu-abi: bindgen took {:.2?} for {}",
-        started.elapsed(),
-        root.display()
+        "criu-abi: {}: flags from make in {flags_took:.2?}, bindgen in {:.2?}",
+        root.display(),
+        started.elapsed()
     );
     let text = bindings.to_string();
     generate::write(&out.join("restorer.rs"), &text)?;
