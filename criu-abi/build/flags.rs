@@ -4,9 +4,9 @@
 //! recreated, every file a symlink to the original) in which `restorer.c` is a fresh copy:
 //! make then prints the restorer's compile line as the tree would run it, with the feature
 //! defines its configuration found, and the user's tree is left untouched (make -n still
-//! remakes included makefiles, the `.d` dependency files: the shadow holds copies of those,
-//! not links). Only the
-//! options that change what a header means are kept (`-D`, `-U`, include paths).
+//! remakes included makefiles, the `.d` dependency files: the shadow holds copies of
+//! those, not links). Only the options that change what a header means are kept (`-D`,
+//! `-U`, include paths).
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -48,7 +48,7 @@ pub fn restorer_cflags(root: &Path, scratch: &Path) -> Result<Vec<String>, Strin
                 "`make -n V=1 criu` in a shadow of {} printed no compile line for {SOURCE} (status {}):\n{}",
                 root.display(),
                 out.status,
-                String::from_utf8_lossy(&out.stderr)
+                criu_src::tail_lines(&String::from_utf8_lossy(&out.stderr), 20)
             )
         })?;
     Ok(preprocessor_flags(&line, &shadow, root))

@@ -10,8 +10,8 @@ pub const HEADER: &str = "#include \"restorer.h\"\n#include \"sk-inet.h\"\n#incl
 /// The structures the restorer is handed, and everything they reference.
 const TYPES: &str = "task_restore_args|thread_restore_args|restore_vma_io";
 
-/// Macros the restorer needs besides the structures: VMA kinds and flags, task states,
-/// the restore stages and log levels.
+/// Macros the restorer needs besides the structures: VMA kinds and flags, the restore
+/// stages, log levels, the comm length and the restorer's stack and argument sizes.
 const VARS: &str = "VMA_.*|TASK_COMM_LEN|CR_STATE_.*|LOG_.*|RESTORE_.*";
 
 pub fn bindings(root: &Path, cflags: &[String]) -> Result<bindgen::Bindings, String> {
