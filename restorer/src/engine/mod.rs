@@ -7,6 +7,7 @@
 //! EINTR/EAGAIN retried, end of file before the last byte is an error (`ENODATA`).
 
 pub mod abi;
+pub mod aio;
 pub mod capi;
 pub mod dedup;
 pub mod direct;
@@ -178,6 +179,38 @@ fn run(fd: i32, records: &Records, opts: &Options, out: &mut Outcome, hooks: Hoo
                 ran = Strategy::Parallel;
             }
             r
+        }
+        Strategy::Aio | Strategy::AioDirect => {
+            // Upstream's alignment rule and EINVAL fall-back, as `direct`.
+            let direct = if strategy == Strategy::AioDirect && totals.aligned {
+                DirectMode::enable(fd).ok()
+            } else {
+                None
+            };
+            let actx = aio::AioCtx {
+                fd,
+                dedup: ctx.dedup,
+                direct: direct.as_ref(),
+                flags: opts.flags,
+                hooks,
+            };
+            out.workers = 1;
+            match aio::read_aio(records, &actx) {
+                Ok(r) => {
+                    if direct.as_ref().is_none_or(|d| !d.is_on()) {
+                        // Buffered from the start, or O_DIRECT refused mid-way.
+                        ran = Strategy::Aio;
+                    }
+                    r
+                }
+                // No AIO context (ENOSYS without CONFIG_AIO, EAGAIN past fs.aio-max-nr):
+                // CRIU's loop, buffered.
+                Err(_) => {
+                    drop(direct);
+                    ran = Strategy::Serial;
+                    read_share(records, Cursor::default(), records.end(), &ctx)
+                }
+            }
         }
         Strategy::Parallel => parallel(records, totals.bytes, workers, &ctx, opts, out, &mut ran),
         Strategy::Prefetch | Strategy::Serial | Strategy::Auto => serial(records, &mut ctx, opts, out),
