@@ -149,12 +149,7 @@ impl Window {
     fn events(&mut self) -> &mut [IoEvent] {
         // SAFETY: the last part of the mapping, aligned (checked above); IoEvent is plain
         // integers, so zero or stale bytes are valid.
-        unsafe {
-            core::slice::from_raw_parts_mut(
-                self.base.add(IOVS_LEN + SLOTS_LEN) as *mut IoEvent,
-                AIO_DEPTH,
-            )
-        }
+        unsafe { core::slice::from_raw_parts_mut(self.base.add(IOVS_LEN + SLOTS_LEN) as *mut IoEvent, AIO_DEPTH) }
     }
 }
 
@@ -330,7 +325,7 @@ impl Run<'_, '_> {
             let r = self.ctx.hooks.read(batch, direct, |iov| {
                 // The fault points may hand over other iovecs (a short read): they go in
                 // the slot's own, which live until the completion.
-                if iov.as_ptr() != iovs as *const IoVec {
+                if !core::ptr::eq(iov.as_ptr(), iovs) {
                     // SAFETY: at most IOV_MAX iovecs into slot i's, which are not in flight.
                     unsafe { core::ptr::copy(iov.as_ptr(), iovs, iov.len()) };
                 }

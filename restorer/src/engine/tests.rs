@@ -533,3 +533,23 @@ fn the_failure_reported_is_real_then_earliest() {
     assert_eq!(keep_all(&[cancel(0, 0), eio(9, 0), cancel(1, 0)]), Some(eio(9, 0)));
     assert_eq!(keep_all(&[cancel(4, 0), cancel(3, 0)]), Some(cancel(3, 0)));
 }
+
+#[test]
+fn auto_reads_cold_aligned_images_with_aio_direct_on_few_threads() {
+    use super::{choose, COLD_PERCENT, PARALLEL_MIN_BYTES};
+    let gib = 1u64 << 30;
+    let cold = COLD_PERCENT - 1;
+    let refused = || true;
+    let ok = || false;
+    // Cold and aligned, up to two threads (or none to be had): upstream's O_DIRECT window.
+    assert_eq!(choose(gib, 2, cold, true, ok), Strategy::AioDirect);
+    assert_eq!(choose(gib, 1, 0, true, ok), Strategy::AioDirect);
+    assert_eq!(choose(gib, 16, cold, true, refused), Strategy::AioDirect);
+    // Many threads: as before, the parallel workers around the page cache.
+    assert_eq!(choose(gib, 16, cold, true, ok), Strategy::Direct);
+    // Warm, unaligned or small: as before.
+    assert_eq!(choose(gib, 2, COLD_PERCENT, true, ok), Strategy::Parallel);
+    assert_eq!(choose(gib, 2, cold, false, ok), Strategy::Parallel);
+    assert_eq!(choose(gib, 1, 100, true, refused), Strategy::Prefetch);
+    assert_eq!(choose(PARALLEL_MIN_BYTES - 1, 2, 0, true, refused), Strategy::Prefetch);
+}
