@@ -281,8 +281,8 @@ fn parallel(
 ///
 /// Mostly on disk and aligned, with few threads to share the reads (or none to be had,
 /// as under container seccomp profiles that refuse clone3), upstream's O_DIRECT AIO
-/// window beat the threads here (restore-bench, 1 GiB cold, 2 CPUs: 0.54-0.63 s against
-/// `direct`'s 0.65-0.83 s; see the README). Elsewhere as [`choose_threads`].
+/// window beat the threads here (restore-bench, 1 GiB cold, 2 CPUs: 0.54-0.80 s against
+/// `direct`'s 0.65-0.85 s; see the README). Elsewhere as [`choose_threads`].
 pub fn choose(
     bytes: u64,
     workers: usize,
