@@ -155,10 +155,17 @@ fn run(fd: i32, records: &Records, opts: &Options, out: &mut Outcome, hooks: Hoo
     let result = loop {
         ran = strategy;
         break match strategy {
-            Strategy::IoUring => match uring::Ring::new(uring::QUEUE_DEPTH as u32) {
-                Ok(mut ring) => {
+            Strategy::IoUring => match uring::read_uring_on_thread(
+                records,
+                fd,
+                opts.dedup_chunk,
+                opts.flags,
+                &mut TidSource::above(opts.max_pid),
+                hooks,
+            ) {
+                Ok(r) => {
                     out.workers = 1;
-                    uring::read_uring(&mut ring, records, fd, opts.dedup_chunk, opts.flags)
+                    r
                 }
                 // No io_uring here (ENOSYS, or EPERM from kernel.io_uring_disabled).
                 Err(_) => {
