@@ -133,3 +133,42 @@ pub fn write(r: &Results, path: &Path) -> Result<(), String> {
     root.present().map_err(err)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use restorer::engine::abi::Strategy;
+
+    #[test]
+    fn writes_a_png_of_every_panel() {
+        let fig = |cold, variant, s: f64| Figure {
+            size_mib: 64,
+            cold,
+            variant,
+            seconds: vec![s],
+            ran: None,
+            memory_ratio: None,
+        };
+        let r = Results {
+            figures: vec![
+                fig(false, Variant::Engine(Strategy::Serial, 0), 0.05),
+                fig(false, Variant::Engine(Strategy::Aio, 0), 0.06),
+                fig(false, Variant::MemcpyLimit, 0.02),
+                fig(true, Variant::Engine(Strategy::AioDirect, 0), 0.1),
+                fig(true, Variant::ReadLimit, 0.09),
+            ],
+            failures: Vec::new(),
+            cpus: 2,
+            kernel: "test".into(),
+            cold_skipped: None,
+        };
+        let path = std::env::temp_dir().join(format!("chart-test-{}.png", std::process::id()));
+        write(&r, &path).unwrap();
+        let png = std::fs::read(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        // IHDR: width and height, big endian; two panels of three rows at most.
+        let be = |o: usize| u32::from_be_bytes(png[o..o + 4].try_into().unwrap());
+        assert_eq!((be(16), be(20)), (WIDTH, 2 * (70 + ROW * 3)));
+    }
+}

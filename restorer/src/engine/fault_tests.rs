@@ -214,3 +214,28 @@ fn workers_are_joined_and_unmapped() {
     t.check();
     settled(&f);
 }
+
+#[test]
+fn aio_submits_one_request_a_record_cut_at_the_dedup_chunk() {
+    // The fault points count submissions: 48 records of 4 pages are 48 requests, or 96
+    // with a 2-page auto-dedup chunk (upstream's path, one PREADV a record).
+    for s in [Strategy::Aio, Strategy::AioDirect] {
+        for (chunk, per_record) in [(0u64, 1i64), (2 * PAGE as u64, 2)] {
+            let t = setup();
+            let f = Faults::default();
+            let requests = t.count as i64 * per_record;
+            f.fail_read_at.store(requests + 1, Ordering::Relaxed);
+            f.read_errno.store(Errno::EIO.0 as i64, Ordering::Relaxed);
+            let mut o = opts(s, 1);
+            o.dedup_chunk = chunk;
+            let (r, out) = restore_with_faults(t.file.as_raw_fd(), &t.records(), &o, &f);
+            assert_eq!(r, Ok(()), "{s:?} chunk {chunk}: {out:?}");
+            assert_eq!(
+                f.fail_read_at.load(Ordering::Relaxed),
+                1,
+                "{s:?} chunk {chunk}: {requests} requests expected"
+            );
+            t.check();
+        }
+    }
+}
