@@ -182,6 +182,10 @@ impl Features {
             .or_insert_with(|| {
                 let mut cmd = std::process::Command::new(criu);
                 cmd.args(["check", "--feature", feature]);
+                // Not our own cwd: CRIU (or a fake of it) may write there.
+                if let Some(dir) = log.parent() {
+                    cmd.current_dir(dir);
+                }
                 step::run(cmd, log, timeout).success()
             })
     }
