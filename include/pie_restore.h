@@ -18,6 +18,8 @@ enum pie_restore_strategy {
 	PIE_RESTORE_PARALLEL = 3, /* worker threads, each reading a share of the bytes */
 	PIE_RESTORE_IO_URING = 4, /* READV requests in flight on an io_uring */
 	PIE_RESTORE_DIRECT = 5,   /* the fd switched to O_DIRECT, read by the parallel workers */
+	PIE_RESTORE_AIO = 6,      /* upstream CRIU's path: native AIO, one PREADV a record, 128 in flight */
+	PIE_RESTORE_AIO_DIRECT = 7, /* aio with the fd switched to O_DIRECT */
 };
 
 /* flags */

@@ -13,8 +13,8 @@ use criu_image::records::build_from_pagemap;
 use criu_image::synth::{write_images, SynthSpec};
 
 const START: u64 = 0x7f12_0000_0000;
-/// serial, prefetch, parallel, io_uring, direct, auto
-const STRATEGIES: [u32; 6] = [1, 2, 3, 4, 5, 0];
+/// serial, prefetch, parallel, io_uring, direct, aio, aio direct, auto
+const STRATEGIES: [u32; 8] = [1, 2, 3, 4, 5, 6, 7, 0];
 
 struct Case {
     dir: PathBuf,

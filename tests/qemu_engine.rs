@@ -96,7 +96,7 @@ else
 fi
 set -- $(vma-ios /img "$pid" $LO $HI /work/records.bin)
 count=${1#count=}; span=${2#span=}; pages=${3#pages=}
-for s in 1 2 3 4 5 0; do
+for s in 1 2 3 4 5 6 7 0; do
     for w in 0 2; do
         if out=$(blob_loader restore "$pages" /work/records.bin "$count" "$span" $s $w 0 2>&1); then
             rig_result "restore-$s-$w" PASS "$out"
@@ -119,7 +119,7 @@ fi
         "pattern".into(),
         "trap-restore".into(),
     ];
-    for st in [1, 2, 3, 4, 5, 0] {
+    for st in [1, 2, 3, 4, 5, 6, 7, 0] {
         for w in [0, 2] {
             names.push(format!("restore-{st}-{w}"));
         }
@@ -172,7 +172,7 @@ set -- $(vma-ios /img "$pid" $LO $HI /work/records.bin)
 count=${1#count=}; span=${2#span=}; pages=${3#pages=}
 size=$(stat -c %s "$pages")
 truncate -s $((size / 2)) "$pages"
-for s in 1 3 4 5 0; do
+for s in 1 3 4 5 6 7 0; do
     out=$(timeout 120 blob_loader restore "$pages" /work/records.bin "$count" "$span" $s 2 0 2>&1); rc=$?
     # -ENODATA, a record named, nothing outside the iovecs written, no hang (rc 124).
     case "$out" in
@@ -198,6 +198,8 @@ esac
             "truncated-3",
             "truncated-4",
             "truncated-5",
+            "truncated-6",
+            "truncated-7",
             "truncated-0",
             "deleted",
         ],

@@ -2,8 +2,10 @@
 //! own limits, on synthetic CRIU images of several sizes, warm and cold page cache.
 //!
 //! Every figure is a median of rounds in which the variants alternate; every restore is
-//! verified byte for byte (outside the timed part). Prints a table and writes JSON.
+//! verified byte for byte (outside the timed part). Prints a table and writes JSON and,
+//! next to it, a PNG chart of the table.
 
+mod chart;
 mod image;
 mod mem;
 mod report;
@@ -97,6 +99,12 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
                 println!("json: {}", path.display());
+                let png = path.with_extension("png");
+                match chart::write(&results, &png) {
+                    Ok(()) => println!("chart: {}", png.display()),
+                    // The figures are in the table and the JSON: a chart is not worth failing for.
+                    Err(e) => eprintln!("restore-bench: chart {}: {e}", png.display()),
+                }
             }
             if results.failures.is_empty() {
                 ExitCode::SUCCESS

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use restorer::engine::abi::Strategy;
+use restorer::engine::abi::{Strategy, FLAG_HUGEPAGES};
 
 use crate::run::{Figure, Results, Variant};
 
@@ -13,18 +13,20 @@ fn strategy_name(v: u32) -> &'static str {
         Some(Strategy::Parallel) => "parallel",
         Some(Strategy::IoUring) => "io_uring",
         Some(Strategy::Direct) => "direct",
+        Some(Strategy::Aio) => "aio",
+        Some(Strategy::AioDirect) => "aio-direct",
         Some(Strategy::Auto) => "auto",
         None => "?",
     }
 }
 
-fn find(r: &Results, size: u64, cold: bool, v: Variant) -> Option<&Figure> {
+pub fn find(r: &Results, size: u64, cold: bool, v: Variant) -> Option<&Figure> {
     r.figures
         .iter()
         .find(|f| f.size_mib == size && f.cold == cold && f.variant == v)
 }
 
-fn gbps(f: &Figure) -> f64 {
+pub fn gbps(f: &Figure) -> f64 {
     f.size_mib as f64 * 1048576.0 / f.median() / 1e9
 }
 
@@ -33,18 +35,30 @@ fn ratio(f: &Figure, g: Option<&Figure>) -> Option<f64> {
     g.map(|g| g.median() / f.median())
 }
 
+/// The limit `f` is held against: the read limit cold; warm, the copy into memory like
+/// its own (huge pages for a restore with `FLAG_HUGEPAGES`, 4 KiB pages otherwise).
 fn limit<'a>(r: &'a Results, f: &Figure) -> Option<&'a Figure> {
-    find(
-        r,
-        f.size_mib,
-        f.cold,
-        if f.cold {
-            Variant::ReadLimit
-        } else {
-            Variant::MemcpyLimit
-        },
-    )
+    let huge = match f.variant {
+        Variant::Engine(_, flags) => flags & FLAG_HUGEPAGES != 0,
+        v => v == Variant::MemcpyHugeLimit,
+    };
+    let l = if f.cold {
+        Variant::ReadLimit
+    } else if huge {
+        Variant::MemcpyHugeLimit
+    } else {
+        Variant::MemcpyLimit
+    };
+    find(r, f.size_mib, f.cold, l)
 }
+
+/// Upstream CRIU's default path at `f`'s size and cache state.
+fn upstream<'a>(r: &'a Results, f: &Figure) -> Option<&'a Figure> {
+    find(r, f.size_mib, f.cold, UPSTREAM_BUFFERED)
+}
+
+const UPSTREAM_BUFFERED: Variant = Variant::Engine(Strategy::Aio, 0);
+const UPSTREAM_DIRECT: Variant = Variant::Engine(Strategy::AioDirect, 0);
 
 pub fn table(r: &Results) -> String {
     let mut s = String::new();
@@ -58,21 +72,22 @@ pub fn table(r: &Results) -> String {
     }
     let _ = writeln!(
         s,
-        "{:>6} {:>5} {:<20} {:>8} {:>7} {:>9} {:>9} {:<14} {:>7}",
-        "MiB", "cache", "variant", "median s", "GB/s", "x serial", "x limit", "ran (threads)", "mem/img"
+        "{:>6} {:>5} {:<24} {:>8} {:>7} {:>9} {:>10} {:>9} {:<16} {:>7}",
+        "MiB", "cache", "variant", "median s", "GB/s", "x serial", "x upstream", "x limit", "ran (threads)", "mem/img"
     );
     for f in &r.figures {
         let serial = find(r, f.size_mib, f.cold, Variant::Engine(Strategy::Serial, 0));
         let opt = |x: Option<f64>| x.map_or("-".to_owned(), |v| format!("{v:.2}"));
         let _ = writeln!(
             s,
-            "{:>6} {:>5} {:<20} {:>8.3} {:>7.2} {:>9} {:>9} {:<14} {:>7}",
+            "{:>6} {:>5} {:<24} {:>8.3} {:>7.2} {:>9} {:>10} {:>9} {:<16} {:>7}",
             f.size_mib,
             if f.cold { "cold" } else { "warm" },
             f.variant.name(),
             f.median(),
             gbps(f),
             opt(ratio(f, serial)),
+            opt(ratio(f, upstream(r, f))),
             opt(ratio(f, limit(r, f))),
             f.ran
                 .map_or("-".to_owned(), |(st, w)| format!("{} ({w})", strategy_name(st))),
@@ -87,12 +102,16 @@ pub fn table(r: &Results) -> String {
     {
         let serial = find(r, f.size_mib, f.cold, Variant::Engine(Strategy::Serial, 0));
         let (a, b) = (ratio(f, serial), ratio(f, limit(r, f)));
+        let up_b = ratio(f, upstream(r, f));
+        let up_d = ratio(f, find(r, f.size_mib, f.cold, UPSTREAM_DIRECT));
         let _ = writeln!(
             s,
-            "  {} MiB {}: auto {:.2}x serial, {:.2} of the limit",
+            "  {} MiB {}: auto {:.2}x serial, {:.2}x upstream aio buffered, {:.2}x upstream aio direct, {:.2} of the limit",
             f.size_mib,
             if f.cold { "cold" } else { "warm" },
             a.unwrap_or(f64::NAN),
+            up_b.unwrap_or(f64::NAN),
+            up_d.unwrap_or(f64::NAN),
             b.unwrap_or(f64::NAN)
         );
     }
@@ -126,7 +145,7 @@ pub fn json(r: &Results) -> String {
         let num = |x: Option<f64>| x.map_or("null".to_owned(), |v| format!("{v:.4}"));
         let _ = write!(
             s,
-            "{}\n  {{\"size_mib\": {}, \"cache\": \"{}\", \"variant\": \"{}\", \"median_s\": {:.4}, \"gbps\": {:.3}, \"vs_serial\": {}, \"vs_limit\": {}, \"ran\": {}, \"threads\": {}, \"memory_ratio\": {}, \"rounds_s\": [{}]}}",
+            "{}\n  {{\"size_mib\": {}, \"cache\": \"{}\", \"variant\": \"{}\", \"median_s\": {:.4}, \"gbps\": {:.3}, \"vs_serial\": {}, \"vs_upstream\": {}, \"vs_limit\": {}, \"ran\": {}, \"threads\": {}, \"memory_ratio\": {}, \"rounds_s\": [{}]}}",
             if i == 0 { "" } else { "," },
             f.size_mib,
             if f.cold { "cold" } else { "warm" },
@@ -134,6 +153,7 @@ pub fn json(r: &Results) -> String {
             f.median(),
             gbps(f),
             num(ratio(f, serial)),
+            num(ratio(f, upstream(r, f))),
             num(ratio(f, limit(r, f))),
             f.ran.map_or("null".to_owned(), |(st, _)| format!("\"{}\"", strategy_name(st))),
             f.ran.map_or("null".to_owned(), |(_, w)| w.to_string()),

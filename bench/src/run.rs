@@ -17,6 +17,9 @@ pub enum Variant {
     /// The same bytes copied from the (cached) file's mapping into fresh memory with
     /// the thread count `auto` uses: what a warm restore cannot beat.
     MemcpyLimit,
+    /// The same copy into fresh memory advised MADV_HUGEPAGE: what a warm restore with
+    /// `FLAG_HUGEPAGES` cannot beat.
+    MemcpyHugeLimit,
     /// One thread reading the file sequentially into a small buffer: what a cold
     /// restore cannot beat on this disk.
     ReadLimit,
@@ -33,8 +36,12 @@ impl Variant {
             Variant::Engine(Strategy::Auto, 0) => "auto",
             Variant::Engine(Strategy::Auto, FLAG_POPULATE) => "auto+populate",
             Variant::Engine(Strategy::Auto, FLAG_HUGEPAGES) => "auto+hugepages",
+            // CRIU's restorer since PR #3022, and its opt-in `--image-io-mode direct`.
+            Variant::Engine(Strategy::Aio, 0) => "upstream aio, buffered",
+            Variant::Engine(Strategy::AioDirect, 0) => "upstream aio, direct",
             Variant::Engine(..) => "engine (other flags)",
             Variant::MemcpyLimit => "memcpy limit",
+            Variant::MemcpyHugeLimit => "memcpy limit, huge pages",
             Variant::ReadLimit => "read limit",
         }
     }
@@ -68,6 +75,12 @@ pub struct Results {
     pub cold_skipped: Option<String>,
 }
 
+/// Upstream's path, beside ours, warm and cold.
+const UPSTREAM: [Variant; 2] = [
+    Variant::Engine(Strategy::Aio, 0),
+    Variant::Engine(Strategy::AioDirect, 0),
+];
+
 const ENGINE: [Variant; 8] = [
     Variant::Engine(Strategy::Serial, 0),
     Variant::Engine(Strategy::Prefetch, 0),
@@ -98,11 +111,13 @@ pub fn all(cfg: &Config) -> Result<Results, String> {
         eprintln!("restore-bench: {} MiB image at {}", size, img.pages_path.display());
         if cfg.warm {
             let mut vs = ENGINE.to_vec();
-            vs.push(Variant::MemcpyLimit);
+            vs.extend(UPSTREAM);
+            vs.extend([Variant::MemcpyLimit, Variant::MemcpyHugeLimit]);
             measure(&img, size, false, &vs, cfg.rounds, &mut res);
         }
         if cfg.cold && res.cold_skipped.is_none() {
             let mut vs = ENGINE[..6].to_vec();
+            vs.extend(UPSTREAM);
             vs.push(Variant::ReadLimit);
             measure(&img, size, true, &vs, cfg.rounds, &mut res);
         }
@@ -182,8 +197,11 @@ fn once(img: &Image, v: Variant, cold: bool) -> Result<Once, String> {
             img.verify(&region)?;
             Ok((secs, Some((out.strategy, out.workers)), ratio))
         }
-        Variant::MemcpyLimit => {
+        Variant::MemcpyLimit | Variant::MemcpyHugeLimit => {
             let region = mem::region(img.span as usize);
+            if v == Variant::MemcpyHugeLimit {
+                region.advise_hugepages().map_err(|e| format!("madvise: {e}"))?;
+            }
             let threads = restorer::engine::auto_workers(img.bytes);
             let src = img.map_cached()?;
             let t = Instant::now();

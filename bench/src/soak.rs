@@ -97,9 +97,11 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
         Strategy::Parallel,
         Strategy::IoUring,
         Strategy::Direct,
+        Strategy::Aio,
+        Strategy::AioDirect,
         Strategy::Auto,
     ];
-    let mut opts = Options::new(strategies[r.below(6) as usize]);
+    let mut opts = Options::new(strategies[r.below(strategies.len() as u64) as usize]);
     opts.workers = r.below(9) as u32;
     opts.dedup_chunk = if r.below(4) == 0 {
         (1 + r.below(64)) * PAGE as u64

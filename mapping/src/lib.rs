@@ -61,6 +61,16 @@ impl Mapping {
         Ok(Mapping { base, len, guard: 0 })
     }
 
+    /// Advise the usable bytes MADV_HUGEPAGE: transparent huge pages where the kernel
+    /// can give them (the destination of a restore with huge pages).
+    pub fn advise_hugepages(&self) -> io::Result<()> {
+        // SAFETY: advice on our own mapping; it changes no byte of it.
+        if unsafe { libc::madvise(self.base as *mut libc::c_void, self.len, libc::MADV_HUGEPAGE) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     /// The first usable byte.
     pub fn as_ptr(&self) -> *mut u8 {
         self.base

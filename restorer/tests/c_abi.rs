@@ -61,6 +61,8 @@ fn constants() -> Vec<(&'static str, i64)> {
         ("PIE_RESTORE_PARALLEL", Strategy::Parallel as i64),
         ("PIE_RESTORE_IO_URING", Strategy::IoUring as i64),
         ("PIE_RESTORE_DIRECT", Strategy::Direct as i64),
+        ("PIE_RESTORE_AIO", Strategy::Aio as i64),
+        ("PIE_RESTORE_AIO_DIRECT", Strategy::AioDirect as i64),
     ]
 }
 

@@ -52,6 +52,8 @@ fn restores_leave_no_fd_thread_or_mapping() {
         Strategy::Parallel,
         Strategy::IoUring,
         Strategy::Direct,
+        Strategy::Aio,
+        Strategy::AioDirect,
         Strategy::Auto,
     ];
     for s in strategies {

@@ -182,6 +182,10 @@ impl Features {
             .or_insert_with(|| {
                 let mut cmd = std::process::Command::new(criu);
                 cmd.args(["check", "--feature", feature]);
+                // Not our own cwd: CRIU (or a fake of it) may write there.
+                if let Some(dir) = log.parent() {
+                    cmd.current_dir(dir);
+                }
                 step::run(cmd, log, timeout).success()
             })
     }
@@ -482,7 +486,7 @@ impl Run<'_> {
         for e in rd.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
             let Some(rest) = n.strip_prefix(&prefix) else { continue };
-            if matches!(rest, "pid" | "out" | "out.inprogress") || rest.starts_with("test") || rest.contains(".test") {
+            if rest == "pid" || rest.starts_with("out") || rest.starts_with("test") || rest.contains(".test") {
                 let p = e.path();
                 let _ = fs::remove_file(&p).or_else(|_| fs::remove_dir_all(&p));
             }

@@ -123,6 +123,7 @@ impl Sandbox {
                 reap(p);
             }
             if left.is_empty() || Instant::now() >= end {
+                reap_sessions(extra);
                 let _ = self.holder.kill();
                 let _ = self.holder.wait();
                 return left;
@@ -234,6 +235,19 @@ pub fn alive(pid: i32) -> bool {
     }
 }
 
+/// Reap the zombies of ours whose process group or session is one of `ids` (a test's
+/// processes, orphaned to us; zombies have left the namespace, so only these tell).
+fn reap_sessions(ids: &[i32]) {
+    let me = std::process::id().to_string();
+    for &id in ids {
+        for (p, f) in holders_of(id) {
+            if f.first().is_some_and(|s| s == "Z") && f.get(1) == Some(&me) {
+                reap(p);
+            }
+        }
+    }
+}
+
 /// Wait until `pid` has exited (a zombie counts); false if `timeout` passed first.
 pub fn wait_exit(pid: i32, timeout: Duration) -> bool {
     let end = Instant::now() + timeout;
@@ -278,17 +292,11 @@ pub fn tree_of(pid: i32) -> Vec<i32> {
 /// ID); false if `timeout` passed first.
 pub fn wait_free(ids: &[i32], timeout: Duration) -> bool {
     let end = Instant::now() + timeout;
-    let me = std::process::id().to_string();
     loop {
         let mut free = true;
         for &id in ids {
             reap(id);
-            let holders = holders_of(id);
-            for (p, f) in &holders {
-                if f.first().is_some_and(|s| s == "Z") && f.get(1) == Some(&me) {
-                    reap(*p);
-                }
-            }
+            reap_sessions(&[id]);
             if Path::new(&format!("/proc/{id}")).exists() || !holders_of(id).is_empty() {
                 free = false;
             }

@@ -287,3 +287,12 @@ fn unknown_tests_and_binaries_are_errors() {
     cfg.tests = Some(vec!["nosuch00".into()]);
     assert!(zdtm::run(&cfg).unwrap_err().contains("no zdtm test named nosuch00"));
 }
+
+#[test]
+fn what_a_run_leaves_does_not_fail_the_next() {
+    // The fake leaves NAME.out.external and NAME.test behind, and refuses to start if
+    // they exist: the second binary's run must find them gone.
+    let f = Fixture::new("leftover", &["leftover00"]);
+    let r = f.run(vec![f.criu("stock"), f.criu("ours")], &["leftover00"], T);
+    assert!(r.results[0].outcomes.iter().all(Outcome::is_pass), "{:?}", r.results);
+}

@@ -19,6 +19,11 @@ pub enum Strategy {
     IoUring = 4,
     /// The fd switched to O_DIRECT, read by the parallel workers straight into memory.
     Direct = 5,
+    /// Upstream CRIU's path: one native AIO context, one PREADV a record, up to 128 in
+    /// flight (on a buffered fd each `io_submit` reads synchronously).
+    Aio = 6,
+    /// `Aio` with the fd switched to O_DIRECT (upstream's `--image-io-mode direct`).
+    AioDirect = 7,
 }
 
 impl Strategy {
@@ -30,6 +35,8 @@ impl Strategy {
             3 => Strategy::Parallel,
             4 => Strategy::IoUring,
             5 => Strategy::Direct,
+            6 => Strategy::Aio,
+            7 => Strategy::AioDirect,
             _ => return None,
         })
     }

@@ -107,6 +107,8 @@ fn failing_read_is_reported_with_its_record() {
         Strategy::Prefetch,
         Strategy::Parallel,
         Strategy::Direct,
+        Strategy::Aio,
+        Strategy::AioDirect,
     ] {
         for nth in [1, 5, 30] {
             let t = setup();
@@ -130,6 +132,8 @@ fn short_reads_are_advanced_over() {
         Strategy::Prefetch,
         Strategy::Parallel,
         Strategy::Direct,
+        Strategy::Aio,
+        Strategy::AioDirect,
     ] {
         let t = setup();
         let f = Faults::default();
@@ -144,11 +148,22 @@ fn short_reads_are_advanced_over() {
 
 #[test]
 fn o_direct_einval_falls_back_to_buffered_reads() {
+    einval_falls_back(Strategy::Direct, Strategy::Parallel);
+}
+
+#[test]
+fn aio_o_direct_einval_falls_back_to_buffered_reads() {
+    einval_falls_back(Strategy::AioDirect, Strategy::Aio);
+}
+
+/// `strategy` refused O_DIRECT by an injected EINVAL: it reads every byte buffered and
+/// says it ran `buffered`.
+fn einval_falls_back(strategy: Strategy, buffered: Strategy) {
     let t = setup();
     let f = Faults::default();
     f.direct_einval.store(true, Ordering::Relaxed);
     let flags = crate::sys::fs::fcntl_getfl(&t.file).unwrap();
-    let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(Strategy::Direct, 2), &f);
+    let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(strategy, 2), &f);
     assert_eq!(r, Ok(()));
     assert!(
         !f.direct_einval.load(Ordering::Relaxed),
@@ -156,7 +171,7 @@ fn o_direct_einval_falls_back_to_buffered_reads() {
     );
     // Only if O_DIRECT was on in the first place could it be refused: then the engine
     // says it ran buffered.
-    assert_eq!(out.strategy, Strategy::Parallel as u32, "{out:?}");
+    assert_eq!(out.strategy, buffered as u32, "{out:?}");
     assert_eq!(crate::sys::fs::fcntl_getfl(&t.file).unwrap(), flags, "flags restored");
     t.check();
     settled(&f);
@@ -193,4 +208,29 @@ fn workers_are_joined_and_unmapped() {
     assert_eq!(out.workers, 4, "{out:?}");
     t.check();
     settled(&f);
+}
+
+#[test]
+fn aio_submits_one_request_a_record_cut_at_the_dedup_chunk() {
+    // The fault points count submissions: 48 records of 4 pages are 48 requests, or 96
+    // with a 2-page auto-dedup chunk (upstream's path, one PREADV a record).
+    for s in [Strategy::Aio, Strategy::AioDirect] {
+        for (chunk, per_record) in [(0u64, 1i64), (2 * PAGE as u64, 2)] {
+            let t = setup();
+            let f = Faults::default();
+            let requests = t.count as i64 * per_record;
+            f.fail_read_at.store(requests + 1, Ordering::Relaxed);
+            f.read_errno.store(Errno::EIO.raw_os_error() as i64, Ordering::Relaxed);
+            let mut o = opts(s, 1);
+            o.dedup_chunk = chunk;
+            let (r, out) = restore_with_faults(&t.file, &t.records(), &o, &f);
+            assert_eq!(r, Ok(()), "{s:?} chunk {chunk}: {out:?}");
+            assert_eq!(
+                f.fail_read_at.load(Ordering::Relaxed),
+                1,
+                "{s:?} chunk {chunk}: {requests} requests expected"
+            );
+            t.check();
+        }
+    }
 }

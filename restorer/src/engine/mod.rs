@@ -7,6 +7,7 @@
 //! EINTR/EAGAIN retried, end of file before the last byte is an error (`ENODATA`).
 
 pub mod abi;
+pub mod aio;
 pub mod capi;
 pub mod dedup;
 pub mod direct;
@@ -147,58 +148,119 @@ fn run(
     } else {
         opts.workers as usize
     };
-    let strategy = match strategy {
-        // Pre-faulting (FLAG_POPULATE) stays the caller's choice: it helped on 2 CPUs
-        // (restore-bench: 1.2-1.8x on 2-4 GiB) and cost 4x on 16 (8 GiB, H100 host).
-        Strategy::Auto => choose(
-            totals.bytes,
-            workers,
-            cached_percent(fd, records, totals.bytes),
-            totals.aligned,
-        ),
+    let auto = strategy == Strategy::Auto;
+    let cached = if auto {
+        cached_percent(fd, records, totals.bytes)
+    } else {
+        100
+    };
+    // Pre-faulting (FLAG_POPULATE) stays the caller's choice: it helped on 2 CPUs
+    // (restore-bench: 1.2-1.8x on 2-4 GiB) and cost 4x on 16 (8 GiB, H100 host).
+    let fallback = choose_threads(totals.bytes, workers, cached, totals.aligned);
+    let mut strategy = match strategy {
+        Strategy::Auto => choose(totals.bytes, workers, cached, totals.aligned, probe::threads_refused),
         s => s,
     };
 
     // The strategy that runs after fallbacks; each falls back to the next one down.
-    let mut ran = strategy;
-    let result = match strategy {
-        Strategy::IoUring => match uring::Ring::new(uring::QUEUE_DEPTH as u32) {
-            Ok(mut ring) => {
-                out.workers = 1;
-                uring::read_uring(&mut ring, records, fd, opts.dedup_chunk, opts.flags)
+    let mut ran;
+    let result = loop {
+        ran = strategy;
+        break match strategy {
+            Strategy::IoUring => match uring::read_uring_on_thread(
+                records,
+                fd,
+                opts.dedup_chunk,
+                opts.flags,
+                &mut TidSource::above(opts.max_pid),
+                hooks,
+            ) {
+                Ok(r) => {
+                    out.workers = 1;
+                    r
+                }
+                // No io_uring here (ENOSYS, or EPERM from kernel.io_uring_disabled).
+                Err(_) => {
+                    ran = Strategy::Prefetch;
+                    serial(records, &mut ctx, opts, out)
+                }
+            },
+            Strategy::Direct => {
+                // Only whole pages can go around the page cache.
+                let direct = if totals.aligned {
+                    DirectMode::enable(fd).ok()
+                } else {
+                    None
+                };
+                if direct.is_none() {
+                    ran = Strategy::Parallel;
+                }
+                let dctx = ReadCtx {
+                    direct: direct.as_ref(),
+                    ..ctx
+                };
+                let r = parallel(records, totals.bytes, workers, &dctx, opts, out, &mut ran);
+                if direct.as_ref().is_some_and(|d| !d.is_on()) {
+                    // O_DIRECT was refused mid-way: the rest went through the page cache.
+                    ran = Strategy::Parallel;
+                }
+                r
             }
-            // No io_uring here (ENOSYS, or EPERM from kernel.io_uring_disabled).
-            Err(_) => {
-                ran = Strategy::Prefetch;
-                serial(records, &mut ctx, opts, out)
-            }
-        },
-        Strategy::Direct => {
-            // Only whole pages can go around the page cache.
-            let direct = if totals.aligned {
-                DirectMode::enable(fd).ok()
-            } else {
-                None
-            };
-            if direct.is_none() {
-                ran = Strategy::Parallel;
-            }
-            ctx.direct = direct.as_ref();
-            let r = parallel(records, totals.bytes, workers, &ctx, opts, out, &mut ran);
-            if direct.as_ref().is_some_and(|d| !d.is_on()) {
-                // O_DIRECT was refused mid-way: the rest went through the page cache.
-                ran = Strategy::Parallel;
-            }
-            r
-        }
-        Strategy::Parallel => parallel(records, totals.bytes, workers, &ctx, opts, out, &mut ran),
-        Strategy::Prefetch | Strategy::Serial | Strategy::Auto => serial(records, &mut ctx, opts, out),
+            Strategy::Aio | Strategy::AioDirect => match read_aio(strategy, records, &ctx, totals.aligned, &mut ran) {
+                Some(r) => {
+                    out.workers = 1;
+                    r
+                }
+                // No AIO context (ENOSYS without CONFIG_AIO, EAGAIN past fs.aio-max-nr):
+                // what `auto` would have chosen without aio, or else CRIU's loop.
+                None if auto && fallback != strategy => {
+                    strategy = fallback;
+                    continue;
+                }
+                None => {
+                    ran = Strategy::Serial;
+                    out.workers = 1;
+                    read_share(records, Cursor::default(), records.end(), &ctx)
+                }
+            },
+            Strategy::Parallel => parallel(records, totals.bytes, workers, &ctx, opts, out, &mut ran),
+            Strategy::Prefetch | Strategy::Serial | Strategy::Auto => serial(records, &mut ctx, opts, out),
+        };
     };
     if ran == Strategy::Auto {
         ran = Strategy::Prefetch;
     }
     out.strategy = ran as u32;
     result
+}
+
+/// `aio` or `aio-direct`, O_DIRECT with `direct`'s alignment rule and EINVAL fall-back;
+/// `None` if no AIO context could be had. Sets `ran` to `aio` where it read buffered.
+fn read_aio(
+    strategy: Strategy,
+    records: &Records,
+    ctx: &ReadCtx<'_>,
+    aligned: bool,
+    ran: &mut Strategy,
+) -> Option<Result<u64, Failure>> {
+    let direct = if strategy == Strategy::AioDirect && aligned {
+        DirectMode::enable(ctx.fd).ok()
+    } else {
+        None
+    };
+    let actx = aio::AioCtx {
+        fd: ctx.fd,
+        dedup: ctx.dedup,
+        direct: direct.as_ref(),
+        flags: ctx.flags,
+        hooks: ctx.hooks,
+    };
+    let r = aio::read_aio(records, &actx).ok()?;
+    if direct.as_ref().is_none_or(|d| !d.is_on()) {
+        // Buffered from the start, or O_DIRECT refused mid-way.
+        *ran = Strategy::Aio;
+    }
+    Some(r)
 }
 
 fn serial(records: &Records, ctx: &mut ReadCtx<'_>, opts: &Options, out: &mut Outcome) -> Result<u64, Failure> {
@@ -233,8 +295,34 @@ fn parallel(
 }
 
 /// `auto`: the strategy for `bytes` with `workers` threads, `cached` percent of the image
-/// in the page cache and offsets aligned for O_DIRECT or not.
-pub fn choose(bytes: u64, workers: usize, cached: u32, aligned: bool) -> Strategy {
+/// in the page cache and offsets aligned for O_DIRECT or not; `threads_refused` says
+/// whether worker threads cannot be had at all (asked only where it matters).
+///
+/// Mostly on disk and aligned, with few threads to share the reads (or none to be had,
+/// as under container seccomp profiles that refuse clone3), upstream's O_DIRECT AIO
+/// window beat the threads here (restore-bench, 1 GiB cold, 2 CPUs: 0.54-0.80 s against
+/// `direct`'s 0.65-0.85 s; see the README). Elsewhere as [`choose_threads`].
+pub fn choose(
+    bytes: u64,
+    workers: usize,
+    cached: u32,
+    aligned: bool,
+    threads_refused: impl FnOnce() -> bool,
+) -> Strategy {
+    let cold = cached < COLD_PERCENT && aligned;
+    if cold && bytes >= PARALLEL_MIN_BYTES && (workers <= AIO_MAX_WORKERS || threads_refused()) {
+        Strategy::AioDirect
+    } else {
+        choose_threads(bytes, workers, cached, aligned)
+    }
+}
+
+/// Up to this many threads, `auto` reads a cold aligned image with `aio-direct`.
+pub const AIO_MAX_WORKERS: usize = 2;
+
+/// `auto` without aio: what it chooses where aio does not win, and where no AIO context
+/// can be had.
+pub fn choose_threads(bytes: u64, workers: usize, cached: u32, aligned: bool) -> Strategy {
     if bytes < PARALLEL_MIN_BYTES || workers < 2 {
         // One thread: readahead keeps the disk busy while it copies.
         Strategy::Prefetch

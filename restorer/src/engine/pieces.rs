@@ -7,10 +7,14 @@ use crate::sys::fs::IoVec;
 use crate::sys::Errno;
 
 /// One piece: where it is read from and what of the batch it filled.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct Piece {
     /// Index of the record it belongs to.
     pub record: usize,
+    /// Byte position of that record in the area (a [`Cursor`]'s `at`).
+    pub at: usize,
+    /// Bytes into the record where it starts (a [`Cursor`]'s `skip`).
+    pub skip: u64,
     /// Pages-file offset it is read at.
     pub off: i64,
     /// Iovecs of the batch it filled.
@@ -122,6 +126,8 @@ impl<'a> Pieces<'a> {
         let bytes: u64 = batch[..n].iter().map(|v| v.len as u64).sum();
         let piece = Piece {
             record: rec.index,
+            at: rec.at,
+            skip: (self.off - rec.off) as u64,
             off: self.off,
             iovs: n,
             bytes,

@@ -100,15 +100,26 @@ impl Features {
     }
 
     fn with_clone3(mut self) -> Features {
-        // A zero-sized clone3 is refused with EINVAL where the call exists.
-        self.clone3 = match crate::sys::thread::clone3_probe() {
-            Err(Errno::EINVAL) => 0,
-            Err(e) => e.neg(),
-            Ok(_) => 0,
-        };
+        self.clone3 = clone3_probe();
         self.clone3_set_tid = if self.clone3 != 0 { self.clone3 } else { set_tid() };
         self
     }
+}
+
+/// clone3(2): 0 where it exists, else the negative errno (ENOSYS before 5.3 and under
+/// container seccomp profiles that make glibc fall back to clone, EPERM under others).
+fn clone3_probe() -> i32 {
+    // A zero-sized clone3 is refused with EINVAL where the call exists.
+    match crate::sys::thread::clone3_probe() {
+        Err(Errno::EINVAL) => 0,
+        Err(e) => e.neg(),
+        Ok(_) => 0,
+    }
+}
+
+/// Whether the parallel strategies' worker threads cannot be started at all here.
+pub fn threads_refused() -> bool {
+    clone3_probe() != 0
 }
 
 fn cachestat() -> i32 {

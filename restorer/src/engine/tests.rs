@@ -178,6 +178,23 @@ fn io_uring_restores_every_byte() {
 }
 
 #[test]
+fn aio_restores_every_byte() {
+    let out = run(Strategy::Aio, 0);
+    // This host kernel has native AIO: a fallback here would hide a broken context.
+    assert_eq!((out.strategy, out.workers), (Strategy::Aio as u32, 1), "{out:?}");
+}
+
+#[test]
+fn aio_direct_restores_every_byte() {
+    // As `direct_restores_every_byte`: whichever path the alignment check picks.
+    let out = run(Strategy::AioDirect, 0);
+    assert!(
+        out.strategy == Strategy::AioDirect as u32 || out.strategy == Strategy::Aio as u32,
+        "{out:?}"
+    );
+}
+
+#[test]
 fn direct_restores_every_byte() {
     // The destination of `scattered` comes from a Vec: page-aligned only by luck, so
     // this checks whichever path the alignment check picks, byte for byte.
@@ -190,13 +207,24 @@ fn direct_restores_every_byte() {
 
 #[test]
 fn direct_reads_around_the_page_cache() {
+    direct_around_the_page_cache(Strategy::Direct, Strategy::Parallel);
+}
+
+#[test]
+fn aio_direct_reads_around_the_page_cache() {
+    direct_around_the_page_cache(Strategy::AioDirect, Strategy::Aio);
+}
+
+/// `strategy` reads every byte of page-aligned records, restores the fd's flags and
+/// says whether it went around the page cache or fell back to `buffered`.
+fn direct_around_the_page_cache(strategy: Strategy, buffered: Strategy) {
     let pages = 1024;
     let data = pattern(pages * PAGE, 9);
     let f = temp_file(&data);
     let dst = fresh(pages * PAGE);
     let mut p = Packed::new();
     p.push(0, &[(dst.as_ptr(), pages * PAGE)]);
-    let mut o = Options::new(Strategy::Direct);
+    let mut o = Options::new(strategy);
     o.workers = 2;
     let before = crate::sys::fs::fcntl_getfl(&f).unwrap();
     let (res, out) = restore(&f, &p.records(), &o);
@@ -205,7 +233,7 @@ fn direct_reads_around_the_page_cache() {
     assert_eq!(crate::sys::fs::fcntl_getfl(&f).unwrap(), before, "file flags restored");
     // On a filesystem without O_DIRECT the engine says it fell back.
     assert!(
-        out.strategy == Strategy::Direct as u32 || out.strategy == Strategy::Parallel as u32,
+        out.strategy == strategy as u32 || out.strategy == buffered as u32,
         "{out:?}"
     );
 }
@@ -299,6 +327,8 @@ fn end_of_file_is_an_error_naming_the_record() {
         Strategy::Parallel,
         Strategy::IoUring,
         Strategy::Direct,
+        Strategy::Aio,
+        Strategy::AioDirect,
     ] {
         let mut opts = Options::new(s);
         opts.workers = 2;
@@ -387,6 +417,8 @@ fn auto_dedup_in_every_strategy() {
         Strategy::Parallel,
         Strategy::IoUring,
         Strategy::Direct,
+        Strategy::Aio,
+        Strategy::AioDirect,
     ] {
         let pages = 1024;
         let data = pattern(pages * PAGE, 4);
@@ -416,6 +448,8 @@ fn populate_and_hugepage_advice_keep_every_byte() {
         Strategy::Parallel,
         Strategy::IoUring,
         Strategy::Direct,
+        Strategy::Aio,
+        Strategy::AioDirect,
     ] {
         for flags in [FLAG_POPULATE, FLAG_HUGEPAGES, FLAG_POPULATE | FLAG_HUGEPAGES] {
             let dst = fresh(pages * PAGE);
@@ -509,4 +543,24 @@ fn the_failure_reported_is_real_then_earliest() {
     // A cancellation only echoes a real failure, even one later in the stream.
     assert_eq!(keep_all(&[cancel(0, 0), eio(9, 0), cancel(1, 0)]), Some(eio(9, 0)));
     assert_eq!(keep_all(&[cancel(4, 0), cancel(3, 0)]), Some(cancel(3, 0)));
+}
+
+#[test]
+fn auto_reads_cold_aligned_images_with_aio_direct_on_few_threads() {
+    use super::{choose, COLD_PERCENT, PARALLEL_MIN_BYTES};
+    let gib = 1u64 << 30;
+    let cold = COLD_PERCENT - 1;
+    let refused = || true;
+    let ok = || false;
+    // Cold and aligned, up to two threads (or none to be had): upstream's O_DIRECT window.
+    assert_eq!(choose(gib, 2, cold, true, ok), Strategy::AioDirect);
+    assert_eq!(choose(gib, 1, 0, true, ok), Strategy::AioDirect);
+    assert_eq!(choose(gib, 16, cold, true, refused), Strategy::AioDirect);
+    // Many threads: as before, the parallel workers around the page cache.
+    assert_eq!(choose(gib, 16, cold, true, ok), Strategy::Direct);
+    // Warm, unaligned or small: as before.
+    assert_eq!(choose(gib, 2, COLD_PERCENT, true, ok), Strategy::Parallel);
+    assert_eq!(choose(gib, 2, cold, false, ok), Strategy::Parallel);
+    assert_eq!(choose(gib, 1, 100, true, refused), Strategy::Prefetch);
+    assert_eq!(choose(PARALLEL_MIN_BYTES - 1, 2, 0, true, refused), Strategy::Prefetch);
 }

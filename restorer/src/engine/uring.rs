@@ -7,8 +7,10 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::dedup::Dedup;
+use super::hooks::Hooks;
 use super::pieces::Pieces;
 use super::records::{Cursor, Records};
+use super::thread::{self, TidSource};
 use super::Failure;
 use crate::sys::fd::{AsFd, BorrowedFd, OwnedFd};
 use crate::sys::fs::IoVec;
@@ -298,4 +300,62 @@ pub fn read_uring(
         Some(f) => Err(f),
         None => Ok(bytes),
     }
+}
+
+/// What [`read_uring_on_thread`]'s thread is given and hands back.
+struct Job<'a> {
+    records: &'a Records,
+    fd: BorrowedFd<'a>,
+    dedup_chunk: u64,
+    flags: u32,
+    /// `Err`: no ring could be set up.
+    result: Result<core::result::Result<u64, Failure>>,
+}
+
+impl Job<'_> {
+    fn run(&mut self) {
+        self.result = Ring::new(QUEUE_DEPTH as u32)
+            .map(|mut ring| read_uring(&mut ring, self.records, self.fd, self.dedup_chunk, self.flags));
+    }
+}
+
+extern "C" fn job_entry(arg: *mut u8) -> i32 {
+    // SAFETY: `arg` is the Job this thread was given; nobody else touches it until join.
+    let job = unsafe { &mut *(arg as *mut Job<'_>) };
+    job.run();
+    0
+}
+
+/// Set up a ring and [`read_uring`] all of `records` on a thread of its own, joined before
+/// this returns. Reads the kernel punts to its io-wq are served by `iou-wrk` threads of
+/// the submitting task, which outlive the ring (the last one of each kind until its task
+/// exits) and would join the restored task; a thread of our own takes them with it: its
+/// exit cancels its io_uring work and waits for its io-wq workers to exit, before the
+/// kernel clears the TID the join waits on. Where no thread can be had, the caller's
+/// thread submits (and may be left with the workers). `Err`: no ring (ENOSYS, or EPERM
+/// from `kernel.io_uring_disabled` or seccomp).
+pub fn read_uring_on_thread(
+    records: &Records,
+    fd: BorrowedFd<'_>,
+    dedup_chunk: u64,
+    flags: u32,
+    tids: &mut TidSource,
+    hooks: Hooks<'_>,
+) -> Result<core::result::Result<u64, Failure>> {
+    let mut job = Job {
+        records,
+        fd,
+        dedup_chunk,
+        flags,
+        result: Err(Errno::ENOSYS),
+    };
+    let tid = AtomicU32::new(0);
+    let arg = &mut job as *mut Job<'_> as *mut u8;
+    // SAFETY: the job lives until the join below; the reader uses no thread-local storage
+    // and does not unwind (panic=abort in the blob).
+    match unsafe { thread::spawn(job_entry, arg, &tid, tids, hooks) } {
+        Ok(t) => t.join(),
+        Err(_) => job.run(),
+    }
+    job.result
 }

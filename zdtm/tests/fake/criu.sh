@@ -30,7 +30,7 @@ restore)
 	*norestore*) echo "(00.000001) Error (fake.c:2): cannot restore" >"$dir/$log"; exit 1 ;;
 	esac
 	set -- $(cat "$dir/cmdline")
-	"$@" || exit 1
+	FAKE_RESTORE=1 "$@" || exit 1
 	for a; do case $a in --pidfile=*) cp "${a#*=}" "$pidfile" ;; esac; done
 	echo "(00.000003) Restore finished successfully" >"$dir/$log"
 	;;

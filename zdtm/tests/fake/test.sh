@@ -10,6 +10,14 @@ for a; do
 done
 case $name in
 nostart*) echo "ERR: $name cannot start" >"$outf"; exit 1 ;;
+# Like zdtm's tests with an external helper: its log must not exist yet.
+leftover*)
+	if [ -z "$FAKE_RESTORE" ]; then
+		if [ -e "$outf.external" ]; then echo "ERR: $outf.external exists" >"$outf"; exit 1; fi
+		: >"$outf.external"
+		mkdir "$name.test" || exit 1
+	fi
+	;;
 esac
 rm -f "$name.ready"
 (
