@@ -24,7 +24,7 @@ enum pie_restore_strategy {
 
 /* flags */
 #define PIE_RESTORE_POPULATE (1u << 0)  /* MADV_POPULATE_WRITE each range before reading it */
-#define PIE_RESTORE_HUGEPAGES (1u << 1) /* MADV_HUGEPAGE 2 MiB-aligned runs read whole */
+#define PIE_RESTORE_HUGEPAGES (1u << 1) /* MADV_HUGEPAGE each contiguous destination range, before the reads */
 
 struct pie_restore_opts {
 	uint32_t version;         /* PIE_RESTORE_OPTS_V1 */

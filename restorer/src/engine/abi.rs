@@ -85,8 +85,8 @@ const _: () = {
 /// Pre-fault each destination range with MADV_POPULATE_WRITE before reading into it
 /// (ignored where the kernel lacks it, before 5.14).
 pub const FLAG_POPULATE: u32 = 1 << 0;
-/// The destination VMAs may use transparent huge pages: 2 MiB-aligned runs that are
-/// read whole are advised MADV_HUGEPAGE before the read.
+/// The destination VMAs may use transparent huge pages: each contiguous destination
+/// range is advised MADV_HUGEPAGE as a whole, once, before any read.
 pub const FLAG_HUGEPAGES: u32 = 1 << 1;
 /// Every flag this engine knows; others are EINVAL.
 pub const FLAGS_KNOWN: u32 = FLAG_POPULATE | FLAG_HUGEPAGES;

@@ -404,7 +404,10 @@ impl Run<'_, '_> {
                 let f = Failure::new(Errno::ENODATA, s.record, s.off);
                 Failure::keep(&mut self.failure, f);
             }
-            e if (e == -(Errno::EINTR.raw_os_error() as i64) || e == -(Errno::EAGAIN.raw_os_error() as i64)) && !failing && s.again < RETRIES => {
+            e if (e == -(Errno::EINTR.raw_os_error() as i64) || e == -(Errno::EAGAIN.raw_os_error() as i64))
+                && !failing
+                && s.again < RETRIES =>
+            {
                 s.again += 1;
                 s.state = State::Pending;
             }

@@ -7,6 +7,7 @@
 //! EINTR/EAGAIN retried, end of file before the last byte is an error (`ENODATA`).
 
 pub mod abi;
+pub mod advice;
 pub mod aio;
 pub mod capi;
 pub mod dedup;
@@ -156,6 +157,10 @@ fn run(
     };
     // Pre-faulting (FLAG_POPULATE) stays the caller's choice: it helped on 2 CPUs
     // (restore-bench: 1.2-1.8x on 2-4 GiB) and cost 4x on 16 (8 GiB, H100 host).
+    if opts.flags & abi::FLAG_HUGEPAGES != 0 {
+        // Before any read and for the whole destination: advice per batch split VMAs.
+        advice::advise_hugepages(records);
+    }
     let fallback = choose_threads(totals.bytes, workers, cached, totals.aligned);
     let mut strategy = match strategy {
         Strategy::Auto => choose(totals.bytes, workers, cached, totals.aligned, probe::threads_refused),

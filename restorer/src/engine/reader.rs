@@ -99,6 +99,7 @@ pub fn read_share(records: &Records, from: Cursor, to: Cursor, ctx: &ReadCtx<'_>
 fn read_fully(ctx: &ReadCtx<'_>, iov: &mut [IoVec], off: i64) -> Result<u64, (Errno, i64)> {
     let direct = ctx.direct;
     let mut again = 0;
+    let mut buffered_again = false;
     let read = |iov: &[IoVec], off: i64| {
         ctx.hooks.read(iov, direct, |iov| {
             // SAFETY: the iovecs lie inside the caller's records, which the engine's
@@ -111,8 +112,14 @@ fn read_fully(ctx: &ReadCtx<'_>, iov: &mut [IoVec], off: i64) -> Result<u64, (Er
             again += 1;
             true
         }
-        // O_DIRECT refused this read: the same read again, buffered.
-        e => direct.is_some_and(|d| d.is_on() && d.fall_back(e)),
+        // O_DIRECT refused this read: the same read again, buffered, once. Another
+        // worker may have switched the fd back while this read was in the kernel, so
+        // O_DIRECT being off already is no reason to give up.
+        e if !buffered_again && direct.is_some_and(|d| d.fall_back(e)) => {
+            buffered_again = true;
+            true
+        }
+        _ => false,
     };
     read_all(iov, off, read, retry).map_err(|s| match s.why {
         Stop::Eof => (Errno::ENODATA, s.off),
@@ -120,30 +127,20 @@ fn read_fully(ctx: &ReadCtx<'_>, iov: &mut [IoVec], off: i64) -> Result<u64, (Er
     })
 }
 
-/// Advise the destination of a batch before it is read into: huge pages for the
-/// 2 MiB-aligned parts, then pre-faulting. Advice is best effort: a kernel that lacks it
-/// leaves the read as it was.
+/// Pre-fault the destination of a batch before it is read into (`FLAG_POPULATE`). Best
+/// effort: a kernel without MADV_POPULATE_WRITE leaves the read as it was. Huge-page
+/// advice is given once for the whole destination ([`super::advice`]).
 pub(super) fn prepare(batch: &[IoVec], flags: u32) {
-    use super::abi::{FLAG_HUGEPAGES, FLAG_POPULATE};
+    use super::abi::FLAG_POPULATE;
     use crate::sys::mm;
-    const HUGE: usize = 2 << 20;
-    if flags == 0 {
+    if flags & FLAG_POPULATE == 0 {
         return;
     }
     for v in batch {
         let (start, end) = (v.base as usize, v.base as usize + v.len);
-        if flags & FLAG_HUGEPAGES != 0 {
-            let (hs, he) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
-            if hs < he {
-                // SAFETY: advice on destination memory the caller handed over for writing.
-                let _ = unsafe { mm::madvise(hs as *mut u8, he - hs, mm::MadviseAdvice::HUGEPAGE) };
-            }
-        }
-        if flags & FLAG_POPULATE != 0 {
-            let (ps, pe) = (start / PAGE_SIZE * PAGE_SIZE, end.next_multiple_of(PAGE_SIZE));
-            // SAFETY: as above; populating writes nothing the read will not overwrite
-            // (whole pages of the destination, zero-filled if fresh).
-            let _ = unsafe { mm::madvise(ps as *mut u8, pe - ps, mm::MadviseAdvice::POPULATE_WRITE) };
-        }
+        let (ps, pe) = (start / PAGE_SIZE * PAGE_SIZE, end.next_multiple_of(PAGE_SIZE));
+        // SAFETY: destination memory the caller handed over for writing; populating
+        // writes nothing the read will not overwrite (whole pages, zero-filled if fresh).
+        let _ = unsafe { mm::madvise(ps as *mut u8, pe - ps, mm::MadviseAdvice::POPULATE_WRITE) };
     }
 }

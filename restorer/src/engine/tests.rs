@@ -564,3 +564,52 @@ fn auto_reads_cold_aligned_images_with_aio_direct_on_few_threads() {
     assert_eq!(choose(gib, 1, 100, true, refused), Strategy::Prefetch);
     assert_eq!(choose(PARALLEL_MIN_BYTES - 1, 2, 0, true, refused), Strategy::Prefetch);
 }
+
+/// The /proc/self/maps entries that overlap `[start, start + len)`: (start, end, perms).
+fn vmas_over(start: usize, len: usize) -> Vec<(usize, usize, String)> {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    maps.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (a, b) = f.next()?.split_once('-')?;
+            let (a, b) = (usize::from_str_radix(a, 16).ok()?, usize::from_str_radix(b, 16).ok()?);
+            let perms = f.next()?.to_owned();
+            (a < start + len && b > start).then_some((a, b, perms))
+        })
+        .collect()
+}
+
+#[test]
+fn hugepage_advice_splits_no_vma() {
+    use super::abi::FLAG_HUGEPAGES;
+    // 8 MiB and 3 pages, read by records of 600 pages (2.3 MiB): records, shares and
+    // batches end off 2 MiB boundaries, where advice per batch (its 2 MiB-aligned part)
+    // used to cut the VMA.
+    let pages = 2048 + 3;
+    let data = pattern(pages * PAGE, 9);
+    let f = temp_file(&data);
+    for s in [Strategy::Serial, Strategy::Parallel, Strategy::Aio, Strategy::IoUring] {
+        let dst = fresh(pages * PAGE);
+        let before = vmas_over(dst.as_ptr() as usize, pages * PAGE);
+        let mut p = Packed::new();
+        for k in (0..pages).step_by(600) {
+            let n = 600.min(pages - k);
+            // SAFETY: k + n pages lie inside the mapping of `pages` pages.
+            p.push((k * PAGE) as i64, &[(unsafe { dst.as_ptr().add(k * PAGE) }, n * PAGE)]);
+        }
+        let mut o = Options::new(s);
+        o.workers = 3;
+        o.flags = FLAG_HUGEPAGES;
+        let (res, out) = restore(&f, &p.records(), &o);
+        assert_eq!(res, Ok(()), "{s:?}: {out:?}");
+        assert_eq!(dst.bytes(), &data[..], "{s:?}");
+        let after = vmas_over(dst.as_ptr() as usize, pages * PAGE);
+        let perms = |v: &[(usize, usize, String)]| v.iter().map(|x| x.2.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            after.len(),
+            before.len(),
+            "{s:?}: VMAs before {before:x?}, after {after:x?}"
+        );
+        assert_eq!(perms(&after), perms(&before), "{s:?}");
+    }
+}
