@@ -70,15 +70,17 @@ impl Sandbox {
         Ok(s)
     }
 
-    /// A command that runs inside the sandbox in `cwd`, in a process group of its own,
-    /// with no fd above 2 inherited.
+    /// A command that runs inside the sandbox in `cwd`, in a session (and so a process
+    /// group) of its own, with no fd above 2 inherited. A session of its own because the
+    /// caller's may be led from outside the PID namespace (a container's), and CRIU
+    /// refuses to dump a task whose session leader it cannot see.
     pub fn command(&self, program: impl AsRef<OsStr>, cwd: &Path) -> io::Result<Command> {
         let mut cmd = Command::new(program);
         let fds: Vec<i32> = self.ns.iter().map(|f| f.as_raw_fd()).collect();
         // Entering a mount namespace moves the cwd to its root: go back after setns.
         let dir = CString::new(cwd.as_os_str().as_bytes())?;
         // SAFETY: the closure runs in the forked child before exec; it makes raw syscalls
-        // only (setns, chdir, setpgid, close_range) on fds this Sandbox keeps open and a
+        // only (setns, chdir, setsid, close_range) on fds this Sandbox keeps open and a
         // string the closure owns.
         unsafe {
             cmd.pre_exec(move || {
@@ -86,7 +88,7 @@ impl Sandbox {
                     check(libc::setns(fd, 0))?;
                 }
                 check(libc::chdir(dir.as_ptr()))?;
-                check(libc::setpgid(0, 0))?;
+                check(libc::setsid())?;
                 cloexec_inherited()
             });
         }
