@@ -7,8 +7,9 @@ use std::path::Path;
 /// restorer.c adds that complete the TCP-socket and AIO-ring entries it points to.
 pub const HEADER: &str = "#include \"restorer.h\"\n#include \"sk-inet.h\"\n#include \"aio.h\"\n";
 
-/// The structures the restorer is handed, and everything they reference.
-const TYPES: &str = "task_restore_args|thread_restore_args|restore_vma_io";
+/// The structures the restorer is handed, everything they reference, and the signal
+/// frame CRIU builds in each thread's memory zone (the restorer sigreturns through it).
+const TYPES: &str = "task_restore_args|thread_restore_args|restore_vma_io|rt_sigframe";
 
 /// Macros the restorer needs besides the structures: VMA kinds and flags, the restore
 /// stages, log levels, the comm length and the restorer's stack and argument sizes.

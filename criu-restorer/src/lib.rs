@@ -1,0 +1,13 @@
+//! CRIU's restorer in Rust: the blob CRIU's `cr-restore.c` maps into each restored task
+//! and jumps into (`__export_restore_task`, `__export_restore_thread`,
+//! `__export_unmap`), built against the user's CRIU tree (its ABI from `criu-abi`) and
+//! linked into `criu/pie/restorer.built-in.o` by `criu-pie install`.
+//!
+//! Semantics are those of CRIU's C restorer (`criu/pie/restorer.c`), phase by phase, one
+//! module a phase; every failure takes CRIU's abort path (abort the stage futex, log,
+//! `exit_group`), so a restore either completes or fails as a whole.
+#![cfg_attr(not(test), no_std)]
+
+pub mod error;
+pub mod lock;
+pub mod log;
