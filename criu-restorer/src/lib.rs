@@ -11,3 +11,15 @@
 pub mod error;
 pub mod lock;
 pub mod log;
+
+pub mod entry;
+pub mod mm;
+pub mod pages;
+pub mod sigchld;
+pub mod stage;
+pub mod state;
+pub mod task;
+pub mod thread;
+pub mod thread_common;
+pub mod threads;
+pub mod vmas;

@@ -74,6 +74,11 @@ impl<'a> Futex<'a> {
         self.wait_until_cond(|cur| cur <= v)
     }
 
+    /// `futex_wait_while_eq`: sleep while the value is `v`, or until aborted.
+    pub fn wait_while_eq(self, v: u32) {
+        self.wait_until_cond(|cur| cur != v)
+    }
+
     /// `futex_wait_if_cond`: sleep until `done(value)` or an abort, re-checking every
     /// 120 s as lock.h does.
     fn wait_until_cond(self, done: impl Fn(u32) -> bool) {

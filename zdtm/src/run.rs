@@ -133,6 +133,9 @@ pub fn run(cfg: &Config) -> Result<Report, String> {
         n => Some(Reservation::at_least(n).map_err(|e| format!("reserve {n} huge pages: {e}"))?),
     };
     fs::create_dir_all(&cfg.workdir).map_err(|e| format!("mkdir {}: {e}", cfg.workdir.display()))?;
+    // Steps run in the tests' directory: a relative workdir would point elsewhere there.
+    let workdir = fs::canonicalize(&cfg.workdir).map_err(|e| format!("{}: {e}", cfg.workdir.display()))?;
+    let cfg = &Config { workdir, ..cfg.clone() };
 
     let started = Instant::now();
     let mut features = Features::default();

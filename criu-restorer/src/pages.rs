@@ -1,0 +1,123 @@
+//! The pages: CRIU's `restore_vma_io` records read into the VMAs by the engine
+//! (`restorer::engine`, strategy `auto`), instead of CRIU's one `preadv` after another;
+//! then the pages image is closed.
+
+use criu_abi::raw::task_restore_args;
+use restorer::engine::abi::{Options, Strategy};
+use restorer::engine::records::Records;
+use restorer::sys::fd::{BorrowedFd, OwnedFd};
+use restorer::sys::oflags::OFlags;
+use restorer::sys::{fs, Errno};
+
+use crate::error::{Failed, Result};
+use crate::{pr_debug, pr_err, pr_info};
+
+/// CRIU's `AUTO_DEDUP_OVERHEAD_BYTES`: with auto-dedup, read and punch this much at once.
+const AUTO_DEDUP_CHUNK: u64 = 128 << 20;
+/// TIDs left free at the top of the PID space for the engine's workers.
+const WORKER_TIDS: i32 = 256;
+
+/// Read every record's pages from `args.vma_ios_fd`, then close it.
+pub fn restore(args: &task_restore_args, proc_fd: BorrowedFd<'_>) -> Result {
+    if args.vma_ios_fd < 0 {
+        return Ok(());
+    }
+    // SAFETY: CRIU hands the restorer the pages image's fd to read and close.
+    let fd = unsafe { OwnedFd::from_raw_fd(args.vma_ios_fd) };
+    if args.vma_ios_n == 0 {
+        return Ok(());
+    }
+    let mut opts = Options::new(Strategy::Auto);
+    if args.auto_dedup {
+        opts.dedup_chunk = AUTO_DEDUP_CHUNK;
+    }
+    opts.max_pid = worker_tid_floor(proc_fd);
+    // SAFETY: CRIU packed `vma_ios_n` records at `vma_ios`, each naming memory of VMAs
+    // mapped writable by now; the area lies in the restorer's memory (rst_mem) and stays
+    // mapped for the call. Its length is not passed: the records' headers give it.
+    let records = unsafe { Records::from_count(args.vma_ios.cast::<u8>(), args.vma_ios_n as usize) };
+    let (result, outcome) = restorer::engine::restore(&fd, &records, &opts);
+    match result {
+        Ok(()) => {
+            pr_info!(
+                "Restored ",
+                outcome.bytes,
+                " bytes of pages (strategy ",
+                outcome.strategy,
+                ", ",
+                outcome.workers,
+                " threads)"
+            );
+            Ok(())
+        }
+        Err(f) => {
+            pr_err!(
+                "Can't read pages data (",
+                f.errno,
+                ") in record ",
+                f.record,
+                " at ",
+                f.offset
+            );
+            Err(Failed)
+        }
+    }
+}
+
+/// The engine's worker threads take TIDs from the top of the PID space, above every
+/// TID a restored thread is likely to need (threads are cloned with `set_tid` after
+/// the pages are in; other tasks of the tree clone theirs concurrently). 0 (any TID)
+/// where pid_max cannot be read.
+fn worker_tid_floor(proc_fd: BorrowedFd<'_>) -> i32 {
+    match read_pid_max(proc_fd) {
+        Ok(max) if max > 2 * WORKER_TIDS => max - WORKER_TIDS - 1,
+        other => {
+            pr_debug!(
+                "pid_max unusable (",
+                other.err().map_or(0, |e| e.neg()),
+                "): workers take any TID"
+            );
+            0
+        }
+    }
+}
+
+fn read_pid_max(proc_fd: BorrowedFd<'_>) -> core::result::Result<i32, Errno> {
+    let f = fs::openat(proc_fd, c"sys/kernel/pid_max", OFlags::RDONLY | OFlags::CLOEXEC, 0)?;
+    let mut buf = [0u8; 16];
+    let n = fs::read(&f, &mut buf)?;
+    let mut v: i32 = 0;
+    for &c in &buf[..n] {
+        match c {
+            b'0'..=b'9' => {
+                v = v
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add((c - b'0') as i32))
+                    .ok_or(Errno::ERANGE)?
+            }
+            b'\n' => break,
+            _ => return Err(Errno::EINVAL),
+        }
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn worker_tids_sit_below_pid_max() {
+        let proc = std::fs::File::open("/proc").unwrap();
+        // SAFETY: the File outlives the borrow.
+        let fd = unsafe { BorrowedFd::borrow_raw(proc.as_raw_fd()) };
+        let max: i32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(read_pid_max(fd), Ok(max));
+        assert_eq!(worker_tid_floor(fd), max - WORKER_TIDS - 1);
+    }
+}

@@ -1,0 +1,39 @@
+//! `__export_restore_thread`: a thread the leader cloned restores its own state, goes
+//! through the stages with the leader, and sigreturns into the task's code.
+
+use core::convert::Infallible;
+
+use criu_abi::raw::thread_restore_args;
+use restorer::sys::process;
+use restorer::sys::signal::{self, SigprocmaskHow};
+use restorer::sys::sigtypes::SigSet;
+
+use crate::error::Result;
+use crate::stage::{self, Stage};
+use crate::{bail, entry, pr_info, state, thread_common};
+
+/// Restore the calling thread from `t`; returns only on failure.
+pub fn restore(t: &mut thread_restore_args) -> Result<Infallible> {
+    let tid = process::gettid();
+    if tid != t.pid {
+        bail!("Thread pid mismatch ", tid, "/", t.pid);
+    }
+    // All signals go to the leader until the task is back.
+    if let Err(e) = signal::rt_sigprocmask(SigprocmaskHow::SETMASK, Some(&SigSet::FULL), None) {
+        bail!("Unable to block signals ", e);
+    }
+    thread_common::restore_tid_address_and_robust_list(t, false)?;
+    thread_common::restore_nonsigframe_gpregs(t)?;
+    thread_common::check_tls(t)?;
+    // SAFETY: PR_SET_NAME reads the NUL-terminated name (CRIU terminates `comm`).
+    if let Err(e) = unsafe { process::prctl(process::PR_SET_NAME, t.comm.as_ptr() as usize, 0, 0, 0) } {
+        bail!("Unable to set a thread name: ", e);
+    }
+    pr_info!(process::gettid(), ": Restored");
+    stage::finish(Stage::Restore);
+    stage::finish(Stage::RestoreSigchld);
+    stage::finish(Stage::RestoreCreds);
+    state::threads_in_progress().dec_and_wake();
+    let (sp, frame) = entry::sigframe_of(t);
+    entry::rst_sigreturn(sp, frame)
+}

@@ -1,0 +1,367 @@
+//! The task's memory map: unmap what CRIU left of itself, move the premapped private
+//! VMAs into place, map the others, and after the pages are in, put back the VMAs'
+//! protections and madvise bits (CRIU's restorer, in its order).
+
+use criu_abi::raw::{
+    VmaEntry, VMA_ANON_SHARED, VMA_AREA_AIORING, VMA_AREA_REGULAR, VMA_AREA_SHSTK, VMA_AREA_SYSVIPC, VMA_AREA_VDSO,
+    VMA_AREA_VSYSCALL, VMA_AREA_VVAR, VMA_CLOSE, VMA_NO_PROT_WRITE, VMA_PREMMAPED,
+};
+use restorer::sys::fd::BorrowedFd;
+use restorer::sys::mm::{self, MadviseAdvice, MapFlags, MremapFlags, ProtFlags, SHM_RDONLY};
+use restorer::sys::notify::{UffdioRange, UffdioRegister, UFFDIO_REGISTER, UFFDIO_REGISTER_MODE_MISSING};
+use restorer::sys::{fs, Errno};
+use vma_io::PAGE_SIZE;
+
+use crate::error::{Failed, Result};
+use crate::log::Hex;
+use crate::{bail, pr_debug, pr_err, pr_info};
+
+/// `SYSV_SHMEM_SKIP_FD` (criu/include/shmem.h): a SysV segment CRIU attached already.
+const SYSV_SHMEM_SKIP_FD: i64 = 0x7fff_ffff;
+
+/// A VMA of the image, with CRIU's accessors.
+pub trait Vma {
+    fn is(&self, status: u32) -> bool;
+    fn size(&self) -> usize;
+    fn map_flags(&self) -> MapFlags;
+    fn prot_flags(&self) -> ProtFlags;
+    /// Where CRIU premapped it (kept in `shmid` for private VMAs: `vma_premmaped_start`).
+    fn premapped_at(&self) -> usize;
+    /// `vma_entry_can_be_lazy`.
+    fn can_be_lazy(&self) -> bool;
+}
+
+impl Vma for VmaEntry {
+    fn is(&self, status: u32) -> bool {
+        self.status & status == status
+    }
+    fn size(&self) -> usize {
+        (self.end - self.start) as usize
+    }
+    fn map_flags(&self) -> MapFlags {
+        MapFlags::from_bits_retain(self.flags)
+    }
+    fn prot_flags(&self) -> ProtFlags {
+        ProtFlags::from_bits_retain(self.prot)
+    }
+    fn premapped_at(&self) -> usize {
+        self.shmid as usize
+    }
+    fn can_be_lazy(&self) -> bool {
+        let f = self.map_flags();
+        f.contains(MapFlags::ANONYMOUS | MapFlags::PRIVATE)
+            && !f.intersects(MapFlags::LOCKED | MapFlags::HUGETLB)
+            && !self.is(VMA_AREA_VDSO)
+            && !self.is(VMA_AREA_VVAR)
+            && !self.is(VMA_AREA_VSYSCALL)
+    }
+}
+
+/// Unmap everything below `task_size` but the premapped area and the bootstrap area
+/// (the blob, its stacks and args): three ranges, around the two areas in address order.
+pub fn unmap_old(premapped: (usize, usize), bootstrap: (usize, usize), task_size: usize) -> Result {
+    let (first, second) = if premapped.0 < bootstrap.0 {
+        (premapped, bootstrap)
+    } else {
+        (bootstrap, premapped)
+    };
+    for (from, to) in [
+        (0, first.0),
+        (first.0 + first.1, second.0),
+        (second.0 + second.1, task_size),
+    ] {
+        if to <= from {
+            continue;
+        }
+        // SAFETY: the ranges exclude the restorer's own memory and the premapped VMAs;
+        // what is there is CRIU's, which this task no longer runs.
+        if let Err(e) = unsafe { mm::munmap(from as *mut u8, to - from) } {
+            bail!("Unable to unmap (", Hex(from as u64), "-", Hex(to as u64), "): ", e);
+        }
+    }
+    Ok(())
+}
+
+/// Move the premapped private VMAs to their addresses: those that move down first, in
+/// address order, then those that move up, in reverse, so that no move lands on a VMA
+/// not yet moved (CRIU's two passes, with its stopping rules).
+pub fn remap_premapped(vmas: &[VmaEntry], task_size: u64, uffd: Option<BorrowedFd<'_>>) -> Result {
+    for v in vmas {
+        if !v.is(VMA_PREMMAPED) || v.end >= task_size {
+            continue;
+        }
+        if v.start > v.shmid {
+            break;
+        }
+        // Shadow stacks cannot be moved: they are made anew (map_shadow_stack).
+        if !v.is(VMA_AREA_SHSTK) {
+            remap(v, uffd)?;
+        }
+    }
+    for v in vmas.iter().rev() {
+        if !v.is(VMA_PREMMAPED) || v.start > task_size {
+            continue;
+        }
+        if v.start < v.shmid {
+            break;
+        }
+        if !v.is(VMA_AREA_SHSTK) {
+            remap(v, uffd)?;
+        }
+    }
+    Ok(())
+}
+
+fn remap(v: &VmaEntry, uffd: Option<BorrowedFd<'_>>) -> Result {
+    let (mut src, dst, len) = (v.premapped_at(), v.start as usize, v.size());
+    pr_info!(
+        "Remap ",
+        Hex(src as u64),
+        "->",
+        Hex(dst as u64),
+        " len ",
+        Hex(len as u64)
+    );
+    if src == dst {
+        return Ok(());
+    }
+    // mremap refuses overlapping ranges: then go through a free place first, with a guard
+    // page on the far border of the target so the detour cannot land on it.
+    let guard = if src.wrapping_sub(dst) < len {
+        Some(dst)
+    } else if dst.wrapping_sub(src) < len {
+        Some(dst + len - PAGE_SIZE)
+    } else {
+        None
+    };
+    if let Some(guard) = guard {
+        // SAFETY: the guard page lies in the target range, which this VMA is about to
+        // take over; nothing of the restorer lives there.
+        let got = unsafe {
+            mm::mmap(
+                guard as *mut u8,
+                PAGE_SIZE,
+                ProtFlags::NONE,
+                MapFlags::PRIVATE | MapFlags::ANONYMOUS,
+                None,
+                0,
+            )
+        };
+        if got != Ok(guard as *mut u8) {
+            bail!(
+                "Unable to map a guard page ",
+                Hex(guard as u64),
+                " (",
+                got.err().map_or(0, |e| e.neg()),
+                ")"
+            );
+        }
+        // SAFETY: a fresh reservation where the kernel finds room.
+        let tmp = match unsafe {
+            mm::mmap(
+                core::ptr::null_mut(),
+                len,
+                ProtFlags::NONE,
+                MapFlags::PRIVATE | MapFlags::ANONYMOUS,
+                None,
+                0,
+            )
+        } {
+            Ok(p) => p as usize,
+            Err(e) => bail!("Unable to reserve memory (", e, ")"),
+        };
+        move_range(src, tmp, len)?;
+        src = tmp;
+    }
+    move_range(src, dst, len)?;
+    if v.can_be_lazy() {
+        if let Some(uffd) = uffd {
+            register_lazy(uffd, dst, len)?;
+        }
+    }
+    Ok(())
+}
+
+fn move_range(src: usize, dst: usize, len: usize) -> Result {
+    // SAFETY: `src` is a premapped VMA (or its detour), `dst` its place in the task's
+    // map; both are the restored task's memory, which no Rust reference points into.
+    let got = unsafe {
+        mm::mremap(
+            src as *mut u8,
+            len,
+            len,
+            MremapFlags::MAYMOVE | MremapFlags::FIXED,
+            dst as *mut u8,
+        )
+    };
+    if got != Ok(dst as *mut u8) {
+        bail!("Unable to remap ", Hex(src as u64), " -> ", Hex(dst as u64));
+    }
+    Ok(())
+}
+
+/// Lazy pages: the range's missing pages are served through the uffd CRIU handed over.
+fn register_lazy(uffd: BorrowedFd<'_>, addr: usize, len: usize) -> Result {
+    let mut reg = UffdioRegister {
+        range: UffdioRange {
+            start: addr as u64,
+            len: len as u64,
+        },
+        mode: UFFDIO_REGISTER_MODE_MISSING,
+        ioctls: 0,
+    };
+    pr_info!("lazy-pages: register: ", Hex(addr as u64), ", len ", Hex(len as u64));
+    // SAFETY: UFFDIO_REGISTER reads and writes one UffdioRegister, a live local.
+    if let Err(e) = unsafe { fs::ioctl(uffd, UFFDIO_REGISTER, &mut reg as *mut UffdioRegister as usize) } {
+        bail!("lazy-pages: register ", Hex(addr as u64), " failed: rc:", e, ", ");
+    }
+    // _UFFDIO_WAKE, _UFFDIO_COPY, _UFFDIO_ZEROPAGE.
+    let expected = (1 << 0x02) | (1 << 0x03) | (1 << 0x04);
+    if reg.ioctls & expected != expected {
+        pr_err!("lazy-pages: unexpected missing uffd ioctl for anon memory");
+    }
+    Ok(())
+}
+
+/// Map every regular (and AIO ring) VMA CRIU did not premap, writable while its pages
+/// are restored.
+pub fn map_others(vmas: &mut [VmaEntry]) -> Result {
+    for v in vmas.iter_mut() {
+        if (!v.is(VMA_AREA_REGULAR) && !v.is(VMA_AREA_AIORING)) || v.is(VMA_PREMMAPED) {
+            continue;
+        }
+        let va = map_one(v);
+        if va != Ok(v.start as usize) {
+            pr_err!(
+                "Can't restore ",
+                Hex(v.start),
+                " mapping with ",
+                Hex(va.map_or_else(|e| e.neg() as u64, |a| a as u64))
+            );
+            return Err(Failed);
+        }
+    }
+    Ok(())
+}
+
+fn raw_fd(v: &VmaEntry) -> Option<BorrowedFd<'static>> {
+    // SAFETY: CRIU opened the VMA's file for the restorer (and closes it below where it
+    // asks to); fd -1 means none.
+    (v.fd >= 0).then(|| unsafe { BorrowedFd::borrow_raw(v.fd as i32) })
+}
+
+fn map_one(v: &mut VmaEntry) -> core::result::Result<usize, Errno> {
+    if v.is(VMA_AREA_SYSVIPC) {
+        if v.fd == SYSV_SHMEM_SKIP_FD {
+            return Ok(v.start as usize);
+        }
+        // Executable segments are attached writable-and-executable, the rest read-only;
+        // the protection is set later from `prot` (PROT_EXEC dropped here, as CRIU does).
+        let flags = if v.prot & ProtFlags::EXEC.bits() != 0 {
+            v.prot &= !ProtFlags::EXEC.bits();
+            0
+        } else {
+            SHM_RDONLY
+        };
+        pr_info!("Attach SYSV shmem ", v.fd as i32, " at ", Hex(v.start));
+        // SAFETY: the segment goes to its own address in the task's map.
+        return unsafe { mm::shmat(v.fd as i32, v.start as *mut u8, flags) }.map(|p| p as usize);
+    }
+    let mut flags = v.map_flags() | MapFlags::FIXED;
+    let mut prot = v.prot_flags();
+    // A shared anonymous VMA comes from the fd CRIU opened (map_files), not MAP_ANONYMOUS.
+    if v.is(VMA_ANON_SHARED) && v.fd != -1 {
+        flags.remove(MapFlags::ANONYMOUS);
+    }
+    if v.is(VMA_AREA_AIORING) {
+        flags.insert(MapFlags::ANONYMOUS);
+    }
+    // A shared file mapping is up to date already; everything else gets its pages now.
+    if (v.fd == -1 || !flags.contains(MapFlags::SHARED)) && v.status & VMA_NO_PROT_WRITE == 0 {
+        prot.insert(ProtFlags::WRITE);
+    }
+    pr_debug!(
+        "\tmmap(",
+        Hex(v.start),
+        " -> ",
+        Hex(v.end),
+        ", ",
+        Hex(prot.bits() as u64),
+        " ",
+        Hex(flags.bits() as u64),
+        " ",
+        v.fd as i32,
+        ")"
+    );
+    let fd = if flags.contains(MapFlags::ANONYMOUS) {
+        None
+    } else {
+        raw_fd(v)
+    };
+    // SAFETY: MAP_FIXED at the VMA's own address in the task's map, which unmap_old
+    // cleared of everything but the restorer and the premapped VMAs (CRIU's layout keeps
+    // those apart).
+    let got = unsafe { mm::mmap(v.start as *mut u8, v.size(), prot, flags, fd, v.pgoff as i64) };
+    if let Some(fd) = raw_fd(v) {
+        if v.status & VMA_CLOSE != 0 {
+            // SAFETY: CRIU marked the fd as the restorer's to close, once mapped.
+            let _ = unsafe { fs::close(fd.as_raw_fd()) };
+        }
+    }
+    got.map(|p| p as usize)
+}
+
+/// Drop PROT_WRITE from the regular VMAs that did not have it.
+pub fn restore_protections(vmas: &[VmaEntry]) {
+    for v in vmas {
+        if !v.is(VMA_AREA_REGULAR) || v.prot & ProtFlags::WRITE.bits() != 0 || v.status & VMA_NO_PROT_WRITE != 0 {
+            continue;
+        }
+        // SAFETY: the VMA is the task's own memory; no Rust reference points into it.
+        // CRIU ignores a failure here, and so does this.
+        let _ = unsafe { mm::mprotect(v.start as *mut u8, v.size(), v.prot_flags()) };
+    }
+}
+
+/// madvise bits that shape how pages are faulted in: applied before the pages are
+/// read, so a VMA dumped with MADV_HUGEPAGE is filled with huge pages.
+const BEFORE_READ: u64 = 1 << MadviseAdvice::HUGEPAGE.as_raw() | 1 << MadviseAdvice::NOHUGEPAGE.as_raw();
+
+/// The VMAs' THP advice, before their pages are read.
+pub fn advise_before_read(vmas: &[VmaEntry]) -> Result {
+    advise(vmas, BEFORE_READ)
+}
+
+/// The rest of the VMAs' madvise bits, once the pages are in.
+pub fn advise_after_read(vmas: &[VmaEntry]) -> Result {
+    advise(vmas, !BEFORE_READ)
+}
+
+fn advise(vmas: &[VmaEntry], which: u64) -> Result {
+    for v in vmas {
+        if v.has_madv == 0 || v.madv & which == 0 {
+            continue;
+        }
+        for bit in 0..64u32 {
+            if v.madv & which & (1 << bit) == 0 {
+                continue;
+            }
+            // SAFETY: advice on the task's own VMA; none of the advice CRIU dumps (it
+            // keeps only the persistent VMA flags) discards contents.
+            if let Err(e) = unsafe { mm::madvise(v.start as *mut u8, v.size(), MadviseAdvice::from_raw(bit)) } {
+                pr_err!(
+                    "madvise(",
+                    Hex(v.start),
+                    ", ",
+                    v.size() as u64,
+                    ", ",
+                    bit,
+                    ") failed with ",
+                    e
+                );
+                return Err(Failed);
+            }
+        }
+    }
+    Ok(())
+}
