@@ -33,7 +33,8 @@ pub fn restore(t: &mut thread_restore_args) -> Result<Infallible> {
     stage::finish(Stage::Restore);
     stage::finish(Stage::RestoreSigchld);
     stage::finish(Stage::RestoreCreds);
-    state::threads_in_progress().dec_and_wake();
+    // Once counted out, the leader may unmap the thread args: read the frame first.
     let (sp, frame) = entry::sigframe_of(t);
+    state::threads_in_progress().dec_and_wake();
     entry::rst_sigreturn(sp, frame)
 }
