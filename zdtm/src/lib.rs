@@ -13,6 +13,7 @@ pub mod desc;
 pub mod hugepages;
 pub mod list;
 pub mod report;
+pub mod roundtrip;
 pub mod run;
 pub mod sandbox;
 pub mod step;

@@ -8,8 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use criu_src::CriuTree;
-use zdtm::sandbox::{self, Sandbox};
-use zdtm::step::{self, Ran};
+use zdtm::roundtrip::{self, Criu};
+use zdtm::sandbox::Sandbox;
 
 /// tests/harness/pattern_workload.c's seed and layout.
 const SEED: u64 = 0x5eed;
@@ -26,10 +26,6 @@ fn work(tag: &str) -> PathBuf {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn tail(path: &Path) -> String {
-    criu_src::tail_lines(&fs::read_to_string(path).unwrap_or_default(), 20)
 }
 
 #[test]
@@ -102,59 +98,19 @@ fn a_patterned_process_survives_dump_and_restore() {
     let t = tree();
     let dir = work("pattern");
     let exe = workload(&dir);
-    let img = dir.join("img");
-    fs::create_dir_all(&img).unwrap();
     let mut sb = Sandbox::new().unwrap();
+    let backing = dir.join("backing");
+    let mut w = roundtrip::start(&sb, &dir, &exe, &[backing.as_os_str()], Duration::from_secs(60)).unwrap();
+    let base = u64::from_str_radix(w.ready[1].trim_start_matches("0x"), 16).unwrap();
+    verify(w.pid, base);
 
-    let ready = dir.join("ready");
-    // Its std fds are opened inside the sandbox: CRIU cannot resolve the mount of an fd
-    // opened in the host's mount namespace.
-    let mut wl = sb.command("sh", &dir).unwrap();
-    wl.args(["-c", "exec \"$0\" \"$@\" </dev/null >/dev/null 2>&1"])
-        .arg(&exe)
-        .arg(&ready)
-        .arg(dir.join("backing"));
-    let mut child = wl.spawn().unwrap();
-    let pid = child.id() as i32;
-    let line = (0..6000)
-        .find_map(|_| {
-            std::thread::sleep(Duration::from_millis(10));
-            fs::read_to_string(&ready).ok().filter(|s| s.ends_with('\n'))
-        })
-        .expect("the workload did not get ready in 60 s");
-    let base = u64::from_str_radix(line.split_whitespace().nth(2).unwrap().trim_start_matches("0x"), 16).unwrap();
-    verify(pid, base);
-
-    let mut dump = sb.command(t.criu(), &dir).unwrap();
-    dump.arg("dump")
-        .arg("-t")
-        .arg(pid.to_string())
-        .arg("-D")
-        .arg(&img)
-        .args(["-o", "dump.log", "-v4", "--shell-job"]);
-    let ran = step::run(dump, &dir.join("dump.out"), STEP);
-    assert!(ran.success(), "criu dump: {ran:?}\n{}", tail(&img.join("dump.log")));
-    // CRIU killed it; it was our child, so reap it to free its PID for the restore.
-    child.wait().unwrap();
-
-    let mut restore = sb.command(t.criu(), &dir).unwrap();
-    let rpid_file = img.join("restore.pid");
-    restore
-        .arg("restore")
-        .arg("-d")
-        .arg("-D")
-        .arg(&img)
-        .args(["-o", "restore.log", "-v4", "--shell-job"]);
-    restore.arg("--pidfile").arg(&rpid_file);
-    let ran = step::run(restore, &dir.join("restore.out"), STEP);
-    assert!(
-        matches!(ran, Ran::Exited(s) if s.success()),
-        "criu restore: {ran:?}\n{}",
-        tail(&img.join("restore.log"))
-    );
-    let rpid: i32 = fs::read_to_string(&rpid_file).unwrap().trim().parse().unwrap();
-    assert_eq!(rpid, pid, "CRIU restores the dumped PID");
-    assert!(sandbox::alive(rpid));
+    let criu = Criu {
+        criu: &t.criu(),
+        dir: dir.clone(),
+        timeout: STEP,
+    };
+    criu.dump(&sb, &mut w).unwrap_or_else(|e| panic!("{e}"));
+    let rpid = criu.restore(&sb, w.pid).unwrap_or_else(|e| panic!("{e}"));
     verify(rpid, base);
     assert!(sb.kill_all(&[rpid], Duration::from_secs(10)).is_empty());
 }

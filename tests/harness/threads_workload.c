@@ -1,0 +1,84 @@
+/*
+ * A multi-threaded process for restore tests: N threads, each filling its own 4 MiB of
+ * one anonymous VMA with the pattern of pattern_workload.c (word at address a =
+ * splitmix64(seed ^ (a & ~7))), then counting forever in a thread-local variable that it
+ * publishes in its slot of a shared counters page. A restore that loses a thread, its
+ * registers or its fs base (TLS) stops a counter or crashes the process.
+ * argv[1]: file to write "ready <threads> <base> <counters>" to; argv[2]: threads.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+#define SEED 0x5eedULL
+#define SLICE (4UL << 20)
+#define MAX_THREADS 64
+
+static uint64_t splitmix64(uint64_t x)
+{
+	uint64_t z = x + 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static char *base;
+static volatile uint64_t *counters;
+static int filled;
+static __thread uint64_t mine;
+
+static void *worker(void *arg)
+{
+	long i = (long)arg;
+	uint64_t *p = (uint64_t *)(base + i * SLICE);
+
+	for (unsigned long w = 0; w < SLICE / 8; w++)
+		p[w] = splitmix64(SEED ^ (uint64_t)(uintptr_t)&p[w]);
+	__atomic_add_fetch(&filled, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		mine++;
+		counters[i] = mine;
+		usleep(1000);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 2 ? atol(argv[2]) : 4;
+	pthread_t t;
+	FILE *ready;
+
+	if (argc < 3 || n < 1 || n > MAX_THREADS) {
+		fprintf(stderr, "usage: %s READY_FILE THREADS(1-%d)\n", argv[0], MAX_THREADS);
+		return 2;
+	}
+	base = mmap(NULL, n * SLICE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	counters = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED || counters == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	madvise(base, n * SLICE, MADV_NOHUGEPAGE);
+	for (long i = 0; i < n; i++)
+		if (pthread_create(&t, NULL, worker, (void *)i)) {
+			perror("pthread_create");
+			return 1;
+		}
+	while (__atomic_load_n(&filled, __ATOMIC_SEQ_CST) < n)
+		usleep(1000);
+	ready = fopen(argv[1], "w");
+	if (!ready) {
+		perror("fopen");
+		return 1;
+	}
+	fprintf(ready, "ready %ld %p %p\n", n, (void *)base, (void *)counters);
+	fclose(ready);
+	for (;;)
+		pause();
+}

@@ -1,0 +1,161 @@
+//! One process taken through a checkpoint by one CRIU binary, for tests that check what
+//! comes back (memory, threads, huge pages) rather than a zdtm test's own verdict.
+//!
+//! The workload runs inside a [`Sandbox`], its std fds opened there (CRIU cannot resolve
+//! the mount of an fd opened in the host's mount namespace); it announces itself by
+//! writing a line that starts with `ready` to a file.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use crate::sandbox::{self, Sandbox};
+use crate::step::{self, Ran};
+
+/// A started workload.
+pub struct Workload {
+    pub child: Child,
+    pub pid: i32,
+    /// The words of its ready line after `ready`.
+    pub ready: Vec<String>,
+}
+
+/// Start `exe` with `args` in `dir` inside `sb`; wait up to `timeout` for it to write
+/// its ready line to `dir/ready` (passed as its first argument).
+pub fn start(sb: &Sandbox, dir: &Path, exe: &Path, args: &[&OsStr], timeout: Duration) -> Result<Workload, String> {
+    let ready = dir.join("ready");
+    let _ = fs::remove_file(&ready);
+    let mut cmd = sb.command("sh", dir).map_err(|e| format!("sandbox: {e}"))?;
+    cmd.args(["-c", "exec \"$0\" \"$@\" </dev/null >/dev/null 2>&1"])
+        .arg(exe)
+        .arg(&ready)
+        .args(args);
+    let mut child = cmd.spawn().map_err(|e| format!("start {}: {e}", exe.display()))?;
+    let pid = child.id() as i32;
+    let end = Instant::now() + timeout;
+    loop {
+        if let Ok(line) = fs::read_to_string(&ready) {
+            if line.ends_with('\n') {
+                let words: Vec<String> = line.split_whitespace().map(String::from).collect();
+                if words.first().map(String::as_str) != Some("ready") {
+                    return Err(format!("{}: unexpected ready line {line:?}", exe.display()));
+                }
+                return Ok(Workload {
+                    child,
+                    pid,
+                    ready: words[1..].to_vec(),
+                });
+            }
+        }
+        if let Ok(Some(st)) = child.try_wait() {
+            return Err(format!("{} exited before it was ready: {st}", exe.display()));
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            return Err(format!("{} was not ready in {timeout:?}", exe.display()));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A CRIU binary and the directory its images and logs go to.
+pub struct Criu<'a> {
+    pub criu: &'a Path,
+    pub dir: PathBuf,
+    pub timeout: Duration,
+}
+
+impl Criu<'_> {
+    fn img(&self) -> PathBuf {
+        self.dir.join("img")
+    }
+
+    /// `criu dump` of `w` (which CRIU kills); reaps it so its PID is free for the restore.
+    pub fn dump(&self, sb: &Sandbox, w: &mut Workload) -> Result<(), String> {
+        let img = self.img();
+        let _ = fs::remove_dir_all(&img);
+        fs::create_dir_all(&img).map_err(|e| format!("mkdir {}: {e}", img.display()))?;
+        let mut dump = sb.command(self.criu, &self.dir).map_err(|e| format!("sandbox: {e}"))?;
+        dump.arg("dump").arg("-t").arg(w.pid.to_string()).arg("-D").arg(&img);
+        dump.args(["-o", "dump.log", "-v4", "--shell-job"]);
+        let ran = step::run(dump, &self.dir.join("dump.out"), self.timeout);
+        if !ran.success() {
+            return Err(format!("criu dump: {ran:?}\n{}", self.log_tail("dump.log")));
+        }
+        let _ = w.child.wait();
+        Ok(())
+    }
+
+    /// `criu restore -d`; returns the restored PID (the dumped one, or an error).
+    pub fn restore(&self, sb: &Sandbox, dumped: i32) -> Result<i32, String> {
+        let img = self.img();
+        let pidfile = img.join("restore.pid");
+        let mut restore = sb.command(self.criu, &self.dir).map_err(|e| format!("sandbox: {e}"))?;
+        restore.arg("restore").arg("-d").arg("-D").arg(&img);
+        restore
+            .args(["-o", "restore.log", "-v4", "--shell-job"])
+            .arg("--pidfile")
+            .arg(&pidfile);
+        let ran = step::run(restore, &self.dir.join("restore.out"), self.timeout);
+        if !matches!(ran, Ran::Exited(s) if s.success()) {
+            return Err(format!("criu restore: {ran:?}\n{}", self.log_tail("restore.log")));
+        }
+        let pid: i32 = fs::read_to_string(&pidfile)
+            .map_err(|e| format!("{}: {e}", pidfile.display()))?
+            .trim()
+            .parse()
+            .map_err(|e| format!("{}: {e}", pidfile.display()))?;
+        if pid != dumped {
+            return Err(format!("restored PID {pid}, dumped {dumped}"));
+        }
+        if !sandbox::alive(pid) {
+            return Err(format!("restored {pid} is not alive\n{}", self.log_tail("restore.log")));
+        }
+        Ok(pid)
+    }
+
+    /// The last lines of one of the logs.
+    pub fn log_tail(&self, name: &str) -> String {
+        criu_src::tail_lines(&fs::read_to_string(self.img().join(name)).unwrap_or_default(), 20)
+    }
+}
+
+/// Read `len` bytes of process `pid`'s memory at `addr`.
+pub fn read_mem(pid: i32, addr: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    let mem = fs::File::open(format!("/proc/{pid}/mem"))?;
+    let mut buf = vec![0u8; len];
+    std::os::unix::fs::FileExt::read_exact_at(&mem, &mut buf, addr)?;
+    Ok(buf)
+}
+
+/// The threads of process `pid`.
+pub fn threads(pid: i32) -> std::io::Result<usize> {
+    Ok(fs::read_dir(format!("/proc/{pid}/task"))?.count())
+}
+
+/// `AnonHugePages` (kB) of the VMA of `pid` that starts at `start`.
+pub fn anon_huge_kb(pid: i32, start: u64) -> std::io::Result<u64> {
+    let smaps = fs::read_to_string(format!("/proc/{pid}/smaps"))?;
+    let head = format!("{start:x}-");
+    let mut inside = false;
+    for line in smaps.lines() {
+        if line
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.contains('-') && !w.ends_with(':'))
+        {
+            inside = line.starts_with(&head);
+            continue;
+        }
+        if inside {
+            if let Some(v) = line.strip_prefix("AnonHugePages:") {
+                return Ok(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
+            }
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "no VMA at {start:#x} in /proc/{pid}/smaps"
+    )))
+}
