@@ -11,10 +11,10 @@ use criu_src::CriuTree;
 use zdtm::roundtrip::{self, Criu};
 use zdtm::sandbox::Sandbox;
 
-/// tests/harness/pattern_workload.c's seed and layout.
-const SEED: u64 = 0x5eed;
-const PAGE: u64 = 4096;
-const MIB: u64 = 1 << 20;
+#[path = "../../tests/harness/workloads.rs"]
+mod workloads;
+use workloads::{compile, verify_pattern_workload as verify};
+
 const STEP: Duration = Duration::from_secs(120);
 
 fn tree() -> CriuTree {
@@ -48,56 +48,11 @@ fn criu_check_looks_good() {
     assert!(t.criu_include().join("restorer.h").is_file());
 }
 
-fn workload(dir: &Path) -> PathBuf {
-    let exe = dir.join("pattern_workload");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/harness/pattern_workload.c");
-    let cc = cc::Build::new()
-        .opt_level(2)
-        .target("x86_64-unknown-linux-gnu")
-        .host("x86_64-unknown-linux-gnu")
-        .get_compiler();
-    let st = cc.to_command().arg("-o").arg(&exe).arg(&src).status().unwrap();
-    assert!(st.success(), "compile {}", src.display());
-    exe
-}
-
-/// Every page of the workload's three VMAs: the pattern where it wrote, zeros elsewhere.
-fn verify(pid: i32, base: u64) {
-    let mem = fs::File::open(format!("/proc/{pid}/mem")).unwrap();
-    let read = |addr: u64, len: u64| {
-        let mut buf = vec![0u8; len as usize];
-        std::os::unix::fs::FileExt::read_exact_at(&mem, &mut buf, addr).unwrap();
-        buf
-    };
-    let zero = vec![0u8; PAGE as usize];
-    let check = |start: u64, pages: u64, written: &dyn Fn(u64) -> bool, what: &str| {
-        let buf = read(start, pages * PAGE);
-        for i in 0..pages {
-            let page = &buf[(i * PAGE) as usize..((i + 1) * PAGE) as usize];
-            let addr = start + i * PAGE;
-            if written(i) {
-                let bad = criu_image::synth::check_pattern(SEED, addr, page);
-                assert!(bad.is_none(), "{what}: page {i} ({addr:#x}) differs at byte {bad:?}");
-            } else {
-                assert!(page == zero.as_slice(), "{what}: hole page {i} ({addr:#x}) is not zero");
-            }
-        }
-    };
-    check(base, 96 * MIB / PAGE, &|i| i % 16 != 15, "VMA A");
-    check(base + 96 * MIB, 16 * MIB / PAGE, &|i| i % 2 == 0, "VMA B");
-    check(
-        base + 112 * MIB,
-        4 * MIB / PAGE,
-        &|i| i < 2 * MIB / PAGE,
-        "VMA C (file)",
-    );
-}
-
 #[test]
 fn a_patterned_process_survives_dump_and_restore() {
     let t = tree();
     let dir = work("pattern");
-    let exe = workload(&dir);
+    let exe = compile("pattern_workload", &dir);
     let mut sb = Sandbox::new().unwrap();
     let backing = dir.join("backing");
     let mut w = roundtrip::start(&sb, &dir, &exe, &[backing.as_os_str()], Duration::from_secs(60)).unwrap();

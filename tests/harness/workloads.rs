@@ -1,0 +1,86 @@
+//! The test workloads of tests/harness/*.c: compiling them, and checking the memory of
+//! a process running one (every byte). Included by path from the tests of several
+//! crates, whose manifests sit one level below the workspace root.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The pattern's seed in every workload.
+pub const SEED: u64 = 0x5eed;
+pub const PAGE: u64 = 4096;
+pub const MIB: u64 = 1 << 20;
+
+/// Compile tests/harness/NAME.c into `dir`.
+pub fn compile(name: &str, dir: &Path) -> PathBuf {
+    let exe = dir.join(name);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/harness/{name}.c"));
+    let cc = cc::Build::new()
+        .opt_level(2)
+        .target("x86_64-unknown-linux-gnu")
+        .host("x86_64-unknown-linux-gnu")
+        .get_compiler();
+    let st = cc
+        .to_command()
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .arg("-lpthread")
+        .status()
+        .unwrap();
+    assert!(st.success(), "compile {}", src.display());
+    exe
+}
+
+/// Every page of pattern_workload's three VMAs: the pattern where it wrote, zeros elsewhere.
+pub fn verify_pattern_workload(pid: i32, base: u64) {
+    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    let read = |addr: u64, len: u64| {
+        let mut buf = vec![0u8; len as usize];
+        std::os::unix::fs::FileExt::read_exact_at(&mem, &mut buf, addr).unwrap();
+        buf
+    };
+    let zero = vec![0u8; PAGE as usize];
+    let check = |start: u64, pages: u64, written: &dyn Fn(u64) -> bool, what: &str| {
+        let buf = read(start, pages * PAGE);
+        for i in 0..pages {
+            let page = &buf[(i * PAGE) as usize..((i + 1) * PAGE) as usize];
+            let addr = start + i * PAGE;
+            if written(i) {
+                let bad = criu_image::synth::check_pattern(SEED, addr, page);
+                assert!(bad.is_none(), "{what}: page {i} ({addr:#x}) differs at byte {bad:?}");
+            } else {
+                assert!(page == zero.as_slice(), "{what}: hole page {i} ({addr:#x}) is not zero");
+            }
+        }
+    };
+    check(base, 96 * MIB / PAGE, &|i| i % 16 != 15, "VMA A");
+    check(base + 96 * MIB, 16 * MIB / PAGE, &|i| i % 2 == 0, "VMA B");
+    check(
+        base + 112 * MIB,
+        4 * MIB / PAGE,
+        &|i| i < 2 * MIB / PAGE,
+        "VMA C (file)",
+    );
+}
+
+/// Every word of `len` bytes at `start` in process `pid` is the pattern.
+pub fn verify_pattern(pid: i32, start: u64, len: u64, what: &str) {
+    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    let mut buf = vec![0u8; (4 * MIB) as usize];
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(buf.len() as u64) as usize;
+        std::os::unix::fs::FileExt::read_exact_at(&mem, &mut buf[..n], start + at).unwrap();
+        for (i, page) in buf[..n].chunks(PAGE as usize).enumerate() {
+            let addr = start + at + i as u64 * PAGE;
+            let bad = criu_image::synth::check_pattern(SEED, addr, page);
+            assert!(bad.is_none(), "{what}: page at {addr:#x} differs at byte {bad:?}");
+        }
+        at += n as u64;
+    }
+}
+
+/// A `0x...` word of a workload's ready line.
+pub fn hex(word: &str) -> u64 {
+    u64::from_str_radix(word.trim_start_matches("0x"), 16).unwrap_or_else(|e| panic!("{word}: {e}"))
+}
