@@ -11,3 +11,18 @@
 pub mod error;
 pub mod lock;
 pub mod log;
+
+pub mod aio_ring;
+pub mod inotify;
+pub mod itimers;
+pub mod kernel_time;
+pub mod membarrier;
+pub mod posix_timers;
+pub mod rlimits;
+pub mod rseq;
+pub mod signals;
+pub mod tcp;
+pub mod timerfd;
+
+#[cfg(test)]
+mod test_child;
