@@ -211,6 +211,23 @@ mod tests {
     }
 
     #[test]
+    fn create_makes_the_timers_or_fails_the_restore() {
+        in_child(|| {
+            let ts = [timer(0, MONOTONIC, 100, 0), timer(2, MONOTONIC, 100, 0)];
+            if create(&ts) != Ok(()) {
+                return 1;
+            }
+            if check_created_and_armed(&ts, &[1]) != 0 {
+                return 2;
+            }
+            match create(&[timer(3, 12345, 1, 0)]) {
+                Err(Failed) => 0,
+                Ok(()) => 3,
+            }
+        });
+    }
+
+    #[test]
     fn in_order_gets_each_id_by_creating_and_deleting() {
         in_child(|| {
             let ts = [timer(0, MONOTONIC, 100, 0), timer(3, MONOTONIC, 200, 5)];
