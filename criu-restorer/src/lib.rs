@@ -12,14 +12,28 @@ pub mod error;
 pub mod lock;
 pub mod log;
 
+pub mod aio_ring;
 pub mod entry;
+pub mod inotify;
+pub mod itimers;
+pub mod kernel_time;
+pub mod membarrier;
 pub mod mm;
 pub mod pages;
+pub mod posix_timers;
+pub mod rlimits;
+pub mod rseq;
 pub mod sigchld;
+pub mod signals;
 pub mod stage;
 pub mod state;
 pub mod task;
+pub mod tcp;
 pub mod thread;
 pub mod thread_common;
 pub mod threads;
+pub mod timerfd;
 pub mod vmas;
+
+#[cfg(test)]
+mod test_child;

@@ -70,6 +70,27 @@ pub struct IoEvent {
 }
 assert_layout!(IoEvent, size = 32);
 
+/// The header of an AIO ring (the kernel's `struct aio_ring`, at the context's
+/// address), followed in the mapping by `nr` [`IoEvent`]s.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AioRing {
+    /// The kernel's index of the context.
+    pub id: u32,
+    /// Completion slots in the ring.
+    pub nr: u32,
+    /// Next completion to reap; user space may advance it.
+    pub head: u32,
+    /// Next slot the kernel fills.
+    pub tail: u32,
+    pub magic: u32,
+    pub compat_features: u32,
+    pub incompat_features: u32,
+    /// `size_of::<AioRing>()`.
+    pub header_length: u32,
+}
+assert_layout!(AioRing, size = 32, head = 8, tail = 12, header_length = 28);
+
 /// `io_setup(2)`: a context able to hold `nr_events` requests in flight.
 #[inline]
 pub fn io_setup(nr_events: u32) -> Result<AioContext> {

@@ -46,6 +46,9 @@ pub const SO_RCVBUFFORCE: i32 = linux_raw_sys::net::SO_RCVBUFFORCE as i32;
 pub const SO_PEEK_OFF: i32 = linux_raw_sys::net::SO_PEEK_OFF as i32;
 pub const SO_DOMAIN: i32 = linux_raw_sys::net::SO_DOMAIN as i32;
 pub const SO_PROTOCOL: i32 = linux_raw_sys::net::SO_PROTOCOL as i32;
+pub const SOL_TCP: i32 = linux_raw_sys::net::SOL_TCP as i32;
+/// `TCP_REPAIR` at `SOL_TCP`: the socket's repair mode (needs `CAP_NET_ADMIN`).
+pub const TCP_REPAIR: i32 = linux_raw_sys::net::TCP_REPAIR as i32;
 
 // Message flags.
 bitflags::bitflags! {

@@ -1,4 +1,4 @@
-//! Event fds: fanotify, userfaultfd (with its ioctl structures) and signalfd.
+//! Event fds: inotify, fanotify, userfaultfd (with its ioctl structures) and signalfd.
 
 use core::ffi::CStr;
 
@@ -7,7 +7,7 @@ use super::ioctl::{ior, iowr};
 use super::oflags::OFlags;
 use super::ret::{fd_arg, ret_c_int, ret_owned_fd, ret_unit};
 use super::sigtypes::SigSet;
-use super::{nr, opt_cstr, raw, Result};
+use super::{cstr, nr, opt_cstr, raw, Result};
 use syscalls::Sysno;
 
 // `fanotify_init` flags.
@@ -210,6 +210,29 @@ assert_layout!(
     ssi_arch = 96
 );
 zeroed_default!(SignalfdSiginfo);
+
+// `inotify_init1` flags.
+pub const IN_NONBLOCK: u32 = linux_raw_sys::general::IN_NONBLOCK;
+pub const IN_CLOEXEC: u32 = linux_raw_sys::general::IN_CLOEXEC;
+// A few `inotify_add_watch` event bits.
+pub const IN_CREATE: u32 = linux_raw_sys::general::IN_CREATE;
+pub const IN_DELETE: u32 = linux_raw_sys::general::IN_DELETE;
+pub const IN_ALL_EVENTS: u32 = linux_raw_sys::general::IN_ALL_EVENTS;
+
+/// `inotify_init1(2)`: an inotify instance ([`IN_NONBLOCK`], [`IN_CLOEXEC`]).
+#[inline]
+pub fn inotify_init1(flags: u32) -> Result<OwnedFd> {
+    // SAFETY: inotify_init1 touches no user memory.
+    ret_owned_fd(unsafe { raw::syscall1(nr(Sysno::inotify_init1), flags as usize) })
+}
+
+/// `inotify_add_watch(2)`: watch `path` for the events of `mask`; returns the watch
+/// descriptor.
+#[inline]
+pub fn inotify_add_watch(fd: impl AsFd, path: &CStr, mask: u32) -> Result<i32> {
+    // SAFETY: the kernel only reads the NUL-terminated path.
+    ret_c_int(unsafe { raw::syscall3(nr(Sysno::inotify_add_watch), fd_arg(&fd), cstr(path), mask as usize) })
+}
 
 /// `fanotify_init(2)`: a fanotify group fd (`FAN_CLASS_*`, `FAN_REPORT_*`, ...);
 /// `event_f_flags` are the `O_*` flags of the event fds. Needs `CAP_SYS_ADMIN` for most

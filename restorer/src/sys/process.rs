@@ -61,6 +61,11 @@ pub const PR_GET_TIMERSLACK: i32 = linux_raw_sys::prctl::PR_GET_TIMERSLACK as i3
 pub const PR_SET_MM: i32 = linux_raw_sys::prctl::PR_SET_MM as i32;
 pub const PR_SET_CHILD_SUBREAPER: i32 = linux_raw_sys::prctl::PR_SET_CHILD_SUBREAPER as i32;
 pub const PR_GET_CHILD_SUBREAPER: i32 = linux_raw_sys::prctl::PR_GET_CHILD_SUBREAPER as i32;
+/// `PR_TIMER_CREATE_RESTORE_IDS` (Linux 6.17+): while on, `timer_create` takes the new
+/// timer's id from the id it is handed (CRIU 4.2's restore of POSIX timer ids).
+pub const PR_TIMER_CREATE_RESTORE_IDS: i32 = linux_raw_sys::prctl::PR_TIMER_CREATE_RESTORE_IDS as i32;
+pub const PR_TIMER_CREATE_RESTORE_IDS_OFF: usize = linux_raw_sys::prctl::PR_TIMER_CREATE_RESTORE_IDS_OFF as usize;
+pub const PR_TIMER_CREATE_RESTORE_IDS_ON: usize = linux_raw_sys::prctl::PR_TIMER_CREATE_RESTORE_IDS_ON as usize;
 pub const PR_SET_NO_NEW_PRIVS: i32 = linux_raw_sys::prctl::PR_SET_NO_NEW_PRIVS as i32;
 pub const PR_GET_NO_NEW_PRIVS: i32 = linux_raw_sys::prctl::PR_GET_NO_NEW_PRIVS as i32;
 pub const PR_GET_TID_ADDRESS: i32 = linux_raw_sys::prctl::PR_GET_TID_ADDRESS as i32;

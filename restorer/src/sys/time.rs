@@ -217,6 +217,24 @@ pub fn timer_create(clock: ClockId, event: Option<&Sigevent>) -> Result<i32> {
     Ok(id)
 }
 
+/// `timer_create(2)` asking for timer id `id`: while `PR_TIMER_CREATE_RESTORE_IDS` is on
+/// the kernel creates the timer with that id (`EBUSY` if taken); otherwise it ignores
+/// `id` and picks one. Returns the id the timer got.
+#[inline]
+pub fn timer_create_with_id(clock: ClockId, event: Option<&Sigevent>, id: i32) -> Result<i32> {
+    let mut id = id;
+    // SAFETY: the kernel reads `event` and `id` and writes the id into `id`.
+    ret_unit(unsafe {
+        raw::syscall3(
+            nr(Sysno::timer_create),
+            clock.as_raw() as usize,
+            opt_ptr(event),
+            &mut id as *mut i32 as usize,
+        )
+    })?;
+    Ok(id)
+}
+
 /// `timer_settime(2)`: arm or disarm timer `id` (`TIMER_ABSTIME` in `flags`); the old
 /// setting goes to `old`.
 #[inline]
@@ -292,6 +310,24 @@ pub fn timerfd_settime(
             flags.bits() as usize,
             new as *const Itimerspec as usize,
             opt_mut(old),
+        )
+    })
+}
+
+/// `TFD_IOC_SET_TICKS`: the ioctl setting a timerfd's count of unread expirations.
+pub const TFD_IOC_SET_TICKS: u32 = linux_raw_sys::ioctl::TFD_IOC_SET_TICKS;
+
+/// `ioctl(fd, TFD_IOC_SET_TICKS, &ticks)`: make timerfd `fd` report `ticks` unread
+/// expirations (a kernel built with `CONFIG_CHECKPOINT_RESTORE`; else `ENOTTY`).
+#[inline]
+pub fn timerfd_set_ticks(fd: impl AsFd, ticks: u64) -> Result<()> {
+    // SAFETY: the kernel reads one u64 from `ticks`.
+    ret_unit(unsafe {
+        raw::syscall3(
+            nr(Sysno::ioctl),
+            fd_arg(&fd),
+            TFD_IOC_SET_TICKS as usize,
+            &ticks as *const u64 as usize,
         )
     })
 }

@@ -206,3 +206,21 @@ fn userfaultfd_copy_and_zeropage_or_refusal() {
     close_fd(uffd).unwrap();
     assert_eq!(userfaultfd(0x4000), Err(Errno::EINVAL), "unknown flag");
 }
+
+#[test]
+fn inotify_reports_a_created_file() {
+    let dir = TempDir::new("inotify");
+    let fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC).unwrap();
+    let path = std::ffi::CString::new(dir.path.to_str().unwrap()).unwrap();
+    let wd = inotify_add_watch(&fd, &path, IN_CREATE).unwrap();
+    assert!(wd > 0);
+    let mut buf = [0u8; 256];
+    assert_eq!(read(&fd, &mut buf), Err(Errno::EAGAIN));
+    std::fs::write(dir.path.join("x"), b"").unwrap();
+    let n = read(&fd, &mut buf).unwrap();
+    // struct inotify_event: wd, mask, cookie, len, then the name.
+    assert!(n >= 16 + 2);
+    assert_eq!(i32::from_ne_bytes(buf[0..4].try_into().unwrap()), wd);
+    assert_ne!(u32::from_ne_bytes(buf[4..8].try_into().unwrap()) & IN_CREATE, 0);
+    assert_eq!(&buf[16..18], b"x\0");
+}

@@ -197,3 +197,39 @@ fn timerfd_expires_and_reports_counts() {
     );
     close_fd(fd).unwrap();
 }
+
+#[test]
+fn timerfd_ticks_are_set_by_ioctl() {
+    let fd = timerfd_create(ClockId::MONOTONIC, TimerfdFlags::NONBLOCK).unwrap();
+    timerfd_set_ticks(&fd, 9).unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(read(&fd, &mut buf), Ok(8));
+    assert_eq!(u64::from_ne_bytes(buf), 9);
+    // Zero ticks is refused, as the kernel's ioctl says.
+    assert_eq!(timerfd_set_ticks(&fd, 0), Err(Errno::EINVAL));
+}
+
+#[test]
+fn timer_create_with_id_takes_the_id_only_in_restore_mode() {
+    use crate::sys::process::{
+        prctl, PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_OFF, PR_TIMER_CREATE_RESTORE_IDS_ON,
+    };
+    in_child(|| {
+        // Out of restore mode the id asked for is ignored: the kernel picks 0 first.
+        let id = timer_create_with_id(ClockId::MONOTONIC, None, 40).unwrap();
+        assert_eq!(id, 0);
+        // SAFETY: the prctl only switches how timer_create picks ids.
+        match unsafe { prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_ON, 0, 0, 0) } {
+            Err(Errno::EINVAL) => return 0, // a kernel before 6.17
+            r => assert_eq!(r, Ok(0)),
+        }
+        assert_eq!(timer_create_with_id(ClockId::MONOTONIC, None, 40), Ok(40));
+        assert_eq!(timer_create_with_id(ClockId::MONOTONIC, None, 40), Err(Errno::EBUSY));
+        // SAFETY: as above.
+        unsafe { prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_OFF, 0, 0, 0) }.unwrap();
+        // Out of it again the kernel picks (after the ids it gave last, here 41).
+        let next = timer_create_with_id(ClockId::MONOTONIC, None, 40).unwrap();
+        assert!(next != 40 && next != 0, "{next}");
+        0
+    });
+}
