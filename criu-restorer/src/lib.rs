@@ -11,3 +11,4 @@
 pub mod error;
 pub mod lock;
 pub mod log;
+pub mod vdso;

@@ -1,0 +1,203 @@
+//! The dumped vDSO made to work on this kernel (CRIU's `vdso_proxify`,
+//! `criu/pie/parasite-vdso.c`): when the runtime vDSO/vvar pair is alike the dumped one
+//! (same size, symbol offsets, vvar size and order) it is moved onto the dumped pair's
+//! place; otherwise the dumped vDSO's entry points become jumps into the runtime vDSO,
+//! which stays where it was parked or mapped, marked so that the next dump skips it.
+
+use criu_abi::raw::{vdso_maps, VmaEntry, VMA_AREA_VDSO, VMA_AREA_VVAR};
+use restorer::sys::mm::{self, ProtFlags};
+
+use super::park::park_at;
+use super::{elf, is_present, refuse_compat, trampoline, vma_is, SymbolTable, VVAR_BAD_ADDR, VVAR_BAD_SIZE};
+use crate::error::Result;
+use crate::log::Hex;
+use crate::{bail, pr_debug, pr_info};
+
+/// The mark's first word (`VDSO_MARK_SIGNATURE_V3`, "CRIUvDSO").
+pub const MARK_SIGNATURE: u64 = 0x4f53_4476_5549_5243;
+/// `VDSO_MARK_CUR_VERSION`.
+pub const MARK_VERSION: u64 = 3;
+/// The mark's size: five words (`struct vdso_mark`), written over the runtime vDSO's
+/// ELF header, which only the proxy's jumps use.
+pub const MARK_LEN: usize = 40;
+
+/// The mark CRIU's dump looks for in a runtime vDSO serving as a proxy's target: the
+/// runtime vvar and the dumped pair's addresses (`struct vdso_mark`).
+pub fn mark(rt_vvar: u64, orig_vdso: u64, orig_vvar: u64) -> [u8; MARK_LEN] {
+    let mut m = [0u8; MARK_LEN];
+    for (i, w) in [MARK_SIGNATURE, orig_vdso, MARK_VERSION, orig_vvar, rt_vvar]
+        .into_iter()
+        .enumerate()
+    {
+        m[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+    }
+    m
+}
+
+/// A VMA's length (`vma_entry_len`).
+fn len(vma: &VmaEntry) -> u64 {
+    vma.end.wrapping_sub(vma.start)
+}
+
+/// Whether the runtime pair can simply take the dumped pair's place (CRIU's
+/// `blobs_matches`), logging the first difference.
+fn alike(vdso: &VmaEntry, vvar: Option<&VmaEntry>, img: &SymbolTable, rt: &vdso_maps) -> bool {
+    if len(vdso) != rt.sym.vdso_size {
+        pr_info!(
+            "vdso: ",
+            "size differs: ",
+            Hex(len(vdso)),
+            " != ",
+            Hex(rt.sym.vdso_size),
+            " (rt)"
+        );
+        return false;
+    }
+    for (i, (s, r)) in img.iter().zip(&rt.sym.symbols).enumerate() {
+        if s.offset != r.offset {
+            let name = core::ffi::CStr::from_bytes_until_nul(bytes_of(&s.name)).unwrap_or(c"");
+            pr_info!(
+                "vdso: ",
+                "[",
+                i,
+                "]`",
+                name,
+                "` offset differs: ",
+                Hex(s.offset),
+                " != ",
+                Hex(r.offset),
+                " (rt)"
+            );
+            return false;
+        }
+    }
+    if let Some(vvar) = vvar.filter(|_| rt.sym.vvar_size != VVAR_BAD_SIZE) {
+        let vdso_first = vvar.start > vdso.start;
+        if len(vvar) != rt.sym.vvar_size {
+            pr_info!(
+                "vdso: ",
+                "vvar size differs: ",
+                Hex(len(vvar)),
+                " != ",
+                Hex(rt.sym.vvar_size),
+                " (rt)"
+            );
+            return false;
+        }
+        if vdso_first != rt.sym.vdso_before_vvar {
+            let pair = if vdso_first { "vdso/vvar" } else { "vvar/vdso" };
+            pr_info!("vdso: ", "[", pair, "] pair has different order");
+            return false;
+        }
+    }
+    true
+}
+
+fn bytes_of(name: &[core::ffi::c_char]) -> &[u8] {
+    // SAFETY: c_char and u8 have the same size and alignment, and every byte is a u8.
+    unsafe { core::slice::from_raw_parts(name.as_ptr().cast(), name.len()) }
+}
+
+/// Put the runtime pair where the dumped pair was (CRIU's `remap_rt_vdso`).
+fn remap_onto(vdso: &VmaEntry, vvar: Option<&VmaEntry>, rt: &mut vdso_maps) -> Result {
+    pr_info!("vdso: ", "Runtime vdso/vvar matches dumpee, remap inplace");
+    // SAFETY: the dumped vDSO's memory is the restored task's, about to be replaced by
+    // the runtime vDSO; nothing refers to it (`proxify` no longer uses its slice).
+    if unsafe { mm::munmap(vdso.start as *mut u8, len(vdso) as usize) }.is_err() {
+        bail!("vdso: ", "Failed to unmap dumpee vdso");
+    }
+    let Some(vvar) = vvar else {
+        return park_at(rt, vdso.start, 0);
+    };
+    // SAFETY: as for the vDSO: the dumped vvar is replaced by the runtime one.
+    if unsafe { mm::munmap(vvar.start as *mut u8, len(vvar) as usize) }.is_err() {
+        bail!("vdso: ", "Failed to unmap dumpee vvar");
+    }
+    park_at(rt, vdso.start, vvar.start)
+}
+
+/// Turn the dumped vDSO into a proxy of the runtime one (CRIU's `add_vdso_proxy`).
+fn add_proxy(dumped: &mut [u8], vdso: &VmaEntry, vvar: Option<&VmaEntry>, img: &SymbolTable, rt: &vdso_maps) -> Result {
+    pr_info!("vdso: ", "Runtime vdso mismatches dumpee, generate proxy");
+    // As in CRIU, the patched code is not saved: a later migration with fewer symbols
+    // cannot undo the jumps.
+    if trampoline::redirect(dumped, vdso.start, img, rt.vdso_start, &rt.sym.symbols).is_err() {
+        bail!("vdso: ", "Failed to proxify dumpee contents");
+    }
+    let orig_vvar = vvar.map_or(VVAR_BAD_ADDR, |v| v.start);
+    let m = mark(rt.vvar_start, vdso.start, orig_vvar);
+    if rt.sym.vdso_size < MARK_LEN as u64 {
+        bail!("vdso: ", "runtime vDSO too small for its mark: ", Hex(rt.sym.vdso_size));
+    }
+    let (at, size) = (rt.vdso_start as *mut u8, rt.sym.vdso_size as usize);
+    // SAFETY: the runtime vDSO is the restorer's; it is made writable only for the mark,
+    // and no vDSO code runs until it is executable again.
+    if unsafe { mm::mprotect(at, size, ProtFlags::WRITE) }.is_err() {
+        // CRIU ignores this and would fault on the write; fail the restore cleanly.
+        bail!("vdso: ", "Can't make the runtime vDSO writable at ", Hex(rt.vdso_start));
+    }
+    // SAFETY: `at` starts a writable mapping of at least MARK_LEN bytes (checked above).
+    unsafe { core::ptr::copy_nonoverlapping(m.as_ptr(), at, MARK_LEN) };
+    // SAFETY: back to the vDSO's own protection; as in CRIU, an error here is ignored.
+    let _ = unsafe { mm::mprotect(at, size, ProtFlags::READ | ProtFlags::EXEC) };
+    Ok(())
+}
+
+/// CRIU's `vdso_proxify` for a 64-bit task, after the task's pages are restored: find
+/// the dumped vDSO (and vvar) among `vmas`, read its symbols from its restored memory
+/// and either move the runtime pair `rt` onto it or make it a proxy. Returns whether a
+/// proxy was made: then the runtime pair must outlive the restorer (CRIU sets
+/// `vdso_rt_size` to 0 when not). `force_trampolines` is FI_VDSO_TRAMPOLINES.
+pub fn proxify(rt: &mut vdso_maps, vmas: &[VmaEntry], compat: bool, force_trampolines: bool) -> Result<bool> {
+    let (mut vdso, mut vvar) = (None, None);
+    for v in vmas {
+        if vma_is(v, VMA_AREA_VDSO) {
+            vdso = Some(v);
+        } else if vma_is(v, VMA_AREA_VVAR) {
+            vvar = Some(v);
+        }
+    }
+    let Some(vdso) = vdso else {
+        if vvar.is_none() {
+            // Nothing was parked for it either: nothing to undo.
+            pr_info!("vdso: ", "No VVAR, no vDSO in image");
+            return Ok(false);
+        }
+        bail!("vdso: ", "Can't find vDSO area in image");
+    };
+    if !is_present(rt) {
+        bail!("vdso: ", "vDSO isn't provided by kernel, but exists in images");
+    }
+    if compat {
+        return refuse_compat().map(|()| false);
+    }
+    let size = len(vdso);
+    if vdso.end <= vdso.start || size > isize::MAX as u64 {
+        bail!("vdso: ", "Bad vDSO area ", Hex(vdso.start), "-", Hex(vdso.end));
+    }
+    // SAFETY: the restorer mapped every VMA of the image, writable, before this step
+    // (PROT_WRITE is dropped only after it), and restored its pages; nothing else
+    // reads or writes the dumped vDSO while the restorer runs.
+    let dumped = unsafe { core::slice::from_raw_parts_mut(vdso.start as *mut u8, size as usize) };
+    let img = elf::symbols(dumped)?;
+
+    let (vvar_start, vvar_end) = vvar.map_or((VVAR_BAD_ADDR, VVAR_BAD_ADDR), |v| (v.start, v.end));
+    pr_debug!(
+        "vdso: ",
+        "image [vdso] ",
+        Hex(vdso.start),
+        "-",
+        Hex(vdso.end),
+        " [vvar] ",
+        Hex(vvar_start),
+        "-",
+        Hex(vvar_end)
+    );
+
+    if alike(vdso, vvar, &img, rt) && !force_trampolines {
+        remap_onto(vdso, vvar, rt)?;
+        return Ok(false);
+    }
+    add_proxy(dumped, vdso, vvar, &img, rt)?;
+    Ok(true)
+}
