@@ -370,3 +370,224 @@ pub fn symbols(mem: &[u8]) -> Result<SymbolTable> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{check_clock_gettime, host_image};
+    use super::*;
+
+    fn rd(b: &[u8], off: usize) -> u64 {
+        u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
+    }
+
+    fn wr(b: &mut [u8], off: usize, v: u64) {
+        b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// Offsets of the test image's program headers and dynamic entries, read with the
+    /// ELF64 layout written out here independently of the parser.
+    fn phdr(b: &[u8], ty: u32) -> usize {
+        let (phoff, phnum) = (rd(b, 32) as usize, u16::from_le_bytes([b[56], b[57]]) as usize);
+        (0..phnum)
+            .map(|i| phoff + i * 56)
+            .find(|&p| u32::from_le_bytes(b[p..p + 4].try_into().unwrap()) == ty)
+            .unwrap()
+    }
+
+    fn dyn_entry(b: &[u8], tag: u64) -> usize {
+        let d = phdr(b, PT_DYNAMIC);
+        let (off, size) = (rd(b, d + 8) as usize, rd(b, d + 32) as usize);
+        (off..off + size).step_by(16).find(|&e| rd(b, e) == tag).unwrap()
+    }
+
+    fn table_off(b: &[u8], tag: u64) -> usize {
+        (rd(b, dyn_entry(b, tag) + 8) - rd(b, phdr(b, PT_LOAD) + 16)) as usize
+    }
+
+    fn found(t: &SymbolTable) -> Vec<bool> {
+        t.iter().map(|s| s.offset != VDSO_BAD_ADDR).collect()
+    }
+
+    fn name(s: &vdso_symbol) -> Vec<u8> {
+        s.name.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect()
+    }
+
+    #[test]
+    fn host_vdso_symbols_are_callable() {
+        let img = host_image();
+        let t = symbols(img).unwrap();
+        // x86-64 vDSOs have the four __vdso_ calls, neither __kernel_*sigreturn nor the
+        // 32-bit clock_gettime64.
+        assert_eq!(found(&t), [true, true, true, true, false, false, false]);
+        for (s, want) in t.iter().zip(SYMBOL_NAMES) {
+            if s.offset == VDSO_BAD_ADDR {
+                assert_eq!(name(s), b"");
+            } else {
+                assert_eq!(name(s), want.to_bytes());
+                assert!(s.offset < img.len() as u64);
+            }
+        }
+        let base = img.as_ptr() as u64;
+        assert_eq!(check_clock_gettime(base + t[0].offset), 0);
+        // __vdso_time agrees with the time syscall.
+        type TimeFn = unsafe extern "C" fn(*mut libc::time_t) -> libc::time_t;
+        // SAFETY: t[3] is __vdso_time's entry in the live vDSO.
+        let f: TimeFn = unsafe { std::mem::transmute::<usize, TimeFn>((base + t[3].offset) as usize) };
+        // SAFETY: time(NULL) writes nothing.
+        let (a, v, b) = unsafe {
+            (
+                libc::syscall(libc::SYS_time, 0),
+                f(std::ptr::null_mut()),
+                libc::syscall(libc::SYS_time, 0),
+            )
+        };
+        assert!(a <= v && v <= b, "{a} {v} {b}");
+    }
+
+    #[test]
+    fn gnu_hash_alone_gives_the_same_symbols() {
+        let img = host_image();
+        let want = symbols(img).unwrap();
+        let mut b = img.to_vec();
+        let e = dyn_entry(&b, DT_HASH);
+        // DT_DEBUG: a tag the parser ignores.
+        wr(&mut b, e, 21);
+        let got = symbols(&b).unwrap();
+        assert_eq!(got.map(|s| s.offset), want.map(|s| s.offset));
+        // Neither table: refused.
+        let g = dyn_entry(&b, DT_GNU_HASH);
+        wr(&mut b, g, 21);
+        assert!(symbols(&b).is_err());
+    }
+
+    #[test]
+    fn sysv_hash_is_preferred() {
+        // With the GNU table wrecked, the lookup still finds everything through DT_HASH.
+        let img = host_image();
+        let want = symbols(img).unwrap();
+        let mut b = img.to_vec();
+        let g = table_off(&b, DT_GNU_HASH);
+        b[g..g + 16].fill(0xff);
+        assert_eq!(symbols(&b).unwrap().map(|s| s.offset), want.map(|s| s.offset));
+    }
+
+    #[test]
+    fn truncated_images_fail_cleanly() {
+        let img = host_image();
+        let full = symbols(img).unwrap();
+        for len in 0..img.len() {
+            match symbols(&img[..len]) {
+                Err(_) => {}
+                // A cut past every table the lookup reads changes nothing.
+                Ok(t) => assert_eq!(t.map(|s| s.offset), full.map(|s| s.offset), "len {len}"),
+            }
+        }
+        assert!(symbols(&img[..EHDR_SIZE as usize - 1]).is_err());
+        assert!(symbols(&img[..EHDR_SIZE as usize]).is_err());
+        assert!(symbols(&[]).is_err());
+    }
+
+    #[test]
+    fn bad_magic_is_refused() {
+        let img = host_image();
+        for (at, v) in [(0, 0x7e), (1, b'e'), (4, 1), (5, 2), (6, 0), (9, 1)] {
+            let mut b = img.to_vec();
+            b[at] = v;
+            assert!(symbols(&b).is_err(), "byte {at} = {v:#x}");
+        }
+    }
+
+    #[test]
+    fn bad_offsets_are_refused() {
+        let img = host_image();
+        let huge = [u64::MAX, u64::MAX - 7, 1 << 63, img.len() as u64];
+        // Where each checked offset or address field is.
+        let fields: [fn(&[u8]) -> usize; 5] = [
+            |_| 32,                          // e_phoff
+            |b| phdr(b, PT_DYNAMIC) + 8,     // p_offset
+            |b| phdr(b, PT_LOAD) + 16,       // p_vaddr
+            |b| dyn_entry(b, DT_STRTAB) + 8, // strtab
+            |b| dyn_entry(b, DT_HASH) + 8,   // hash
+        ];
+        for (i, field) in fields.iter().enumerate() {
+            for &v in &huge {
+                // A p_vaddr of -8 only shifts every table by 8 bytes: still inside.
+                if i == 2 && v == u64::MAX - 7 {
+                    continue;
+                }
+                let mut b = img.to_vec();
+                let at = field(&b);
+                wr(&mut b, at, v);
+                assert!(symbols(&b).is_err(), "edit {i} value {v:#x}");
+            }
+        }
+        // e_phnum far past the image.
+        let mut b = img.to_vec();
+        b[56..58].copy_from_slice(&u16::MAX.to_le_bytes());
+        assert!(symbols(&b).is_err());
+        // p_filesz past the image with no DT_NULL inside.
+        let mut b = img.to_vec();
+        let d = phdr(&b, PT_DYNAMIC);
+        let e = dyn_entry(&b, DT_NULL);
+        wr(&mut b, d + 32, u64::MAX);
+        let n = b.len();
+        b[e..n].fill(0x55);
+        assert!(symbols(&b).is_err());
+        // No bucket at all.
+        let mut b = img.to_vec();
+        let h = table_off(&b, DT_HASH);
+        b[h..h + 4].fill(0);
+        assert!(symbols(&b).is_err());
+        // A duplicated PT_LOAD.
+        let mut b = img.to_vec();
+        let (l, d) = (phdr(&b, PT_LOAD), phdr(&b, PT_DYNAMIC));
+        b[d..d + 4].copy_from_slice(&PT_LOAD.to_le_bytes());
+        assert!(l != d && symbols(&b).is_err());
+    }
+
+    #[test]
+    fn looping_hash_chain_ends() {
+        // Every bucket and chain link points at symbol 1 and no name matches: a walk
+        // that trusts the chain never ends.
+        let img = host_image();
+        let mut b = img.to_vec();
+        let h = table_off(&b, DT_HASH);
+        let nbucket = u32::from_le_bytes(b[h..h + 4].try_into().unwrap()) as usize;
+        let nchain = u32::from_le_bytes(b[h + 4..h + 8].try_into().unwrap()) as usize;
+        for i in 0..nbucket + nchain {
+            let at = h + 8 + i * 4;
+            b[at..at + 4].copy_from_slice(&1u32.to_le_bytes());
+        }
+        let s = table_off(&b, DT_STRTAB);
+        let n = b.len().min(s + 64);
+        b[s..n].fill(b'x');
+        assert!(symbols(&b).is_err());
+    }
+
+    #[test]
+    fn random_corruption_never_panics() {
+        let img = host_image();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut ok, mut err) = (0, 0);
+        for _ in 0..4000 {
+            let mut b = img.to_vec();
+            // Headers and tables live in the first KiBs.
+            let hot = b.len().min(0x1000);
+            for _ in 0..1 + next() % 8 {
+                let at = (next() as usize) % hot;
+                b[at] = next() as u8;
+            }
+            match symbols(&b) {
+                Ok(_) => ok += 1,
+                Err(_) => err += 1,
+            }
+        }
+        assert!(ok > 0 && err > 0, "ok {ok} err {err}");
+    }
+}

@@ -63,3 +63,6 @@ fn refuse_compat() -> crate::error::Result {
         "compatible (32-bit) vDSO is not supported by the Rust restorer"
     );
 }
+
+#[cfg(test)]
+pub(crate) mod testing;
