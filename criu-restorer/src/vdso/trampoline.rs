@@ -54,3 +54,52 @@ pub fn redirect(dumped: &mut [u8], from_base: u64, from: &SymbolTable, to_base: 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use criu_abi::raw::vdso_symbol;
+
+    fn table(offsets: &[(usize, u64)]) -> SymbolTable {
+        let mut t = [vdso_symbol {
+            name: [0; _],
+            offset: VDSO_BAD_ADDR,
+        }; 7];
+        for &(i, off) in offsets {
+            t[i].offset = off;
+            t[i].name[0] = b'x' as core::ffi::c_char;
+        }
+        t
+    }
+
+    #[test]
+    fn jmp64_is_movabs_rax_jmp_rax() {
+        let p = jmp64(0x1122_3344_5566_7788);
+        assert_eq!(
+            p,
+            [0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0xff, 0xe0, 0xcc, 0xcc, 0xcc, 0xcc]
+        );
+    }
+
+    #[test]
+    fn redirect_patches_each_present_symbol() {
+        let mut mem = [0u8; 64];
+        let from = table(&[(0, 8), (2, 48)]);
+        let to = table(&[(0, 0x100), (1, 0x200), (2, 0x300)]);
+        redirect(&mut mem, 0x7000, &from, 0x9000, &to).unwrap();
+        assert_eq!(mem[..8], [0; 8]);
+        assert_eq!(mem[8..24], jmp64(0x9100));
+        assert_eq!(mem[24..48], [0; 24]);
+        assert_eq!(mem[48..64], jmp64(0x9300));
+    }
+
+    #[test]
+    fn redirect_refuses_a_patch_past_the_area() {
+        let mut mem = [0u8; 64];
+        let to = table(&[(0, 0x100)]);
+        for off in [49, 64, u64::MAX - 8, VDSO_BAD_ADDR] {
+            assert!(redirect(&mut mem, 0, &table(&[(0, off)]), 0, &to).is_err(), "{off:#x}");
+        }
+        assert_eq!(mem, [0; 64]);
+    }
+}
