@@ -164,3 +164,194 @@ pub fn after_unmap(rt: &mut vdso_maps, can_map_vdso: bool, compat: bool, map_at:
     }
     map(rt, map_at, compat)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{anon, check_clock_gettime, in_child, mapped, range, runtime, vma};
+    use super::*;
+    use criu_abi::raw::VMA_AREA_REGULAR;
+
+    /// Where [`park`] and [`map`] must put the pair given its start `at`.
+    fn placed(rt: &vdso_maps, at: u64) -> (u64, u64) {
+        if rt.sym.vdso_before_vvar {
+            (at, at + rt.sym.vdso_size)
+        } else {
+            (at + rt.sym.vvar_size, at)
+        }
+    }
+
+    /// The child's maps show the vDSO at `vdso` and the vvar (with vvar_vclock after it
+    /// where the kernel has one) at `vvar`.
+    fn assert_pair_at(maps: &str, rt: &vdso_maps, vdso: u64, vvar: u64) {
+        assert_eq!(range(maps, "[vdso]"), Some((vdso, vdso + rt.sym.vdso_size)), "{maps}");
+        let clock = rt.sym.vvar_vclock_size;
+        let data = rt.sym.vvar_size - clock;
+        assert_eq!(range(maps, "[vvar]"), Some((vvar, vvar + data)), "{maps}");
+        if clock != 0 {
+            assert_eq!(
+                range(maps, "[vvar_vclock]"),
+                Some((vvar + data, vvar + data + clock)),
+                "{maps}"
+            );
+        }
+    }
+
+    fn pair_size(rt: &vdso_maps) -> u64 {
+        rt.sym.vdso_size + rt.sym.vvar_size
+    }
+
+    #[test]
+    fn park_moves_the_pair_in_runtime_order() {
+        let rt = runtime();
+        let total = pair_size(&rt);
+        let area = anon(total, libc::PROT_NONE);
+        let (vdso, vvar) = placed(&rt, area);
+        let (code, maps) = in_child(move || {
+            let mut rt = rt;
+            let (old_vdso, old_vvar) = (rt.vdso_start, rt.vvar_start);
+            if park(&mut rt, area, total).is_err() {
+                return 2;
+            }
+            if (rt.vdso_start, rt.vvar_start) != (vdso, vvar) {
+                return 3;
+            }
+            if mapped(old_vdso, rt.sym.vdso_size) || mapped(old_vvar, rt.sym.vvar_size) {
+                return 4;
+            }
+            // The moved code still finds its data: the pair kept its layout.
+            5 * check_clock_gettime(vdso + rt.sym.symbols[0].offset)
+        });
+        assert_eq!(code, 0);
+        assert_pair_at(&maps, &rt, vdso, vvar);
+    }
+
+    #[test]
+    fn park_moves_a_vdso_without_vvar() {
+        let mut rt = runtime();
+        rt.vvar_start = VVAR_BAD_ADDR;
+        let area = anon(rt.sym.vdso_size, libc::PROT_NONE);
+        let (code, maps) = in_child(move || {
+            let mut rt = rt;
+            let size = rt.sym.vdso_size;
+            match park(&mut rt, area, size) {
+                Ok(()) if rt.vdso_start == area && rt.vvar_start == VVAR_BAD_ADDR => 0,
+                _ => 2,
+            }
+        });
+        assert_eq!(code, 0);
+        assert_eq!(range(&maps, "[vdso]"), Some((area, area + rt.sym.vdso_size)));
+        // The vvar stayed where the kernel put it.
+        assert_eq!(range(&maps, "[vvar]").map(|r| r.0), runtime().vvar_start.into());
+    }
+
+    #[test]
+    fn park_refuses_an_area_larger_than_the_pair() {
+        let rt = runtime();
+        let (code, _) = in_child(move || {
+            let mut moved = rt;
+            let big = pair_size(&rt) + 4096;
+            match park(&mut moved, 0x10000, big) {
+                Err(_) if moved.vdso_start == rt.vdso_start && mapped(rt.vdso_start, 4096) => 0,
+                _ => 2,
+            }
+        });
+        assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn map_puts_a_fresh_pair_where_criu_expects_it() {
+        let rt = runtime();
+        let total = pair_size(&rt);
+        let area = anon(total, libc::PROT_NONE);
+        let (vdso, vvar) = placed(&rt, area);
+        let (code, maps) = in_child(move || {
+            let mut rt = rt;
+            // SAFETY: the child gives up its vDSO, vvar and the reserved hole; it calls
+            // no vDSO code but through `rt` afterwards.
+            unsafe {
+                libc::munmap(rt.vdso_start as *mut _, rt.sym.vdso_size as usize);
+                libc::munmap(rt.vvar_start as *mut _, rt.sym.vvar_size as usize);
+                libc::munmap(area as *mut _, total as usize);
+            }
+            if map(&mut rt, area, false).is_err() {
+                return 2;
+            }
+            if (rt.vdso_start, rt.vvar_start) != (vdso, vvar) {
+                return 3;
+            }
+            5 * check_clock_gettime(vdso + rt.sym.symbols[0].offset)
+        });
+        assert_eq!(code, 0);
+        assert_pair_at(&maps, &rt, vdso, vvar);
+    }
+
+    #[test]
+    fn map_fails_while_a_vdso_is_mapped_and_for_compat() {
+        let rt = runtime();
+        let area = anon(pair_size(&rt), libc::PROT_NONE);
+        let (code, maps) = in_child(move || {
+            let mut m = rt;
+            if map(&mut m, area, false).is_ok() || m.vdso_start != rt.vdso_start {
+                return 2;
+            }
+            if map(&mut m, area, true).is_ok() || m.vdso_start != rt.vdso_start {
+                return 3;
+            }
+            0
+        });
+        assert_eq!(code, 0);
+        assert_eq!(range(&maps, "[vdso]").map(|r| r.0), Some(rt.vdso_start));
+    }
+
+    #[test]
+    fn can_restore_needs_a_vdso_only_for_a_vdso() {
+        let mut rt = runtime();
+        let vdso = [vma(0x1000, 0x3000, VMA_AREA_REGULAR | VMA_AREA_VDSO)];
+        let vvar = [vma(0x1000, 0x3000, VMA_AREA_REGULAR | VMA_AREA_VVAR)];
+        assert!(can_restore(&rt, &vdso).is_ok());
+        rt.vvar_start = VVAR_BAD_ADDR;
+        assert!(can_restore(&rt, &vvar).is_ok());
+        rt.vdso_start = VDSO_BAD_ADDR;
+        assert!(can_restore(&rt, &vvar).is_ok());
+        assert!(can_restore(&rt, &[]).is_ok());
+        assert!(can_restore(&rt, &vdso).is_err());
+    }
+
+    #[test]
+    fn before_and_after_unmap_follow_can_map_vdso() {
+        let rt = runtime();
+        let total = pair_size(&rt);
+        let area = anon(total, libc::PROT_NONE);
+        let (vdso, vvar) = placed(&rt, area);
+        let vmas = [vma(0x1000, 0x3000, VMA_AREA_REGULAR | VMA_AREA_VDSO)];
+        let (code, maps) = in_child(move || {
+            let mut m = rt;
+            // The kernel can map one later: nothing moves now, nothing maps then if not.
+            if before_unmap(&mut m, &vmas, true, false, area, total).is_err() || m.vdso_start != rt.vdso_start {
+                return 2;
+            }
+            if after_unmap(&mut m, false, false, area).is_err() || m.vdso_start != rt.vdso_start {
+                return 3;
+            }
+            // No runtime vDSO: nothing to park.
+            let mut none = rt;
+            none.vdso_start = VDSO_BAD_ADDR;
+            if before_unmap(&mut none, &vmas, false, false, area, total).is_err() {
+                return 4;
+            }
+            // A compat task needs ARCH_MAP_VDSO_32.
+            if before_unmap(&mut m, &vmas, false, true, area, total).is_ok() || m.vdso_start != rt.vdso_start {
+                return 5;
+            }
+            if before_unmap(&mut m, &vmas, false, false, area, total).is_err() {
+                return 6;
+            }
+            if (m.vdso_start, m.vvar_start) != (vdso, vvar) {
+                return 7;
+            }
+            0
+        });
+        assert_eq!(code, 0);
+        assert_pair_at(&maps, &rt, vdso, vvar);
+    }
+}
