@@ -201,3 +201,208 @@ pub fn proxify(rt: &mut vdso_maps, vmas: &[VmaEntry], compat: bool, force_trampo
     add_proxy(dumped, vdso, vvar, &img, rt)?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{anon, check_clock_gettime, host_image, in_child, mapped, range, runtime, vma};
+    use super::super::VDSO_BAD_ADDR;
+    use super::*;
+    use criu_abi::raw::VMA_AREA_REGULAR;
+
+    const VDSO: u32 = VMA_AREA_REGULAR | VMA_AREA_VDSO;
+    const VVAR: u32 = VMA_AREA_REGULAR | VMA_AREA_VVAR;
+
+    /// A "dumped" vDSO: a writable copy of the host's, at `at` or anywhere (0), `extra`
+    /// bytes longer.
+    fn dumped_copy(at: u64, extra: u64) -> (u64, u64) {
+        let img = host_image();
+        let len = img.len() as u64 + extra;
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | if at != 0 { libc::MAP_FIXED } else { 0 };
+        // SAFETY: a fresh mapping, at `at` only over the test's own reserved area.
+        let p = unsafe {
+            libc::mmap(
+                at as *mut _,
+                len as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                flags,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(p, libc::MAP_FAILED);
+        // SAFETY: copying the vDSO's bytes into the new writable mapping.
+        unsafe { std::ptr::copy_nonoverlapping(img.as_ptr(), p.cast(), img.len()) };
+        (p as u64, p as u64 + len)
+    }
+
+    fn at(addr: u64, len: usize) -> &'static [u8] {
+        // SAFETY: the callers read mappings that stay for the child's life.
+        unsafe { std::slice::from_raw_parts(addr as *const u8, len) }
+    }
+
+    #[test]
+    fn forced_trampolines_make_the_dumped_copy_call_the_runtime_vdso() {
+        let rt = runtime();
+        let (start, end) = dumped_copy(0, 0);
+        let vmas = [vma(start, end, VDSO)];
+        let (code, _) = in_child(move || {
+            let mut rt = rt;
+            let before = rt;
+            if proxify(&mut rt, &vmas, false, true) != Ok(true) {
+                return 2;
+            }
+            // The runtime pair stays where it is.
+            if (rt.vdso_start, rt.vvar_start) != (before.vdso_start, before.vvar_start) {
+                return 3;
+            }
+            for s in rt.sym.symbols.iter().filter(|s| s.offset != VDSO_BAD_ADDR) {
+                // Same offsets in the copy (it is the same vDSO).
+                let patch = trampoline::jmp64(rt.vdso_start + s.offset);
+                if at(start + s.offset, trampoline::LEN) != patch {
+                    return 4;
+                }
+            }
+            if at(rt.vdso_start, MARK_LEN) != mark(rt.vvar_start, start, VVAR_BAD_ADDR) {
+                return 5;
+            }
+            // SAFETY: the copy is the child's own mapping.
+            if unsafe {
+                libc::mprotect(
+                    start as *mut _,
+                    (end - start) as usize,
+                    libc::PROT_READ | libc::PROT_EXEC,
+                )
+            } != 0
+            {
+                return 6;
+            }
+            // Through the copy's patched entry into the runtime vDSO: without the jump,
+            // the copy's own code would read a vvar that is not there.
+            let off = rt.sym.symbols[0].offset;
+            if check_clock_gettime(start + off) != 0 {
+                return 7;
+            }
+            // The runtime vDSO is executable again after its mark.
+            8 * check_clock_gettime(rt.vdso_start + off)
+        });
+        assert_eq!(code, 0);
+    }
+
+    #[test]
+    fn any_difference_makes_a_proxy() {
+        let rt = runtime();
+        let page = 4096;
+        let longer = dumped_copy(0, page);
+        let (a, b) = dumped_copy(0, 0);
+        let (c, d) = dumped_copy(0, 0);
+        let (e, f) = dumped_copy(0, 0);
+        let vvar_len = rt.sym.vvar_size;
+        // The dumped vvar after the vDSO, where the runtime one is before (or the reverse).
+        let vvar_at = |vdso: u64, end: u64| if rt.sym.vdso_before_vvar { vdso - vvar_len } else { end };
+        let none = vma(0, 0, 0);
+        // The VMAs (the first `n` of them) and whether a runtime symbol moved.
+        let cases = [
+            ([vma(longer.0, longer.1, VDSO), none], 1, false),
+            (
+                [vma(a, b, VDSO), vma(vvar_at(a, b), vvar_at(a, b) + vvar_len, VVAR)],
+                2,
+                false,
+            ),
+            ([vma(c, d, VDSO), vma(c - page, c, VVAR)], 2, false),
+            ([vma(e, f, VDSO), none], 1, true),
+        ];
+        for (i, (vmas, n, moved_symbol)) in cases.into_iter().enumerate() {
+            let (code, _) = in_child(move || {
+                let mut rt = rt;
+                if moved_symbol {
+                    rt.sym.symbols[1].offset += 16;
+                }
+                match proxify(&mut rt, &vmas[..n], false, false) {
+                    Ok(true) => 0,
+                    Ok(false) => 2,
+                    Err(_) => 3,
+                }
+            });
+            assert_eq!(code, 0, "case {i}");
+        }
+    }
+
+    #[test]
+    fn a_matching_pair_is_moved_onto_the_dumped_one() {
+        let rt = runtime();
+        let (vdso_len, vvar_len) = (rt.sym.vdso_size, rt.sym.vvar_size);
+        let area = anon(vdso_len + vvar_len, libc::PROT_NONE);
+        let (vdso, vvar) = if rt.sym.vdso_before_vvar {
+            (area, area + vdso_len)
+        } else {
+            (area + vvar_len, area)
+        };
+        let (start, end) = dumped_copy(vdso, 0);
+        assert_eq!((start, end), (vdso, vdso + vdso_len));
+        let vmas = [vma(vvar, vvar + vvar_len, VVAR), vma(start, end, VDSO)];
+        let (code, maps) = in_child(move || {
+            let mut rt = rt;
+            let before = rt;
+            if proxify(&mut rt, &vmas, false, false) != Ok(false) {
+                return 2;
+            }
+            if (rt.vdso_start, rt.vvar_start) != (vdso, vvar) {
+                return 3;
+            }
+            if mapped(before.vdso_start, vdso_len) || mapped(before.vvar_start, vvar_len) {
+                return 4;
+            }
+            // Unmarked: no proxy points at it.
+            if at(vdso, 4) != b"\x7fELF" {
+                return 5;
+            }
+            6 * check_clock_gettime(vdso + rt.sym.symbols[0].offset)
+        });
+        assert_eq!(code, 0);
+        assert_eq!(range(&maps, "[vdso]"), Some((vdso, vdso + vdso_len)), "{maps}");
+        assert_eq!(range(&maps, "[vvar]").map(|r| r.0), Some(vvar), "{maps}");
+    }
+
+    #[test]
+    fn bad_images_and_missing_vdsos_fail_cleanly() {
+        let rt = runtime();
+        let img = host_image();
+        let (start, end) = dumped_copy(0, 0);
+        let (bad, bad_end) = dumped_copy(0, 0);
+        // SAFETY: the copy is this test's own writable mapping.
+        unsafe { *(bad as *mut u8) = 0 };
+        let (code, _) = in_child(move || {
+            let mut rt = rt;
+            let before = rt;
+            if proxify(&mut rt, &[], false, false) != Ok(false) {
+                return 2;
+            }
+            if proxify(&mut rt, &[vma(start, end, VVAR)], false, false).is_ok() {
+                return 3;
+            }
+            if proxify(&mut rt, &[vma(bad, bad_end, VDSO)], false, false).is_ok() {
+                return 4;
+            }
+            if proxify(&mut rt, &[vma(start, end, VDSO)], true, false).is_ok() {
+                return 5;
+            }
+            if proxify(&mut rt, &[vma(end, start, VDSO)], false, false).is_ok() {
+                return 6;
+            }
+            let mut absent = rt;
+            absent.vdso_start = VDSO_BAD_ADDR;
+            if proxify(&mut absent, &[vma(start, end, VDSO)], false, false).is_ok() {
+                return 7;
+            }
+            // Nothing was patched, moved or marked.
+            if rt.vdso_start != before.vdso_start || at(start, img.len()) != img {
+                return 8;
+            }
+            if at(rt.vdso_start, 4) != b"\x7fELF" {
+                return 9;
+            }
+            0
+        });
+        assert_eq!(code, 0);
+    }
+}

@@ -74,8 +74,8 @@ pub fn vma(start: u64, end: u64, status: u32) -> VmaEntry {
 }
 
 /// Run `f` in a forked child (it may move the vDSO or unmap things) and return its exit
-/// code, or 100 + the signal that killed it. The child must not allocate (another test
-/// thread may hold the allocator's lock at the fork). `maps`: the child's
+/// code, or 100 + the signal that killed it. The child must not allocate or free (another
+/// test thread may hold the allocator's lock at the fork): `f` captures only plain data. `maps`: the child's
 /// `/proc/self/maps` as `f` left it, sent back through a pipe.
 pub fn in_child(f: impl FnOnce() -> i32) -> (i32, String) {
     let mut p = [0; 2];
