@@ -11,7 +11,6 @@
 pub mod error;
 pub mod lock;
 pub mod log;
-
 pub mod aio_ring;
 pub mod entry;
 pub mod inotify;
@@ -33,7 +32,9 @@ pub mod thread;
 pub mod thread_common;
 pub mod threads;
 pub mod timerfd;
+pub mod vdso;
 pub mod vmas;
+
 
 #[cfg(test)]
 mod test_child;
