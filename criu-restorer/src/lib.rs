@@ -8,14 +8,15 @@
 //! `exit_group`), so a restore either completes or fails as a whole.
 #![cfg_attr(not(test), no_std)]
 
-pub mod error;
-pub mod lock;
-pub mod log;
 pub mod aio_ring;
+pub mod args;
 pub mod entry;
+pub mod error;
 pub mod inotify;
 pub mod itimers;
 pub mod kernel_time;
+pub mod lock;
+pub mod log;
 pub mod membarrier;
 pub mod mm;
 pub mod pages;
@@ -34,7 +35,6 @@ pub mod threads;
 pub mod timerfd;
 pub mod vdso;
 pub mod vmas;
-
 
 #[cfg(test)]
 mod test_child;

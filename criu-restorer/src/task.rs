@@ -5,15 +5,19 @@
 
 use core::convert::Infallible;
 
-use criu_abi::raw::{rt_sigaction_t, task_restore_args, VmaEntry};
+use criu_abi::raw::{faults_FI_VDSO_TRAMPOLINES, rt_sigaction_t, task_restore_args};
 use restorer::sys::fd::{AsFd, BorrowedFd, OwnedFd};
 use restorer::sys::signal::{self, KernelSigaction, SigprocmaskHow, SIGCHLD};
 use restorer::sys::sigtypes::SigSet;
 use restorer::sys::{fs, mm, process};
 
+use crate::args::{self, TaskArrays};
 use crate::error::Result;
 use crate::stage::{self, Stage};
-use crate::{bail, entry, log, mm as task_mm, pages, pr_debug, pr_info, sigchld, state, thread_common, threads, vmas};
+use crate::{
+    aio_ring, bail, entry, inotify, itimers, log, membarrier, mm as task_mm, pages, posix_timers, pr_debug, pr_info,
+    rlimits, rseq, sigchld, signals, state, tcp, thread_common, threads, timerfd, vdso, vmas,
+};
 
 // CRIU's SIGCHLD action is handed over in the kernel's layout.
 const _: () = assert!(core::mem::size_of::<rt_sigaction_t>() == core::mem::size_of::<KernelSigaction>());
@@ -34,14 +38,32 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     // SAFETY: CRIU dup'ed a /proc fd for the restorer; closed before the sigreturn.
     let proc_fd = unsafe { OwnedFd::from_raw_fd(args.proc_fd) };
 
-    unregister_libc_rseq(args);
+    // SAFETY: CRIU's args; the arrays are used only before rst_mem is unmapped below.
+    let arr = unsafe { TaskArrays::of(args) };
+    let vmas = arr.vmas;
+    let compat = args.compatible_mode;
+    // Park the runtime vDSO where the unmap spares it, if the kernel cannot map one.
+    vdso::park::before_unmap(
+        &mut args.vdso_maps_rt,
+        vmas,
+        args.can_map_vdso,
+        compat,
+        args.vdso_rt_parked_at,
+        args.vdso_rt_size,
+    )?;
+    rseq::unregister_libc(&args.libc_rseq);
     vmas::unmap_old(
         (args.premmapped_addr as usize, args.premmapped_len as usize),
         (args.bootstrap_start as usize, args.bootstrap_len as usize),
         args.task_size as usize,
     )?;
 
-    let vmas = vmas_of(args);
+    vdso::park::after_unmap(
+        &mut args.vdso_maps_rt,
+        args.can_map_vdso,
+        compat,
+        args.vdso_rt_parked_at,
+    )?;
     {
         // SAFETY: CRIU's uffd, valid until closed just below.
         let uffd = (args.uffd > -1).then(|| unsafe { BorrowedFd::borrow_raw(args.uffd) });
@@ -57,7 +79,15 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     vmas::advise_before_read(vmas)?;
     pages::restore(args, proc_fd.as_fd())?;
 
+    let force_trampolines = state::fault_injected(faults_FI_VDSO_TRAMPOLINES);
+    let has_proxy = vdso::proxy::proxify(&mut args.vdso_maps_rt, vmas, compat, force_trampolines)?;
+    // The runtime vDSO stays after __export_unmap only if a proxy jumps into it.
+    state::keep_rt_vdso(has_proxy);
+
     vmas::restore_protections(vmas);
+    for ring in arr.rings {
+        aio_ring::restore(ring)?;
+    }
     vmas::advise_after_read(vmas)?;
 
     task_mm::restore_name(&args.comm)?;
@@ -68,8 +98,14 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     thread_common::restore_tid_address_and_robust_list(me, false)?;
     thread_common::restore_nonsigframe_gpregs(me)?;
     thread_common::check_tls(me)?;
+    rseq::restore(&me.rseq)?;
 
     threads::clone_all(args, proc_fd.as_fd())?;
+
+    rlimits::restore(arr.rlims);
+    posix_timers::create(arr.posix_timers)?;
+    timerfd::arm(arr.timerfds)?;
+    membarrier::restore(args.membarrier_registration_mask)?;
 
     pr_info!(process::getpid(), ": Restored");
     stage::finish(Stage::Restore);
@@ -80,6 +116,7 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     if let Err(e) = signal::rt_sigprocmask(SigprocmaskHow::SETMASK, Some(&SigSet::FULL), None) {
         bail!("Unable to block signals ", e);
     }
+    inotify::cleanup(arr.inotify_fds)?;
     // SAFETY: CRIU's saved SIGCHLD action of the task, in the kernel's layout (checked
     // above); its handler is the task's code, mapped by now.
     let act = unsafe { &*(&args.sigchld_act as *const rt_sigaction_t).cast::<KernelSigaction>() };
@@ -87,7 +124,12 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     if let Err(e) = unsafe { signal::rt_sigaction(SIGCHLD, Some(act), None) } {
         bail!("Failed to restore SIGCHLD: ", e);
     }
+    signals::restore(arr.siginfo, true)?;
+    // SAFETY: the leader's own siginfo array in rst_mem, mapped until the end.
+    signals::restore(unsafe { args::slice(me.siginfo, me.siginfo_n) }, false)?;
     stage::finish(Stage::RestoreSigchld);
+
+    tcp::repair_off_all(arr.tcp_socks);
 
     state::threads_in_progress().set_and_wake(args.nr_threads as u32);
     stage::finish(Stage::RestoreCreds);
@@ -97,6 +139,10 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     drop(proc_fd);
     log::close();
 
+    // CRIU made sure, when it prepared them, that these cannot fail on bad values.
+    itimers::arm(&args.itimers);
+    posix_timers::arm(arr.posix_timers);
+
     // The frame is in the memory zone, which stays; the args do not (below).
     let (sp, frame) = entry::sigframe_of(me);
     let (rst_mem, rst_mem_size) = (args.rst_mem, args.rst_mem_size as usize);
@@ -105,33 +151,6 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     // again.
     let _ = unsafe { mm::munmap(rst_mem.cast(), rst_mem_size) };
     entry::rst_sigreturn(sp, frame)
-}
-
-fn vmas_of(args: &mut task_restore_args) -> &'static mut [VmaEntry] {
-    if args.vmas.is_null() || args.vmas_n == 0 {
-        return &mut [];
-    }
-    // SAFETY: CRIU lays out `vmas_n` VMA entries at `vmas` in rst_mem, which stays
-    // mapped until the restorer unmaps it last thing.
-    unsafe { core::slice::from_raw_parts_mut(args.vmas, args.vmas_n as usize) }
-}
-
-/// CRIU's own C library registered an rseq area in this thread; it is about to be
-/// unmapped, and the kernel would kill the thread at its next update of the area.
-fn unregister_libc_rseq(args: &task_restore_args) {
-    let r = &args.libc_rseq;
-    if r.rseq_abi_pointer == 0 {
-        return;
-    }
-    // SAFETY: unregistration of the area CRIU says is registered; it cannot fail then.
-    let _ = unsafe {
-        restorer::sys::thread::rseq(
-            r.rseq_abi_pointer as *mut _,
-            r.rseq_abi_size,
-            restorer::sys::thread::RSEQ_FLAG_UNREGISTER,
-            r.signature,
-        )
-    };
 }
 
 /// A task with an x86 shadow stack is not restored by this restorer: say so and fail

@@ -10,7 +10,7 @@ use restorer::sys::sigtypes::SigSet;
 
 use crate::error::Result;
 use crate::stage::{self, Stage};
-use crate::{bail, entry, pr_info, state, thread_common};
+use crate::{args, bail, entry, pr_info, rseq, signals, state, thread_common};
 
 /// Restore the calling thread from `t`; returns only on failure.
 pub fn restore(t: &mut thread_restore_args) -> Result<Infallible> {
@@ -25,12 +25,16 @@ pub fn restore(t: &mut thread_restore_args) -> Result<Infallible> {
     thread_common::restore_tid_address_and_robust_list(t, false)?;
     thread_common::restore_nonsigframe_gpregs(t)?;
     thread_common::check_tls(t)?;
+    rseq::restore(&t.rseq)?;
     // SAFETY: PR_SET_NAME reads the NUL-terminated name (CRIU terminates `comm`).
     if let Err(e) = unsafe { process::prctl(process::PR_SET_NAME, t.comm.as_ptr() as usize, 0, 0, 0) } {
         bail!("Unable to set a thread name: ", e);
     }
     pr_info!(process::gettid(), ": Restored");
     stage::finish(Stage::Restore);
+    // SAFETY: the thread's own siginfo array in rst_mem, mapped until the leader unmaps
+    // it after every thread is counted out.
+    signals::restore(unsafe { args::slice(t.siginfo, t.siginfo_n) }, false)?;
     stage::finish(Stage::RestoreSigchld);
     stage::finish(Stage::RestoreCreds);
     // Once counted out, the leader may unmap the thread args: read the frame first.
