@@ -51,6 +51,14 @@ fn make_criu(tree: &Path) -> Output {
         .expect("run make")
 }
 
+/// `make criu` succeeded, and without make's warning that an input is newer than now
+/// (which it prints for an mtime in the future).
+fn assert_made(out: &Output, what: &str) {
+    assert_ok(out, what);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("in the future") && !err.contains("Clock skew"), "{what}: {err}");
+}
+
 fn assert_ok(out: &Output, what: &str) {
     assert!(
         out.status.success(),
@@ -84,6 +92,27 @@ fn entries(dir: &Path) -> PathBuf {
     obj
 }
 
+/// An object calling a function no blob has: the audit must refuse it.
+fn external_call(dir: &Path) -> PathBuf {
+    let src = dir.join("external_call.S");
+    fs::write(
+        &src,
+        ".text\n.globl calls_out\n.type calls_out, @function\ncalls_out:\n\tcall printf\n\tret\n\
+         .section .note.GNU-stack, \"\", @progbits\n",
+    )
+    .unwrap();
+    let obj = dir.join("external_call.o");
+    let out = common::c_compiler()
+        .arg("-c")
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj)
+        .output()
+        .unwrap();
+    assert_ok(&out, "assembling external_call.S");
+    obj
+}
+
 fn mtime(p: &Path) -> std::time::SystemTime {
     fs::metadata(p).unwrap().modified().unwrap()
 }
@@ -100,6 +129,35 @@ fn install_builds_into_criu_and_restore_original_gives_it_back() {
     let theirs = fs::read(&object).unwrap();
     let their_header = fs::read(pie.join("restorer-blob.h")).unwrap();
     let criu_before = mtime(&tree.join("criu/criu"));
+
+    // Refused before the tree is touched: an object the audit rejects (with the audit's
+    // text), and one without CRIU's entry points (naming them).
+    let unclean = [external_call(&work)];
+    for (link_also, why, named) in [
+        (&unclean[..], "is not a clean PIE object", &["printf"][..]),
+        (
+            &[][..],
+            "lacks entry points CRIU's build refers to",
+            &["__export_restore_task", "__export_restore_thread", "__export_unmap"][..],
+        ),
+    ] {
+        let opts = Options {
+            tree: &tree,
+            restorer: STANDALONE,
+            link_also,
+        };
+        let e = install::install(&opts).expect_err(why).to_string();
+        assert!(e.contains(why), "{e}");
+        for n in named {
+            assert!(e.contains(n), "{n} named: {e}");
+        }
+        assert_eq!(
+            fs::read(&object).unwrap(),
+            theirs,
+            "{why}: the tree's object is untouched"
+        );
+        assert!(!original.exists(), "{why}: nothing kept");
+    }
 
     let link_also = [entries(&work)];
     let opts = Options {
@@ -122,7 +180,7 @@ fn install_builds_into_criu_and_restore_original_gives_it_back() {
     );
 
     let out = make_criu(&tree);
-    assert_ok(&out, "make criu with our restorer");
+    assert_made(&out, "make criu with our restorer");
     assert_eq!(
         fs::read(&object).unwrap(),
         ours,
@@ -145,16 +203,31 @@ fn install_builds_into_criu_and_restore_original_gives_it_back() {
         "criu was relinked with the new header"
     );
 
-    // Again, through the command line (whatever RESTORER is): the kept original stays
-    // CRIU's, never our object.
+    // Again, with the object installed already: the kept original stays CRIU's, never
+    // ours.
+    let again = install::install(&opts).unwrap_or_else(|e| panic!("second install: {e}"));
+    assert!(!again.saved_original);
+    assert_eq!(fs::read(&original).unwrap(), theirs);
+    assert_eq!(fs::read(&object).unwrap(), ours);
+
+    // Through the command line, with the restorer it installs: the standalone blob is
+    // refused for want of CRIU's entry points, the tree unchanged; the restorer proper
+    // goes in.
     let out = criu_pie(&["install"], &tree);
-    assert_ok(&out, "criu-pie install");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("kept by an earlier install"), "{stdout}");
-    assert!(
-        stdout.contains(&format!("next:     make -C {} criu", tree.display())),
-        "{stdout}"
-    );
+    if install::RESTORER == STANDALONE {
+        assert!(!out.status.success(), "{stdout}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("lacks entry points"), "{err}");
+        assert_eq!(fs::read(&object).unwrap(), ours);
+    } else {
+        assert_ok(&out, "criu-pie install");
+        assert!(stdout.contains("kept by an earlier install"), "{stdout}");
+        assert!(
+            stdout.contains(&format!("next:     make -C {} criu", tree.display())),
+            "{stdout}"
+        );
+    }
     assert_eq!(fs::read(&original).unwrap(), theirs);
 
     let out = criu_pie(&["install", "--restore-original"], &tree);
@@ -163,7 +236,7 @@ fn install_builds_into_criu_and_restore_original_gives_it_back() {
     assert!(!original.exists(), "the kept copy is moved back, not copied");
 
     let out = make_criu(&tree);
-    assert_ok(&out, "make criu after --restore-original");
+    assert_made(&out, "make criu after --restore-original");
     assert_eq!(fs::read(&object).unwrap(), theirs);
     assert_eq!(
         fs::read(pie.join("restorer-blob.h")).unwrap(),

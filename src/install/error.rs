@@ -17,6 +17,11 @@ pub enum Error {
     NoOriginal(PathBuf),
     /// Compiling, linking or auditing the restorer failed (the step's message).
     Build(String),
+    /// Our object lacks exports CRIU's own object (`criu`) has and its code refers to.
+    MissingExports {
+        criu: PathBuf,
+        missing: Vec<String>,
+    },
     /// The tree's own `compel hgen` refused the object (its output).
     CompelRefused(String),
     Io(PathBuf, io::Error),
@@ -50,6 +55,12 @@ impl fmt::Display for Error {
                 p.display()
             ),
             Error::Build(msg) => write!(f, "{msg}"),
+            Error::MissingExports { criu, missing } => write!(
+                f,
+                "the restorer object lacks entry points CRIU's build refers to ({}, which {} has): the tree was left as it was",
+                missing.join(", "),
+                criu.display()
+            ),
             Error::CompelRefused(msg) => write!(f, "the tree's compel hgen refused the restorer object: {msg}"),
             Error::Io(p, e) => write!(f, "{}: {e}", p.display()),
         }

@@ -2,12 +2,14 @@
 //!
 //! [`install`] checks that the tree was built ([`tree`]), builds the restorer package with
 //! the tree's ABI into a directory of its own under the workspace's `target/` ([`blob`]),
-//! and swaps it in for `criu/pie/restorer.built-in.o`, keeping CRIU's own object beside
-//! it ([`swap`]); [`restore_original`] puts that back. CRIU's `make criu` then turns
+//! checks that it has every entry point CRIU's own object has ([`exports`]), and swaps it
+//! in for `criu/pie/restorer.built-in.o`, keeping CRIU's own object beside it
+//! ([`swap`]); [`restore_original`] puts that back. CRIU's `make criu` then turns
 //! whichever object is in place into `restorer-blob.h` with its own `compel hgen`.
 
 mod blob;
 mod error;
+mod exports;
 mod swap;
 mod tree;
 
@@ -65,6 +67,7 @@ pub struct Installed {
 pub fn install(opts: &Options<'_>) -> Result<Installed, Error> {
     let tree = Tree::open_built(opts.tree)?;
     let built = blob::build(&tree, &opts.restorer, opts.link_also)?;
+    exports::check(&tree, &built.object)?;
     let saved_original = swap::put_in_place(&tree, &built.object)?;
     Ok(Installed {
         object: tree.restorer_object(),
