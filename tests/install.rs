@@ -56,7 +56,10 @@ fn make_criu(tree: &Path) -> Output {
 fn assert_made(out: &Output, what: &str) {
     assert_ok(out, what);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("in the future") && !err.contains("Clock skew"), "{what}: {err}");
+    assert!(
+        !err.contains("in the future") && !err.contains("Clock skew"),
+        "{what}: {err}"
+    );
 }
 
 fn assert_ok(out: &Output, what: &str) {
