@@ -2,9 +2,11 @@
 //!
 //! `build.rs` compiles the `restorer` crate into `restorer.built-in.o`, audits it and
 //! generates `restorer-blob.h`; this crate exposes their paths and writes them, with the
-//! audit report, into a directory of the user's choice.
+//! audit report, into a directory of the user's choice. [`install`] builds a restorer
+//! against a user's CRIU tree and drops it into that tree's build.
 
 pub mod artifacts;
+pub mod install;
 
 /// `restorer.built-in.o`: the linked, audited blob object (in the build's `OUT_DIR`).
 pub const BLOB_OBJECT: &str = env!("CRIU_PIE_BLOB_OBJECT");

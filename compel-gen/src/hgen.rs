@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::elf::{byte_range, Elf};
+use crate::elf::{byte_range, Elf, Symbol};
 use crate::error::Error;
 use crate::layout::{layout, Layout};
 use crate::relocs::Action;
@@ -79,20 +79,35 @@ pub(crate) fn check_compel_ident(ident: &[u8; 16]) -> Result<(), Error> {
     Ok(())
 }
 
+/// The names of the symbols the header defines `PREFIX_sym<name>` for, in the symbol
+/// table's order: what code including the header can refer to.
+pub fn exports(data: &[u8]) -> Result<Vec<String>, Error> {
+    let elf = Elf::parse(data)?;
+    Ok(elf
+        .symbols
+        .iter()
+        .filter(|s| is_placed_export(s, &elf))
+        .map(|s| s.display_name())
+        .collect())
+}
+
+/// An `__export*` symbol that compel places: in a section, or absolute.
+fn is_placed_export(sym: &Symbol<'_>, elf: &Elf<'_>) -> bool {
+    let index = usize::from(sym.shndx);
+    sym.name.starts_with(b"__export") && (sym.is_abs() || (index != 0 && index < elf.shnum()))
+}
+
 /// `#define PREFIX_sym<name> <address>` for every `__export*` symbol that compel places:
 /// in a section (its address plus the value) or absolute.
 fn write_exports(out: &mut Vec<u8>, elf: &Elf<'_>, layout: &Layout, prefix: &[u8]) {
     for sym in &elf.symbols {
-        if !sym.name.starts_with(b"__export") {
+        if !is_placed_export(sym, elf) {
             continue;
         }
-        let index = usize::from(sym.shndx);
         let addr = if sym.is_abs() {
             sym.value
-        } else if index != 0 && index < elf.shnum() {
-            sym.value.wrapping_add(layout.addr(index))
         } else {
-            continue;
+            sym.value.wrapping_add(layout.addr(usize::from(sym.shndx)))
         };
         out.extend_from_slice(b"#define ");
         out.extend_from_slice(prefix);

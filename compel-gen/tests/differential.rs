@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use compel_gen::hgen::{default_prefix, generate};
+use compel_gen::hgen::{default_prefix, exports, generate};
 
 const CALLS: &str = r#"
 static int __attribute__((noinline)) add(int a, int b) { return a + b; }
@@ -151,6 +151,14 @@ fn assert_same(dir: &Path, input: &str, prefix: Option<&str>) -> Vec<u8> {
         .expect("test inputs have a default prefix");
     let lib = generate(&data, input, &p).unwrap_or_else(|e| panic!("generate({input}): {e}"));
     assert_header_eq(&lib, &expected, &format!("library, {input}"));
+    // `exports` lists exactly the symbols compel's header defines, in its order.
+    let define = format!("#define {p}_sym");
+    let defined: Vec<String> = text(&expected)
+        .lines()
+        .filter_map(|l| l.strip_prefix(define.as_str()))
+        .map(|rest| rest.split(' ').next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(exports(&data).unwrap(), defined, "exports({input})");
 
     let mut a = vec!["hgen", "-f", input, "-o", "ours1.h"];
     let mut b = vec!["--file", input, "--output", "ours2.h"];

@@ -1,24 +1,41 @@
 //! The main job: write the restorer blob, its compel header and its audit into a
-//! directory (default `target/blob`) and print where they are.
+//! directory (default `target/blob`) and print where they are. `install` builds the
+//! restorer against a CRIU tree and drops it into that tree's build instead.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use criu_pie::install;
+
+const USAGE: &str =
+    "usage: criu-pie [DIR]   (writes restorer.built-in.o, restorer-blob.h and the audit into DIR, default target/blob)
+       criu-pie install --criu TREE [--restore-original]
+                        (builds the restorer against the built CRIU tree TREE and puts it in place of
+                         TREE/criu/pie/restorer.built-in.o, keeping the original beside it; with
+                         --restore-original, puts the original back)";
+
 fn main() -> ExitCode {
-    let mut args = std::env::args_os().skip(1);
-    let dir = match (args.next(), args.next()) {
-        (None, _) => PathBuf::from("target/blob"),
-        (Some(a), None) if a == "-h" || a == "--help" => {
-            println!("usage: criu-pie [DIR]   (writes restorer.built-in.o, restorer-blob.h and the audit into DIR, default target/blob)");
-            return ExitCode::SUCCESS;
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    match args.first() {
+        Some(a) if a == "install" => install_main(&args[1..]),
+        Some(a) if a == "-h" || a == "--help" => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
         }
-        (Some(d), None) => PathBuf::from(d),
-        _ => {
-            eprintln!("usage: criu-pie [DIR]");
-            return ExitCode::from(2);
-        }
-    };
-    match criu_pie::artifacts::write_to(&dir) {
+        None => write_main(Path::new("target/blob")),
+        Some(d) if args.len() == 1 => write_main(Path::new(d)),
+        _ => usage_error(),
+    }
+}
+
+fn usage_error() -> ExitCode {
+    eprintln!("{USAGE}");
+    ExitCode::from(2)
+}
+
+fn write_main(dir: &Path) -> ExitCode {
+    match criu_pie::artifacts::write_to(dir) {
         Ok(a) => {
             println!("object: {}", a.object.display());
             println!("header: {}", a.header.display());
@@ -40,4 +57,70 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn install_main(args: &[OsString]) -> ExitCode {
+    let mut tree: Option<PathBuf> = None;
+    let mut restore = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--criu" {
+            match it.next() {
+                Some(t) => tree = Some(PathBuf::from(t)),
+                None => return usage_error(),
+            }
+        } else if a == "--restore-original" {
+            restore = true;
+        } else {
+            return usage_error();
+        }
+    }
+    let Some(tree) = tree else {
+        return usage_error();
+    };
+    let result = if restore {
+        install::restore_original(&tree).map(|object| {
+            println!("restored: {} (CRIU's own restorer object)", object.display());
+        })
+    } else {
+        let opts = install::Options {
+            tree: &tree,
+            restorer: install::RESTORER,
+            link_also: &[],
+        };
+        install::install(&opts).map(|done| print_installed(&done))
+    };
+    match result {
+        Ok(()) => {
+            println!("next:     make -C {} criu", tree.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("criu-pie install: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_installed(done: &install::Installed) {
+    let b = &done.built;
+    println!(
+        "built:    {} (package {}, audit clean: {} warnings)",
+        b.object.display(),
+        done.restorer.package,
+        done.report().findings.len()
+    );
+    println!(
+        "checked:  compel hgen of the tree accepts it ({})",
+        b.compel_header.display()
+    );
+    println!("put in:   {}", done.object.display());
+    let kept = if done.saved_original {
+        "kept now"
+    } else if done.original.exists() {
+        "kept by an earlier install"
+    } else {
+        "none: the tree's object was this one already"
+    };
+    println!("original: {} ({kept})", done.original.display());
 }

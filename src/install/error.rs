@@ -1,0 +1,70 @@
+//! Why `install` or `--restore-original` failed.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+#[derive(Debug)]
+pub enum Error {
+    /// The directory has no `criu/include/restorer.h`.
+    NotCriu(PathBuf),
+    /// The tree lacks files `make criu` generates (relative paths).
+    NotBuilt {
+        tree: PathBuf,
+        missing: Vec<String>,
+    },
+    /// `--restore-original` without a kept original (its path).
+    NoOriginal(PathBuf),
+    /// Compiling, linking or auditing the restorer failed (the step's message).
+    Build(String),
+    /// Our object lacks exports CRIU's own object (`criu`) has and its code refers to.
+    MissingExports {
+        criu: PathBuf,
+        missing: Vec<String>,
+    },
+    /// The tree's own `compel hgen` refused the object (its output).
+    CompelRefused(String),
+    Io(PathBuf, io::Error),
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+        let path = path.into();
+        move |e| Error::Io(path, e)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotCriu(t) => write!(
+                f,
+                "{} is not a CRIU source tree (it has no criu/include/restorer.h)",
+                t.display()
+            ),
+            Error::NotBuilt { tree, missing } => write!(
+                f,
+                "{} is not a built CRIU tree (missing {}): run `make -C {} criu` first",
+                tree.display(),
+                missing.join(", "),
+                tree.display()
+            ),
+            Error::NoOriginal(p) => write!(
+                f,
+                "no original restorer object to put back: {} does not exist (install never ran on this tree, or it was restored already)",
+                p.display()
+            ),
+            Error::Build(msg) => write!(f, "{msg}"),
+            Error::MissingExports { criu, missing } => write!(
+                f,
+                "the restorer object lacks entry points CRIU's build refers to ({}, which {} has): the tree was left as it was",
+                missing.join(", "),
+                criu.display()
+            ),
+            Error::CompelRefused(msg) => write!(f, "the tree's compel hgen refused the restorer object: {msg}"),
+            Error::Io(p, e) => write!(f, "{}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
