@@ -29,7 +29,11 @@ fn work(tag: &str) -> PathBuf {
 
 /// Dump `w` with `criu` and restore it with the same binary; the restored PID.
 fn round_trip(sb: &Sandbox, criu: &Path, dir: &Path, w: &mut Workload) -> i32 {
-    let c = Criu { criu, dir: dir.to_path_buf(), timeout: STEP };
+    let c = Criu {
+        criu,
+        dir: dir.to_path_buf(),
+        timeout: STEP,
+    };
     c.dump(sb, w).unwrap_or_else(|e| panic!("{e}"));
     c.restore(sb, w.pid).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -68,7 +72,11 @@ fn a_multi_threaded_process_comes_back_with_every_thread_running() {
     assert_eq!(roundtrip::threads(w.pid).unwrap(), THREADS + 1);
     let pid = round_trip(&sb, &t.ours(), &dir, &mut w);
 
-    assert_eq!(roundtrip::threads(pid).unwrap(), THREADS + 1, "threads after the restore");
+    assert_eq!(
+        roundtrip::threads(pid).unwrap(),
+        THREADS + 1,
+        "threads after the restore"
+    );
     for i in 0..THREADS as u64 {
         verify_pattern(pid, base + i * 4 * MIB, 4 * MIB, &format!("thread {i}'s slice"));
     }
@@ -77,7 +85,12 @@ fn a_multi_threaded_process_comes_back_with_every_thread_running() {
     std::thread::sleep(Duration::from_millis(300));
     let after = counters(pid, ctr, THREADS);
     for i in 0..THREADS {
-        assert!(after[i] > before[i], "thread {i} stopped counting: {} -> {}", before[i], after[i]);
+        assert!(
+            after[i] > before[i],
+            "thread {i} stopped counting: {} -> {}",
+            before[i],
+            after[i]
+        );
     }
     assert!(sb.kill_all(&[pid], Duration::from_secs(10)).is_empty());
 }
@@ -106,6 +119,12 @@ fn a_madv_hugepage_vma_comes_back_in_huge_pages() {
         "AnonHugePages of a 64 MiB MADV_HUGEPAGE VMA: dumped {orig} kB, restored by ours {ours} kB; \
          stock CRIU 4.1.1: dumped {stock_orig} kB, restored {stock} kB"
     );
-    assert!(orig >= 32 * 1024, "the workload got only {orig} kB of huge pages: THP unavailable here?");
-    assert!(ours * 10 >= orig * 9, "ours restored {ours} kB of huge pages, the original had {orig} kB");
+    assert!(
+        orig >= 32 * 1024,
+        "the workload got only {orig} kB of huge pages: THP unavailable here?"
+    );
+    assert!(
+        ours * 10 >= orig * 9,
+        "ours restored {ours} kB of huge pages, the original had {orig} kB"
+    );
 }

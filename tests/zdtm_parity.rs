@@ -41,8 +41,14 @@ fn zdtm_static_suite_stock_and_rust_restorer_side_by_side() {
     let cfg = Config {
         static_dir: t.fixture.zdtm_static(),
         binaries: vec![
-            Binary { name: "stock".into(), path: t.stock() },
-            Binary { name: "rust".into(), path: t.ours() },
+            Binary {
+                name: "stock".into(),
+                path: t.stock(),
+            },
+            Binary {
+                name: "rust".into(),
+                path: t.ours(),
+            },
         ],
         tests: None,
         dump_args: vec![],
@@ -57,7 +63,11 @@ fn zdtm_static_suite_stock_and_rust_restorer_side_by_side() {
 
     let table = report::table(&rep);
     fs::write(out.join("parity-4.1.1.txt"), &table).unwrap();
-    fs::write(out.join("parity-4.1.1.json"), serde_json::to_string_pretty(&report::json(&rep)).unwrap()).unwrap();
+    fs::write(
+        out.join("parity-4.1.1.json"),
+        serde_json::to_string_pretty(&report::json(&rep)).unwrap(),
+    )
+    .unwrap();
     for (b, file) in [(0, "stock-4.1.1.pass"), (1, "rust-restorer.pass")] {
         let passed: String = rep.passed(b).iter().map(|t| format!("{t}\n")).collect();
         fs::write(out.join(file), passed).unwrap();

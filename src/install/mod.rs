@@ -33,8 +33,8 @@ pub struct Restorer {
 
 /// The restorer `criu-pie install` builds.
 pub const RESTORER: Restorer = Restorer {
-    package: "restorer",
-    features: "standalone",
+    package: "criu-restorer",
+    features: "blob",
     script: "linker/restorer.lds",
 };
 

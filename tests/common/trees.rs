@@ -44,20 +44,37 @@ pub fn trees() -> &'static Trees {
             let _ = fs::remove_dir_all(&copy);
             fs::create_dir_all(copy.parent().unwrap()).unwrap();
             // -a: the copy keeps the build's mtimes, so make rebuilds only what install changes.
-            let st = Command::new("cp").arg("-a").arg(fixture.root()).arg(&copy).status().unwrap();
+            let st = Command::new("cp")
+                .arg("-a")
+                .arg(fixture.root())
+                .arg(&copy)
+                .status()
+                .unwrap();
             assert!(st.success(), "cp -a {} {}", fixture.root().display(), copy.display());
             fs::write(&stamp, b"").unwrap();
         }
-        let done = install::install(&Options { tree: &copy, restorer: RESTORER, link_also: &[] })
-            .unwrap_or_else(|e| panic!("install into {}: {e}", copy.display()));
+        let done = install::install(&Options {
+            tree: &copy,
+            restorer: RESTORER,
+            link_also: &[],
+        })
+        .unwrap_or_else(|e| panic!("install into {}: {e}", copy.display()));
         assert!(done.report().is_clean());
-        let out = Command::new("make").arg("-C").arg(&copy).args(["-j2", "criu"]).output().unwrap();
+        let out = Command::new("make")
+            .arg("-C")
+            .arg(&copy)
+            .args(["-j2", "criu"])
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "make criu with the Rust restorer:\n{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        Trees { fixture, ours_root: copy }
+        Trees {
+            fixture,
+            ours_root: copy,
+        }
     })
 }

@@ -1,6 +1,6 @@
 //! The test workloads of tests/harness/*.c: compiling them, and checking the memory of
 //! a process running one (every byte). Included by path from the tests of several
-//! crates, whose manifests sit one level below the workspace root.
+//! crates.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -10,10 +10,20 @@ pub const SEED: u64 = 0x5eed;
 pub const PAGE: u64 = 4096;
 pub const MIB: u64 = 1 << 20;
 
+/// tests/harness of the workspace: the including crate's manifest directory is the root
+/// or one below it.
+fn harness_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("tests/harness"))
+        .find(|d| d.join("pattern_workload.c").is_file())
+        .expect("tests/harness/pattern_workload.c above the crate")
+}
+
 /// Compile tests/harness/NAME.c into `dir`.
 pub fn compile(name: &str, dir: &Path) -> PathBuf {
     let exe = dir.join(name);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/harness/{name}.c"));
+    let src = harness_dir().join(format!("{name}.c"));
     let cc = cc::Build::new()
         .opt_level(2)
         .target("x86_64-unknown-linux-gnu")
