@@ -3,8 +3,6 @@
 //! byte of their memory checked afterwards, their threads alive and counting, and a
 //! MADV_HUGEPAGE VMA back in huge pages (stock CRIU's figure beside ours).
 
-#[path = "common/trees.rs"]
-mod trees;
 #[path = "harness/workloads.rs"]
 mod workloads;
 
@@ -40,7 +38,7 @@ fn round_trip(sb: &Sandbox, criu: &Path, dir: &Path, w: &mut Workload) -> i32 {
 
 #[test]
 fn a_patterned_process_comes_back_byte_for_byte() {
-    let t = trees::trees();
+    let t = criu_pie::testbed::trees().unwrap_or_else(|e| panic!("{e}"));
     let dir = work("pattern");
     let exe = compile("pattern_workload", &dir);
     let mut sb = Sandbox::new().unwrap();
@@ -62,7 +60,7 @@ fn counters(pid: i32, at: u64, n: usize) -> Vec<u64> {
 #[test]
 fn a_multi_threaded_process_comes_back_with_every_thread_running() {
     const THREADS: usize = 4;
-    let t = trees::trees();
+    let t = criu_pie::testbed::trees().unwrap_or_else(|e| panic!("{e}"));
     let dir = work("threads");
     let exe = compile("threads_workload", &dir);
     let mut sb = Sandbox::new().unwrap();
@@ -112,7 +110,7 @@ fn huge_pages_with(criu: &Path, tag: &str) -> (u64, u64) {
 
 #[test]
 fn a_madv_hugepage_vma_comes_back_in_huge_pages() {
-    let t = trees::trees();
+    let t = criu_pie::testbed::trees().unwrap_or_else(|e| panic!("{e}"));
     let (orig, ours) = huge_pages_with(&t.ours(), "thp-ours");
     let (stock_orig, stock) = huge_pages_with(&t.stock(), "thp-stock");
     eprintln!(

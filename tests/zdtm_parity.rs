@@ -4,9 +4,6 @@
 //! each of tests/zdtm/rust-restorer.txt with ours; the pass lists, the table and the
 //! JSON go to target/zdtm/. The hugetlb tests get their huge pages and give them back.
 
-#[path = "common/trees.rs"]
-mod trees;
-
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -34,7 +31,7 @@ fn missing(rep: &Report, b: usize, list: &str) -> Vec<String> {
 
 #[test]
 fn zdtm_static_suite_stock_and_rust_restorer_side_by_side() {
-    let t = trees::trees();
+    let t = criu_pie::testbed::trees().unwrap_or_else(|e| panic!("{e}"));
     let out: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("../zdtm");
     fs::create_dir_all(&out).unwrap();
     let before = hugepages::read().unwrap();

@@ -1,0 +1,79 @@
+//! The two CRIU 4.1.1 binaries the Rust-restorer tests and benchmarks compare: the
+//! criu-src fixture's own (stock), and a copy of the fixture's tree with the Rust
+//! restorer installed by [`crate::install`] and rebuilt by the tree's own `make criu`
+//! (ours). The copy lives under the target directory and is made once.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::install::{self, Options, RESTORER};
+use criu_src::CriuTree;
+
+pub struct Trees {
+    pub fixture: CriuTree,
+    /// The copy with ours installed.
+    pub ours_root: PathBuf,
+}
+
+impl Trees {
+    pub fn stock(&self) -> PathBuf {
+        self.fixture.criu()
+    }
+
+    pub fn ours(&self) -> PathBuf {
+        self.ours_root.join("criu/criu")
+    }
+}
+
+fn target() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| install::workspace_root().join("target"))
+}
+
+/// Both trees, the copy made, installed and built once a process.
+pub fn trees() -> Result<&'static Trees, String> {
+    static TREES: OnceLock<Result<Trees, String>> = OnceLock::new();
+    TREES.get_or_init(make).as_ref().map_err(Clone::clone)
+}
+
+fn make() -> Result<Trees, String> {
+    let fixture = CriuTree::fixture().map_err(|e| e.to_string())?;
+    let copy = target().join("rust-restorer/criu-4.1.1");
+    let stamp = copy.join(".copied");
+    if !stamp.is_file() {
+        let _ = fs::remove_dir_all(&copy);
+        fs::create_dir_all(copy.parent().unwrap()).map_err(|e| format!("mkdir {}: {e}", copy.display()))?;
+        // -a: the copy keeps the build's mtimes, so make rebuilds only what install changes.
+        let st = Command::new("cp").arg("-a").arg(fixture.root()).arg(&copy).status();
+        if !matches!(&st, Ok(s) if s.success()) {
+            return Err(format!("cp -a {} {}: {st:?}", fixture.root().display(), copy.display()));
+        }
+        fs::write(&stamp, b"").map_err(|e| format!("{}: {e}", stamp.display()))?;
+    }
+    install::install(&Options {
+        tree: &copy,
+        restorer: RESTORER,
+        link_also: &[],
+    })
+    .map_err(|e| format!("install into {}: {e}", copy.display()))?;
+    let out = Command::new("make")
+        .arg("-C")
+        .arg(&copy)
+        .args(["-j2", "criu"])
+        .output()
+        .map_err(|e| format!("make: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "make criu with the Rust restorer:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(Trees {
+        fixture,
+        ours_root: copy,
+    })
+}
