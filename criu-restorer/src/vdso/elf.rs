@@ -254,9 +254,9 @@ fn symbol_matches(img: Image<'_>, t: &Tables, sym: u64, name: &[u8]) -> Option<u
     let at = t.img_strtab.wrapping_add(u64::from(s.u32(0)?));
     let candidate = img.bytes(at, NAME_LEN as u64)?;
     // strncmp over NAME_LEN bytes: equal up to the first NUL of both.
-    for i in 0..NAME_LEN {
+    for (i, &have) in candidate.iter().enumerate() {
         let want = name.get(i).copied().unwrap_or(0);
-        if candidate[i] != want {
+        if have != want {
             return None;
         }
         if want == 0 {

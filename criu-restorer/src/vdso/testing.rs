@@ -45,10 +45,12 @@ pub fn host_image() -> &'static [u8] {
 /// The runtime vDSO/vvar pair as CRIU's `vdso_fill_self_symtable` fills `vdso_maps_rt`.
 pub fn runtime() -> vdso_maps {
     let h = host();
-    let mut rt = vdso_maps::default();
-    rt.vdso_start = h.vdso.0;
+    let mut rt = vdso_maps {
+        vdso_start: h.vdso.0,
+        vvar_start: VVAR_BAD_ADDR,
+        ..Default::default()
+    };
     rt.sym.vdso_size = h.vdso.1 - h.vdso.0;
-    rt.vvar_start = VVAR_BAD_ADDR;
     rt.sym.vvar_size = VVAR_BAD_SIZE;
     if let Some((s, e)) = h.vvar {
         rt.vvar_start = s;
