@@ -8,6 +8,17 @@
 //! `exit_group`), so a restore either completes or fails as a whole.
 #![cfg_attr(not(test), no_std)]
 
+pub mod cg_set;
+pub mod creds;
+pub mod dumpable;
 pub mod error;
 pub mod lock;
 pub mod log;
+pub mod lsm;
+pub mod pdeath;
+pub mod prctl_bits;
+pub mod sched;
+pub mod seccomp;
+pub mod subreaper;
+#[cfg(test)]
+mod test_child;
