@@ -128,7 +128,7 @@ fn recv_ack(sk: BorrowedFd<'_>) -> Result {
 mod tests {
     use super::*;
     use criu_abi::raw::mutex_t;
-    use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
+    use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 
     fn passcred(fd: &OwnedFd) {
         let on: i32 = 1;
@@ -188,41 +188,50 @@ mod tests {
     fn pair() -> (OwnedFd, OwnedFd) {
         let mut fds = [0; 2];
         // SAFETY: socketpair writes two fds.
-        assert_eq!(
-            unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0, fds.as_mut_ptr()) },
-            0
-        );
+        let r = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0, fds.as_mut_ptr()) };
+        assert_eq!(r, 0);
         // SAFETY: both fds are new and ours.
-        let (a, b) = unsafe {
-            (
-                std::os::fd::FromRawFd::from_raw_fd(fds[0]),
-                std::os::fd::FromRawFd::from_raw_fd(fds[1]),
-            )
-        };
+        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         passcred(&a);
         passcred(&b);
         (a, b)
     }
 
-    fn is_open(fd: i32) -> bool {
-        // SAFETY: F_GETFD only looks the fd up.
-        unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+    fn inode(fd: i32) -> Option<u64> {
+        // SAFETY: fstat writes one stat into `st`.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        (unsafe { libc::fstat(fd, &mut st) } == 0).then_some(st.st_ino)
+    }
+
+    /// Whether `fd` no longer refers to the socket `witness` (a dup of it) names; other
+    /// tests' threads may have reused the number since.
+    fn closed(fd: i32, witness: &OwnedFd) -> bool {
+        inode(fd) != inode(witness.as_raw_fd())
+    }
+
+    fn args(cg_set: i32, sk: i32) -> thread_restore_args {
+        thread_restore_args {
+            cg_set,
+            cgroupd_sk: sk,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn request_and_ack_under_the_lock() {
         let (ours, theirs) = pair();
+        let witness = ours.try_clone().unwrap();
         let d = cgroupd(theirs, Some(process::gettid()));
         let mut m = mutex_t::default();
-        let mut args = thread_restore_args::default();
-        args.cg_set = 5;
-        args.cgroupd_sk = ours.into_raw_fd();
+        let args = args(5, ours.into_raw_fd());
         // SAFETY: `m` outlives the borrow.
         restore(&args, unsafe { Mutex::from_raw(&mut m) }).unwrap();
         assert_eq!(d.join().unwrap(), (5, process::gettid()));
-        assert!(!is_open(args.cgroupd_sk), "the socket is closed");
+        assert!(closed(args.cgroupd_sk, &witness), "the socket is closed");
         // SAFETY: the mutex word is one u32.
-        assert_eq!(unsafe { *(&m as *const mutex_t).cast::<u32>() }, 0, "unlocked");
+        let word = unsafe { *(&m as *const mutex_t).cast::<u32>() };
+        assert_eq!(word, 0, "unlocked");
     }
 
     #[test]
@@ -230,27 +239,24 @@ mod tests {
         let mut m = mutex_t::default();
         for reply in [Some(1), None] {
             let (ours, theirs) = pair();
+            let witness = ours.try_clone().unwrap();
             let d = cgroupd(theirs, reply);
-            let mut args = thread_restore_args::default();
-            args.cg_set = 3;
-            args.cgroupd_sk = ours.into_raw_fd();
+            let args = args(3, ours.into_raw_fd());
             // The answerless daemon closes its end on return: recvmsg sees EOF.
             // SAFETY: `m` outlives the borrow.
             assert!(restore(&args, unsafe { Mutex::from_raw(&mut m) }).is_err());
             d.join().unwrap();
-            assert!(!is_open(args.cgroupd_sk));
+            assert!(closed(args.cgroupd_sk, &witness));
         }
     }
 
     #[test]
     fn no_set_no_traffic() {
         let (ours, _theirs) = pair();
+        let witness = ours.try_clone().unwrap();
         let mut m = mutex_t::default();
-        let mut args = thread_restore_args::default();
-        args.cg_set = -1;
-        args.cgroupd_sk = ours.as_raw_fd();
         // SAFETY: `m` outlives the borrow.
-        restore(&args, unsafe { Mutex::from_raw(&mut m) }).unwrap();
-        assert!(is_open(ours.as_raw_fd()), "left open when unused");
+        restore(&args(-1, ours.as_raw_fd()), unsafe { Mutex::from_raw(&mut m) }).unwrap();
+        assert!(!closed(ours.as_raw_fd(), &witness), "left open when unused");
     }
 }

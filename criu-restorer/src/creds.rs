@@ -99,9 +99,11 @@ pub fn restore(ca: &thread_creds_args, proc_fd: BorrowedFd<'_>, lsm_type: i32, u
 
     // SELinux got `current` before the threads were made (lsm::set_selinux_context).
     if lsm_type != LSMTYPE_SELINUX {
-        lsm::set_label(ca.lsm_profile, Attr::Current, proc_fd)?;
+        // SAFETY: CRIU's relocated creds args: a null or NUL-terminated label.
+        lsm::set_label(unsafe { lsm::label_arg(ca.lsm_profile) }, Attr::Current, proc_fd)?;
     }
-    lsm::set_label(ca.lsm_sockcreate, Attr::SockCreate, proc_fd)?;
+    // SAFETY: as above.
+    lsm::set_label(unsafe { lsm::label_arg(ca.lsm_sockcreate) }, Attr::SockCreate, proc_fd)?;
 
     if nnp {
         if let Err(e) = pr::set_no_new_privs(ce.no_new_privs) {

@@ -13,7 +13,6 @@ use restorer::sys::oflags::OFlags;
 use restorer::sys::{fs, process};
 
 use crate::error::Result;
-use crate::log::CString;
 use crate::{bail, pr_info};
 
 /// CRIU's `Lsmtype` (`images/inventory.proto`), as `task_restore_args.lsm_type` holds it.
@@ -42,13 +41,22 @@ impl Attr {
 /// CRIU's `STD_LOG_SIMPLE_CHUNK`, the size of its path buffer.
 const PATH_MAX: usize = 256;
 
-/// Write `label` (NUL-terminated, in CRIU's args; null: nothing to do) to the calling
-/// thread's `attr` file under `proc_fd` (CRIU's `/proc` fd).
-pub fn set_label(label: *const c_char, attr: Attr, proc_fd: BorrowedFd<'_>) -> Result {
-    if label.is_null() {
-        return Ok(());
-    }
-    pr_info!("restoring lsm profile (", attr.name(), ") ", CString(label));
+/// A label pointer of CRIU's args (`thread_creds_args.lsm_profile`, `lsm_sockcreate`):
+/// null when the image has none.
+///
+/// # Safety
+/// A non-null `p` must point to a NUL-terminated string that lives for `'a` (CRIU's
+/// args area, relocated by `rst_reloc_creds`, stays mapped for the whole restore).
+pub unsafe fn label_arg<'a>(p: *const c_char) -> Option<&'a CStr> {
+    // SAFETY: the caller vouches for a non-null `p`.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })
+}
+
+/// Write `label` (`None`: nothing to do) to the calling thread's `attr` file under
+/// `proc_fd` (CRIU's `/proc` fd).
+pub fn set_label(label: Option<&CStr>, attr: Attr, proc_fd: BorrowedFd<'_>) -> Result {
+    let Some(label) = label else { return Ok(()) };
+    pr_info!("restoring lsm profile (", attr.name(), ") ", label);
 
     let mut buf = [0u8; PATH_MAX];
     let path = attr_path(&mut buf, process::gettid(), attr);
@@ -56,9 +64,6 @@ pub fn set_label(label: *const c_char, attr: Attr, proc_fd: BorrowedFd<'_>) -> R
         Ok(fd) => fd,
         Err(e) => bail!("failed openat ", e),
     };
-    // SAFETY: CRIU hands the restorer NUL-terminated labels in its args area, which stays
-    // mapped for the whole restore.
-    let label = unsafe { CStr::from_ptr(label) };
     // One write, as CRIU does: the kernel takes a label whole or not at all.
     let ret = fs::write(&fd, label.to_bytes());
     drop(fd);
@@ -74,7 +79,8 @@ pub fn set_selinux_context(lsm_type: i32, creds: &thread_creds_args, proc_fd: Bo
     if lsm_type != LSMTYPE_SELINUX {
         return Ok(());
     }
-    set_label(creds.lsm_profile, Attr::Current, proc_fd)
+    // SAFETY: CRIU's relocated creds args: a null or NUL-terminated label.
+    set_label(unsafe { label_arg(creds.lsm_profile) }, Attr::Current, proc_fd)
 }
 
 /// `self/task/TID/attr/NAME`, relative to the `/proc` fd.
@@ -138,15 +144,17 @@ mod tests {
         let proc_fd = unsafe { BorrowedFd::borrow_raw(dir.as_raw_fd()) };
         let attr = root.join(format!("self/task/{}/attr", process::gettid()));
 
-        set_label(c"unconfined_t".as_ptr(), Attr::Current, proc_fd).unwrap();
-        set_label(c"sock_t".as_ptr(), Attr::SockCreate, proc_fd).unwrap();
-        set_label(core::ptr::null(), Attr::Current, proc_fd).unwrap();
+        set_label(Some(c"unconfined_t"), Attr::Current, proc_fd).unwrap();
+        set_label(Some(c"sock_t"), Attr::SockCreate, proc_fd).unwrap();
+        set_label(None, Attr::Current, proc_fd).unwrap();
         assert_eq!(std::fs::read(attr.join("current")).unwrap(), b"unconfined_t");
         assert_eq!(std::fs::read(attr.join("sockcreate")).unwrap(), b"sock_t");
 
         // SELinux only: the task-level call leaves other LSMs' labels to the creds step.
-        let mut creds = thread_creds_args::default();
-        creds.lsm_profile = c"other".as_ptr().cast_mut();
+        let creds = thread_creds_args {
+            lsm_profile: c"other".as_ptr().cast_mut(),
+            ..Default::default()
+        };
         set_selinux_context(LSMTYPE_APPARMOR, &creds, proc_fd).unwrap();
         assert_eq!(std::fs::read(attr.join("current")).unwrap(), b"unconfined_t");
         set_selinux_context(LSMTYPE_SELINUX, &creds, proc_fd).unwrap();
@@ -154,7 +162,7 @@ mod tests {
 
         // No such file: the restore fails.
         std::fs::remove_file(attr.join("current")).unwrap();
-        assert!(set_label(c"x".as_ptr(), Attr::Current, proc_fd).is_err());
+        assert!(set_label(Some(c"x"), Attr::Current, proc_fd).is_err());
         std::fs::remove_dir_all(root).unwrap();
     }
 

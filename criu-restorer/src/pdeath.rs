@@ -24,7 +24,8 @@ mod tests {
     fn pdeathsig() -> i32 {
         let mut sig = 0;
         // SAFETY: PR_GET_PDEATHSIG writes one int.
-        assert_eq!(unsafe { libc::prctl(libc::PR_GET_PDEATHSIG, &mut sig as *mut i32) }, 0);
+        let r = unsafe { libc::prctl(libc::PR_GET_PDEATHSIG, &mut sig as *mut i32) };
+        assert_eq!(r, 0);
         sig
     }
 

@@ -144,11 +144,12 @@ mod tests {
         }
 
         fn args(&mut self, mode: i32) -> thread_restore_args {
-            let mut a = thread_restore_args::default();
-            a.seccomp_mode = mode;
-            a.seccomp_filters_n = self.n as u32;
-            a.seccomp_filters = self.mem.as_mut_ptr().cast();
-            a
+            thread_restore_args {
+                seccomp_mode: mode,
+                seccomp_filters_n: self.n as u32,
+                seccomp_filters: self.mem.as_mut_ptr().cast(),
+                ..Default::default()
+            }
         }
     }
 

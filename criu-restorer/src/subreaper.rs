@@ -24,10 +24,8 @@ mod tests {
     fn subreaper() -> i32 {
         let mut v = 0;
         // SAFETY: PR_GET_CHILD_SUBREAPER writes one int.
-        assert_eq!(
-            unsafe { libc::prctl(libc::PR_GET_CHILD_SUBREAPER, &mut v as *mut i32) },
-            0
-        );
+        let r = unsafe { libc::prctl(libc::PR_GET_CHILD_SUBREAPER, &mut v as *mut i32) };
+        assert_eq!(r, 0);
         v
     }
 
