@@ -169,7 +169,7 @@ fn move_tail(ctx: AioContext, head: u32, tail: u32, nr: u32) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_child::in_child;
+    use crate::test_child::in_child_code as in_child;
     use restorer::sys::aio::{io_destroy, io_getevents};
     use restorer::sys::time::Timespec;
 

@@ -20,7 +20,7 @@ pub fn arm(itimers: &[itimerval; 3]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_child::in_child;
+    use crate::test_child::in_child_code as in_child;
     use restorer::sys::time::{getitimer, Itimerval};
 
     fn val(value_sec: i64, interval_sec: i64) -> itimerval {

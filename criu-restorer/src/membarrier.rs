@@ -34,7 +34,7 @@ pub fn restore(mask: i32) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_child::in_child;
+    use crate::test_child::in_child_code as in_child;
     use restorer::sys::thread::{
         MEMBARRIER_CMD_GET_REGISTRATIONS, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED,
         MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,

@@ -167,7 +167,7 @@ fn create_with_ids(timers: &[restore_posix_timer]) -> core::result::Result<(), i
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_child::in_child;
+    use crate::test_child::in_child_code as in_child;
     use restorer::sys::errno::Errno;
     use restorer::sys::signal::SIGUSR1;
     use restorer::sys::time::{timer_gettime, SIGEV_SIGNAL};

@@ -20,7 +20,7 @@ pub fn restore(rlims: &[rlimit64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_child::in_child;
+    use crate::test_child::in_child_code as in_child;
     use restorer::sys::sched::getrlimit;
 
     const RLIMIT_STACK: usize = 3;

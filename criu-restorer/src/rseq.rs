@@ -69,7 +69,7 @@ pub fn unregister_libc(p: &rst_rseq_param) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_child::in_child;
+    use crate::test_child::in_child_code as in_child;
     use restorer::sys::errno::Errno;
     use restorer::sys::thread::{arch_prctl_get, RSEQ_ORIG_SIZE};
 

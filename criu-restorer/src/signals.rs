@@ -48,7 +48,7 @@ fn as_siginfo(info: &siginfo_t) -> SigInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_child::in_child;
+    use crate::test_child::in_child_code as in_child;
     use restorer::sys::signal::{rt_sigpending, rt_sigprocmask, rt_sigtimedwait, SigprocmaskHow, SIGUSR1};
     use restorer::sys::sigtypes::{SigSet, SI_QUEUE};
     use restorer::sys::time::Timespec;

@@ -64,6 +64,7 @@ fn table() -> Vec<Check> {
         "ID_UNCHANGED" = "(unsigned int)-1": creds::ID_UNCHANGED,
         "LINUX_CAPABILITY_VERSION_3" = "_LINUX_CAPABILITY_VERSION_3": creds::LINUX_CAPABILITY_VERSION_3,
         "LINUX_CAPABILITY_VERSION_1" = "_LINUX_CAPABILITY_VERSION_1": creds::LINUX_CAPABILITY_VERSION_1,
+        "SECURE_NO_SETUID_FIXUP": creds::SECURE_NO_SETUID_FIXUP,
         "RWF_NOAPPEND": fs::RWF_NOAPPEND,
         "CLOSE_RANGE_UNSHARE": fs::CLOSE_RANGE_UNSHARE,
         "CLOSE_RANGE_CLOEXEC": fs::CLOSE_RANGE_CLOEXEC,
@@ -227,6 +228,7 @@ const PROLOGUE: &str = r#"
 #include <linux/futex.h>
 #include <linux/kcmp.h>
 #include <linux/rseq.h>
+#include <linux/securebits.h>
 #include <linux/userfaultfd.h>
 
 /* RSEQ_SIG is the signature the C library picks for x86 (glibc's sys/rseq.h). */

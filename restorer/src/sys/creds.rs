@@ -44,6 +44,10 @@ pub const CAP_BPF: u32 = linux_raw_sys::general::CAP_BPF;
 pub const CAP_CHECKPOINT_RESTORE: u32 = linux_raw_sys::general::CAP_CHECKPOINT_RESTORE;
 pub const CAP_LAST_CAP: u32 = linux_raw_sys::general::CAP_LAST_CAP;
 
+/// `SECURE_NO_SETUID_FIXUP` (`<linux/securebits.h>`): the securebit (a bit number, for
+/// `PR_SET_SECUREBITS`) under which uid changes leave the capability sets alone.
+pub const SECURE_NO_SETUID_FIXUP: u32 = 2;
+
 /// The kernel's `struct __user_cap_header_struct`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -112,6 +112,11 @@ pub const KCMP_IO: i32 = 5;
 pub const KCMP_SYSVSEM: i32 = 6;
 pub const KCMP_EPOLL_TFD: i32 = 7;
 
+// A thread's seccomp mode (`PR_GET_SECCOMP`, `/proc/PID/status`).
+pub const SECCOMP_MODE_DISABLED: i32 = linux_raw_sys::ptrace::SECCOMP_MODE_DISABLED as i32;
+pub const SECCOMP_MODE_STRICT: i32 = linux_raw_sys::ptrace::SECCOMP_MODE_STRICT as i32;
+pub const SECCOMP_MODE_FILTER: i32 = linux_raw_sys::ptrace::SECCOMP_MODE_FILTER as i32;
+
 // `seccomp` operations, flags and filter return values.
 pub const SECCOMP_SET_MODE_STRICT: u32 = linux_raw_sys::ptrace::SECCOMP_SET_MODE_STRICT;
 pub const SECCOMP_SET_MODE_FILTER: u32 = linux_raw_sys::ptrace::SECCOMP_SET_MODE_FILTER;
