@@ -15,8 +15,9 @@ use crate::args::{self, TaskArrays};
 use crate::error::Result;
 use crate::stage::{self, Stage};
 use crate::{
-    aio_ring, bail, entry, inotify, itimers, log, membarrier, mm as task_mm, pages, posix_timers, pr_debug, pr_info,
-    rlimits, rseq, sigchld, signals, state, tcp, thread_common, threads, timerfd, vdso, vmas,
+    aio_ring, bail, creds, dumpable, entry, inotify, itimers, log, lsm, membarrier, mm as task_mm, pages, pdeath,
+    posix_timers, pr_debug, pr_info, rlimits, rseq, seccomp, sigchld, signals, state, subreaper, tcp, thread_common,
+    threads, timerfd, vdso, vmas,
 };
 
 // CRIU's SIGCHLD action is handed over in the kernel's layout.
@@ -95,10 +96,11 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
 
     // SAFETY: `t` is the leader's own thread args, in the bootstrap area.
     let me = unsafe { &mut *args.t };
-    thread_common::restore_tid_address_and_robust_list(me, false)?;
-    thread_common::restore_nonsigframe_gpregs(me)?;
-    thread_common::check_tls(me)?;
-    rseq::restore(&me.rseq)?;
+    // SAFETY: the leader's creds args, relocated by CRIU into rst_mem.
+    let creds = unsafe { &*me.creds_args };
+    // The SELinux context must be set before the threads exist.
+    lsm::set_selinux_context(args.lsm_type, creds, proc_fd.as_fd())?;
+    thread_common::restore(me)?;
 
     threads::clone_all(args, proc_fd.as_fd())?;
 
@@ -130,9 +132,19 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     stage::finish(Stage::RestoreSigchld);
 
     tcp::repair_off_all(arr.tcp_socks);
+    // Privileged (uid 0 in the task's user namespace): before the creds.
+    seccomp::restore(me)?;
+    // Last: ns_last_pid, TCP repair and seccomp need the privileges the creds drop.
+    let creds_ok = creds::restore(creds, proc_fd.as_fd(), args.lsm_type, args.uid).is_ok()
+        && dumpable::restore(&args.mm).is_ok()
+        && pdeath::restore(me.pdeath_sig).is_ok()
+        && subreaper::restore(args.child_subreaper).is_ok();
 
     state::threads_in_progress().set_and_wake(args.nr_threads as u32);
     stage::finish(Stage::RestoreCreds);
+    if !creds_ok {
+        bail!("Failed to restore the task's credentials or prctl state");
+    }
 
     // The threads use task_entries until they are done: wait for them.
     state::threads_in_progress().wait_while_gt(1);

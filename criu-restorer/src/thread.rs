@@ -10,7 +10,8 @@ use restorer::sys::sigtypes::SigSet;
 
 use crate::error::Result;
 use crate::stage::{self, Stage};
-use crate::{args, bail, entry, pr_info, rseq, signals, state, thread_common};
+use crate::{args, bail, cg_set, creds, dumpable, entry, pdeath, pr_info, seccomp, signals, state, thread_common};
+use restorer::sys::fd::BorrowedFd;
 
 /// Restore the calling thread from `t`; returns only on failure.
 pub fn restore(t: &mut thread_restore_args) -> Result<Infallible> {
@@ -22,10 +23,11 @@ pub fn restore(t: &mut thread_restore_args) -> Result<Infallible> {
     if let Err(e) = signal::rt_sigprocmask(SigprocmaskHow::SETMASK, Some(&SigSet::FULL), None) {
         bail!("Unable to block signals ", e);
     }
-    thread_common::restore_tid_address_and_robust_list(t, false)?;
-    thread_common::restore_nonsigframe_gpregs(t)?;
-    thread_common::check_tls(t)?;
-    rseq::restore(&t.rseq)?;
+    match state::cgroupd_lock() {
+        Some(lock) => cg_set::restore(t, lock)?,
+        None => bail!("No task_entries in the args"),
+    }
+    thread_common::restore(t)?;
     // SAFETY: PR_SET_NAME reads the NUL-terminated name (CRIU terminates `comm`).
     if let Err(e) = unsafe { process::prctl(process::PR_SET_NAME, t.comm.as_ptr() as usize, 0, 0, 0) } {
         bail!("Unable to set a thread name: ", e);
@@ -36,6 +38,15 @@ pub fn restore(t: &mut thread_restore_args) -> Result<Infallible> {
     // it after every thread is counted out.
     signals::restore(unsafe { args::slice(t.siginfo, t.siginfo_n) }, false)?;
     stage::finish(Stage::RestoreSigchld);
+    // SAFETY: the task args the leader was given, and this thread's creds args, in the
+    // restorer's memory until the leader unmaps it after every thread is counted out.
+    let (ta, creds) = unsafe { (&*t.ta, &*t.creds_args) };
+    // SAFETY: CRIU's /proc fd, open until the leader closes it after the last stage.
+    let proc_fd = unsafe { BorrowedFd::borrow_raw(ta.proc_fd) };
+    seccomp::restore(t)?;
+    creds::restore(creds, proc_fd, ta.lsm_type, ta.uid)?;
+    dumpable::restore(&ta.mm)?;
+    pdeath::restore(t.pdeath_sig)?;
     stage::finish(Stage::RestoreCreds);
     // Once counted out, the leader may unmap the thread args: read the frame first.
     let (sp, frame) = entry::sigframe_of(t);
