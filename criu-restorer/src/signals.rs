@@ -129,12 +129,14 @@ mod tests {
     fn sigchld_action_is_put_back() {
         use restorer::sys::signal::{SA_RESTORER, SIG_IGN};
         in_child(|| {
-            let mut act = rt_sigaction_t::default();
-            // SAFETY: SIG_IGN (1) as the bindgen'd handler type, which the kernel reads
-            // as a number; it is never called.
-            act.rt_sa_handler = unsafe { core::mem::transmute::<usize, rt_sighandler_t>(SIG_IGN) };
-            act.rt_sa_flags = SA_RESTORER;
-            act.rt_sa_mask.sig[0] = 1 << 9;
+            let act = rt_sigaction_t {
+                // SAFETY: SIG_IGN (1) as the bindgen'd handler type, which the kernel
+                // reads as a number; it is never called.
+                rt_sa_handler: unsafe { core::mem::transmute::<usize, rt_sighandler_t>(SIG_IGN) },
+                rt_sa_flags: SA_RESTORER,
+                rt_sa_mask: criu_abi::raw::k_rtsigset_t { sig: [1 << 9] },
+                ..Default::default()
+            };
             if restore_sigchld_action(&act).is_err() {
                 return 1;
             }
