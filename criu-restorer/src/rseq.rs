@@ -1,5 +1,5 @@
-//! rseq: CRIU's `restore_rseq` (each thread's common step, after its blocked signals
-//! are known and before its TLS) and `unregister_libc_rseq` (the task, before the old
+//! rseq: CRIU's `restore_rseq` (the last of each thread's common step, after its TLS)
+//! and `unregister_libc_rseq` (the task, before the old
 //! VMAs are unmapped: CRIU's own C library may have an area registered in memory that
 //! is about to go, and the kernel would fault writing it).
 
