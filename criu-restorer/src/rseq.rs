@@ -1,7 +1,7 @@
-//! rseq: CRIU's `restore_rseq` (each thread's common step, after its blocked signals
-//! are known and before its TLS) and `unregister_libc_rseq` (the task, before the old
-//! VMAs are unmapped: CRIU's own C library may have an area registered in memory that
-//! is about to go, and the kernel would fault writing it).
+//! rseq: CRIU's `restore_rseq` (the last of each thread's common step, after its TLS)
+//! and `unregister_libc_rseq` (the task, before the old VMAs are unmapped: CRIU's own C
+//! library may have an area registered in memory that is about to go, and the kernel
+//! would fault writing it).
 
 use criu_abi::raw::rst_rseq_param;
 use restorer::sys::thread::{rseq, Rseq, RSEQ_FLAG_UNREGISTER};

@@ -1,15 +1,34 @@
-//! Pending signals: CRIU's `restore_signals`, after the SIGCHLD action is back, with all
-//! signals blocked: the shared queue (`ta->siginfo`, `group`) and then each thread's own
-//! (`thread_restore_args::siginfo`; the leader's in `__export_restore_task`, the others'
-//! in `__export_restore_thread`).
+//! Signals after the CR_STATE_RESTORE stage, with all of them blocked: the task's
+//! SIGCHLD action (the restorer's own handler was in place until now), then CRIU's
+//! `restore_signals`: the shared queue (`ta->siginfo`, `group`) and then each thread's
+//! own (`thread_restore_args::siginfo`; the leader's in `__export_restore_task`, the
+//! others' in `__export_restore_thread`).
 
-use criu_abi::raw::siginfo_t;
+use criu_abi::raw::{rt_sigaction_t, siginfo_t};
 use restorer::sys::process::{getpid, gettid};
-use restorer::sys::signal::{rt_sigqueueinfo, rt_tgsigqueueinfo};
-use restorer::sys::sigtypes::SigInfo;
+use restorer::sys::signal::{rt_sigaction, rt_sigqueueinfo, rt_tgsigqueueinfo, KernelSigaction, SIGCHLD};
+use restorer::sys::sigtypes::{SigInfo, SigSet};
 
 use crate::log::Hex;
 use crate::{bail, error::Result, pr_info};
+
+/// Put back the task's dumped SIGCHLD action (`ta->sigchld_act`), for a native task
+/// (CRIU's `compatible_mode` route through a 32-bit stack is not here). A refusal fails
+/// the restore.
+pub fn restore_sigchld_action(act: &rt_sigaction_t) -> Result {
+    let ka = KernelSigaction {
+        handler: act.rt_sa_handler.map_or(0, |f| f as usize),
+        flags: act.rt_sa_flags,
+        restorer: act.rt_sa_restorer.map_or(0, |f| f as usize),
+        mask: SigSet(act.rt_sa_mask.sig[0]),
+    };
+    // SAFETY: the handler and restorer are the task's own code, dumped with the action
+    // and mapped back; signals are blocked, so nothing is delivered inside the restorer.
+    if let Err(e) = unsafe { rt_sigaction(SIGCHLD, Some(&ka), None) } {
+        bail!("Failed to restore SIGCHLD: ", e);
+    }
+    Ok(())
+}
 
 const _: () = assert!(core::mem::size_of::<siginfo_t>() == core::mem::size_of::<SigInfo>());
 
@@ -49,6 +68,7 @@ fn as_siginfo(info: &siginfo_t) -> SigInfo {
 mod tests {
     use super::*;
     use crate::test_child::in_child_code as in_child;
+    use criu_abi::raw::rt_sighandler_t;
     use restorer::sys::signal::{rt_sigpending, rt_sigprocmask, rt_sigtimedwait, SigprocmaskHow, SIGUSR1};
     use restorer::sys::sigtypes::{SigSet, SI_QUEUE};
     use restorer::sys::time::Timespec;
@@ -100,6 +120,31 @@ mod tests {
             }
             if values != [(rt, 33), (SIGUSR1, 11), (rt, 22)] {
                 return 4;
+            }
+            0
+        });
+    }
+
+    #[test]
+    fn sigchld_action_is_put_back() {
+        use restorer::sys::signal::{SA_RESTORER, SIG_IGN};
+        in_child(|| {
+            let act = rt_sigaction_t {
+                // SAFETY: SIG_IGN (1) as the bindgen'd handler type, which the kernel
+                // reads as a number; it is never called.
+                rt_sa_handler: unsafe { core::mem::transmute::<usize, rt_sighandler_t>(SIG_IGN) },
+                rt_sa_flags: SA_RESTORER,
+                rt_sa_mask: criu_abi::raw::k_rtsigset_t { sig: [1 << 9] },
+                ..Default::default()
+            };
+            if restore_sigchld_action(&act).is_err() {
+                return 1;
+            }
+            let mut old = KernelSigaction::default();
+            // SAFETY: only reads the action back.
+            unsafe { rt_sigaction(SIGCHLD, None, Some(&mut old)) }.unwrap();
+            if old.handler != SIG_IGN || old.flags & SA_RESTORER == 0 || old.mask != SigSet(1 << 9) {
+                return 2;
             }
             0
         });

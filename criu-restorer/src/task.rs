@@ -5,9 +5,9 @@
 
 use core::convert::Infallible;
 
-use criu_abi::raw::{faults_FI_VDSO_TRAMPOLINES, rt_sigaction_t, task_restore_args};
+use criu_abi::raw::{faults_FI_VDSO_TRAMPOLINES, task_restore_args};
 use restorer::sys::fd::{AsFd, BorrowedFd, OwnedFd};
-use restorer::sys::signal::{self, KernelSigaction, SigprocmaskHow, SIGCHLD};
+use restorer::sys::signal::{self, SigprocmaskHow};
 use restorer::sys::sigtypes::SigSet;
 use restorer::sys::{fs, mm, process};
 
@@ -19,9 +19,6 @@ use crate::{
     posix_timers, pr_debug, pr_info, rlimits, rseq, seccomp, sigchld, signals, state, subreaper, tcp, thread_common,
     threads, timerfd, vdso, vmas,
 };
-
-// CRIU's SIGCHLD action is handed over in the kernel's layout.
-const _: () = assert!(core::mem::size_of::<rt_sigaction_t>() == core::mem::size_of::<KernelSigaction>());
 
 /// Restore the task; returns only on failure.
 pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
@@ -119,13 +116,7 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
         bail!("Unable to block signals ", e);
     }
     inotify::cleanup(arr.inotify_fds)?;
-    // SAFETY: CRIU's saved SIGCHLD action of the task, in the kernel's layout (checked
-    // above); its handler is the task's code, mapped by now.
-    let act = unsafe { &*(&args.sigchld_act as *const rt_sigaction_t).cast::<KernelSigaction>() };
-    // SAFETY: see above.
-    if let Err(e) = unsafe { signal::rt_sigaction(SIGCHLD, Some(act), None) } {
-        bail!("Failed to restore SIGCHLD: ", e);
-    }
+    signals::restore_sigchld_action(&args.sigchld_act)?;
     signals::restore(arr.siginfo, true)?;
     // SAFETY: the leader's own siginfo array in rst_mem, mapped until the end.
     signals::restore(unsafe { args::slice(me.siginfo, me.siginfo_n) }, false)?;
