@@ -1,9 +1,9 @@
 //! The mem builtins the compiler emits calls to: `memcpy`, `memmove`, `memset`, `memcmp`,
-//! `bcmp`.
+//! `bcmp`, and `strlen`, which `core` calls for C strings.
 //!
 //! They are written in assembly, not Rust: LLVM recognises copy and fill loops and would
 //! compile them into calls to the very functions being defined. `rep movsb`/`rep stosb`
-//! are the fast path on every x86_64 with ERMS. All five are *weak*: compel's `std.lib.a`
+//! are the fast path on every x86_64 with ERMS. All six are *weak*: compel's `std.lib.a`
 //! defines the same names strongly, and an object linked into CRIU's restorer must yield.
 
 use core::arch::global_asm;
@@ -70,5 +70,17 @@ global_asm!(
     "3:  ret",
     ".size memcmp, . - memcmp",
     ".size bcmp, . - bcmp",
+    // size_t strlen(const char *s): `CStr::from_ptr` calls it.
+    ".weak strlen",
+    ".type strlen, @function",
+    "strlen:",
+    "    mov rdx, rdi",
+    "    xor eax, eax",
+    "    mov rcx, -1",
+    "    repne scasb",
+    "    lea rax, [rdi - 1]",
+    "    sub rax, rdx",
+    "    ret",
+    ".size strlen, . - strlen",
     ".popsection",
 );
