@@ -95,31 +95,16 @@ fn clone3_with_tid(t: &mut thread_restore_args, entry: ThreadEntry) -> core::res
         ..CloneArgs::default()
     };
     pr_debug!("Using clone3 to restore the process");
-    let ret: isize;
-    // SAFETY: clone3 of a thread sharing this VM onto the unused stack of its own zone.
-    // The child runs only the instructions after the branch: it clears the frame pointer
-    // and calls the entry with its args (the registers survive the syscall; rcx and r11
-    // are marked clobbered so no operand lives there); the entry never returns (ud2).
+    // SAFETY: a thread sharing this VM, starting on the unused stack of its own zone
+    // (`ca.stack`), with its own args; `ca` and `tid` outlive the call.
     unsafe {
-        asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "xor ebp, ebp",
-            "mov rdi, {arg}",
-            "call {entry}",
-            "ud2",
-            "2:",
-            entry = in(reg) entry,
-            arg = in(reg) t as *mut thread_restore_args,
-            inlateout("rax") Sysno::clone3.id() as isize => ret,
-            in("rdi") &ca as *const CloneArgs,
-            in("rsi") size_of::<CloneArgs>(),
-            out("rcx") _,
-            out("r11") _,
-        );
+        clone_into(
+            Sysno::clone3,
+            [&ca as *const CloneArgs as usize, size_of::<CloneArgs>(), 0, 0, 0],
+            entry,
+            t,
+        )
     }
-    decode(ret)
 }
 
 fn clone_after_last_pid(
@@ -136,27 +121,57 @@ fn clone_after_last_pid(
     }
     let sp = stack_top(t.mz);
     let mut parent_tid = 0i32;
+    // clone(2): flags, the new stack pointer, the parent and child tid words (unused
+    // without the SETTID flags) and the tls (0).
+    let regs = [
+        THREAD_FLAGS.bits() as usize,
+        sp,
+        core::ptr::addr_of_mut!(parent_tid) as usize,
+        core::ptr::addr_of_mut!(t.pid) as usize,
+        0,
+    ];
+    // SAFETY: a thread sharing this VM, starting on the unused stack of its own zone
+    // (`sp`), with its own args.
+    unsafe { clone_into(Sysno::clone, regs, entry, t) }
+}
+
+/// Issue `nr` (clone or clone3) with `regs` in rdi, rsi, rdx, r10, r8; the child calls
+/// `entry(arg)` on the stack the call gave it and never returns. The child runs only the
+/// instructions after the branch: registers survive the syscall (rcx and r11, which the
+/// syscall clobbers, are marked so no operand lives there), the frame pointer is cleared
+/// once the operands are read (the compiler may keep one in rbp).
+///
+/// # Safety
+/// `regs` must make a thread of this VM on a stack nothing else uses, and `arg` must stay
+/// valid for the thread.
+unsafe fn clone_into(
+    nr: Sysno,
+    regs: [usize; 5],
+    entry: ThreadEntry,
+    arg: *mut thread_restore_args,
+) -> core::result::Result<i32, Errno> {
     let ret: isize;
-    // SAFETY: as for clone3_with_tid; clone(2) takes flags, the new stack pointer, the
-    // parent and child tid words (unused without the SETTID flags) and the tls (0).
+    // SAFETY: the caller's contract; the child never comes back into this frame (ud2).
     unsafe {
         asm!(
             "syscall",
             "test rax, rax",
             "jnz 2f",
-            "xor ebp, ebp",
+            // Operands may live in rbp: take them before clearing it.
             "mov rdi, {arg}",
-            "call {entry}",
+            "mov rax, {entry}",
+            "xor ebp, ebp",
+            "call rax",
             "ud2",
             "2:",
             entry = in(reg) entry,
-            arg = in(reg) t as *mut thread_restore_args,
-            inlateout("rax") Sysno::clone.id() as isize => ret,
-            in("rdi") THREAD_FLAGS.bits(),
-            in("rsi") sp,
-            in("rdx") core::ptr::addr_of_mut!(parent_tid),
-            in("r10") core::ptr::addr_of_mut!(t.pid),
-            in("r8") 0usize,
+            arg = in(reg) arg,
+            inlateout("rax") nr.id() as isize => ret,
+            in("rdi") regs[0],
+            in("rsi") regs[1],
+            in("rdx") regs[2],
+            in("r10") regs[3],
+            in("r8") regs[4],
             out("rcx") _,
             out("r11") _,
         );
