@@ -55,7 +55,8 @@ fn alike(vdso: &VmaEntry, vvar: Option<&VmaEntry>, img: &SymbolTable, rt: &vdso_
     }
     for (i, (s, r)) in img.iter().zip(&rt.sym.symbols).enumerate() {
         if s.offset != r.offset {
-            let name = core::ffi::CStr::from_bytes_until_nul(bytes_of(&s.name)).unwrap_or(c"");
+            let bytes = s.name.map(|c| c as u8);
+            let name = core::ffi::CStr::from_bytes_until_nul(&bytes).unwrap_or(c"");
             pr_info!(
                 "vdso: ",
                 "[",
@@ -91,11 +92,6 @@ fn alike(vdso: &VmaEntry, vvar: Option<&VmaEntry>, img: &SymbolTable, rt: &vdso_
         }
     }
     true
-}
-
-fn bytes_of(name: &[core::ffi::c_char]) -> &[u8] {
-    // SAFETY: c_char and u8 have the same size and alignment, and every byte is a u8.
-    unsafe { core::slice::from_raw_parts(name.as_ptr().cast(), name.len()) }
 }
 
 /// Put the runtime pair where the dumped pair was (CRIU's `remap_rt_vdso`).
