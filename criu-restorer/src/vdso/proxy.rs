@@ -24,12 +24,10 @@ pub const MARK_LEN: usize = 40;
 /// The mark CRIU's dump looks for in a runtime vDSO serving as a proxy's target: the
 /// runtime vvar and the dumped pair's addresses (`struct vdso_mark`).
 pub fn mark(rt_vvar: u64, orig_vdso: u64, orig_vvar: u64) -> [u8; MARK_LEN] {
+    let words = [MARK_SIGNATURE, orig_vdso, MARK_VERSION, orig_vvar, rt_vvar];
     let mut m = [0u8; MARK_LEN];
-    for (i, w) in [MARK_SIGNATURE, orig_vdso, MARK_VERSION, orig_vvar, rt_vvar]
-        .into_iter()
-        .enumerate()
-    {
-        m[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+    for (chunk, w) in m.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&w.to_le_bytes());
     }
     m
 }
