@@ -235,6 +235,14 @@ mod tests {
     }
 
     #[test]
+    fn mark_is_struct_vdso_mark_v3() {
+        let m = mark(0x3000, 0x1000, 0x2000);
+        let word = |i: usize| u64::from_le_bytes(m[i * 8..i * 8 + 8].try_into().unwrap());
+        assert_eq!(&m[..8], b"CRIUvDSO");
+        assert_eq!([word(1), word(2), word(3), word(4)], [0x1000, 3, 0x2000, 0x3000]);
+    }
+
+    #[test]
     fn forced_trampolines_make_the_dumped_copy_call_the_runtime_vdso() {
         let rt = runtime();
         let (start, end) = dumped_copy(0, 0);
