@@ -8,37 +8,51 @@
 //! a panic or an endless walk. Only the 64-bit ELF layout is read: a compat (32-bit)
 //! vDSO is refused by the caller.
 
+use core::mem::{offset_of, size_of};
+
 use criu_abi::raw::vdso_symbol;
+use linux_raw_sys::elf_uapi::{
+    Elf64_Dyn, Elf64_Ehdr, Elf64_Phdr, Elf64_Sym, DT_GNU_HASH, DT_HASH, DT_NULL, DT_STRSZ, DT_STRTAB, DT_SYMENT,
+    DT_SYMTAB, EI_CLASS, EI_DATA, EI_VERSION, ELFCLASS64, ELFDATA2LSB, ELFMAG, EV_CURRENT, PT_DYNAMIC, PT_LOAD,
+    STB_GLOBAL, STN_UNDEF, STT_FUNC,
+};
 
 use super::{SymbolTable, SYMBOL_NAMES, VDSO_BAD_ADDR};
 use crate::error::Result;
 use crate::log::Hex;
 use crate::{bail, pr_debug};
 
-/// The first 16 bytes a 64-bit little-endian ELF starts with (class, data, version,
-/// then zero padding): the whole `e_ident` must be exactly this.
-const IDENT: [u8; 16] = [0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+/// The `e_ident` of a 64-bit little-endian ELF of the current version, zero-padded:
+/// the whole of it must be exactly this.
+const IDENT: [u8; 16] = {
+    let mut id = [0u8; 16];
+    let mut i = 0;
+    while i < 4 {
+        id[i] = ELFMAG[i];
+        i += 1;
+    }
+    id[EI_CLASS as usize] = ELFCLASS64 as u8;
+    id[EI_DATA as usize] = ELFDATA2LSB as u8;
+    id[EI_VERSION as usize] = EV_CURRENT as u8;
+    id
+};
 
-// Sizes of the ELF64 records read here.
-const EHDR_SIZE: u64 = 64;
-const PHDR_SIZE: u64 = 56;
-const DYN_SIZE: u64 = 16;
-const SYM_SIZE: u64 = 24;
-
-const PT_LOAD: u32 = 1;
-const PT_DYNAMIC: u32 = 2;
-
-const DT_NULL: u64 = 0;
-const DT_HASH: u64 = 4;
-const DT_STRTAB: u64 = 5;
-const DT_SYMTAB: u64 = 6;
-const DT_STRSZ: u64 = 10;
-const DT_SYMENT: u64 = 11;
-const DT_GNU_HASH: u64 = 0x6fff_fef5;
-
-const STT_FUNC: u8 = 2;
-const STB_GLOBAL: u8 = 1;
-const STN_UNDEF: u32 = 0;
+// Sizes of the ELF64 records read here, and the fields read in each.
+const EHDR_SIZE: u64 = size_of::<Elf64_Ehdr>() as u64;
+const E_PHOFF: u64 = offset_of!(Elf64_Ehdr, e_phoff) as u64;
+const E_PHNUM: u64 = offset_of!(Elf64_Ehdr, e_phnum) as u64;
+const PHDR_SIZE: u64 = size_of::<Elf64_Phdr>() as u64;
+const P_TYPE: u64 = offset_of!(Elf64_Phdr, p_type) as u64;
+const P_OFFSET: u64 = offset_of!(Elf64_Phdr, p_offset) as u64;
+const P_VADDR: u64 = offset_of!(Elf64_Phdr, p_vaddr) as u64;
+const P_FILESZ: u64 = offset_of!(Elf64_Phdr, p_filesz) as u64;
+const DYN_SIZE: u64 = size_of::<Elf64_Dyn>() as u64;
+const D_TAG: u64 = offset_of!(Elf64_Dyn, d_tag) as u64;
+const D_UN: u64 = offset_of!(Elf64_Dyn, d_un) as u64;
+const SYM_SIZE: u64 = size_of::<Elf64_Sym>() as u64;
+const ST_NAME: u64 = offset_of!(Elf64_Sym, st_name) as u64;
+const ST_INFO: u64 = offset_of!(Elf64_Sym, st_info) as u64;
+const ST_VALUE: u64 = offset_of!(Elf64_Sym, st_value) as u64;
 
 /// How many bytes of a symbol's name are compared: `vdso_symbol.name` less its NUL.
 const NAME_LEN: usize = EMPTY.name.len() - 1;
@@ -115,7 +129,7 @@ fn parse_phdrs(img: Image<'_>) -> Result<Phdrs> {
     if img.bytes(0, 16) != Some(&IDENT[..]) {
         bail!("vdso: ", "ELF header magic mismatch");
     }
-    let (Some(phoff), Some(phnum)) = (img.u64(32), img.u16(56)) else {
+    let (Some(phoff), Some(phnum)) = (img.u64(E_PHOFF), img.u16(E_PHNUM)) else {
         bail!("vdso: ", "Corrupted Elf phdr");
     };
     if !img.contains(phoff) {
@@ -129,18 +143,18 @@ fn parse_phdrs(img: Image<'_>) -> Result<Phdrs> {
             bail!("vdso: ", "Corrupted Elf phdr");
         };
         let field = |off| p.u64(off).unwrap_or_default();
-        match p.u32(0) {
+        match p.u32(P_TYPE) {
             Some(PT_DYNAMIC) => {
                 if dynamic.is_some() {
                     bail!("vdso: ", "Second PT_DYNAMIC header");
                 }
-                dynamic = Some((field(8), field(32)));
+                dynamic = Some((field(P_OFFSET), field(P_FILESZ)));
             }
             Some(PT_LOAD) => {
                 if load.is_some() {
                     bail!("vdso: ", "Second PT_LOAD header");
                 }
-                load = Some(field(16));
+                load = Some(field(P_VADDR));
             }
             _ => {}
         }
@@ -167,11 +181,12 @@ fn parse_dynamic(img: Image<'_>, (offset, filesz): (u64, u64)) -> Result<Dynamic
     let (mut strtab, mut symtab, mut strsz, mut syment, mut sysv, mut gnu) = (None, None, None, None, None, None);
     for i in 0..filesz / DYN_SIZE {
         let d = i.checked_mul(DYN_SIZE).and_then(|o| o.checked_add(offset));
-        let Some((tag, val)) = d.and_then(|d| Some((img.u64(d)?, img.u64(d + 8)?))) else {
+        let Some((tag, val)) = d.and_then(|d| Some((img.u64(d + D_TAG)?, img.u64(d + D_UN)?))) else {
             bail!("vdso: ", "Corrupted Elf dynamic section");
         };
-        // The last of a repeated tag wins, as in CRIU.
-        match tag {
+        // The last of a repeated tag wins, as in CRIU; a tag too wide for u32 is none
+        // of these.
+        match u32::try_from(tag).unwrap_or(u32::MAX) {
             DT_NULL => break,
             DT_STRTAB => {
                 strtab = Some(val);
@@ -247,11 +262,11 @@ struct Corrupt;
 /// `elf_symbol_match`: a symbol or name outside the image is simply no match).
 fn symbol_matches(img: Image<'_>, t: &Tables, sym: u64, name: &[u8]) -> Option<u64> {
     let s = img.bytes(sym, SYM_SIZE).map(Image)?;
-    let info = s.u8(4)?;
-    if info & 0xf != STT_FUNC && info >> 4 != STB_GLOBAL {
+    let info = s.u8(ST_INFO)?;
+    if u32::from(info & 0xf) != STT_FUNC && u32::from(info >> 4) != STB_GLOBAL {
         return None;
     }
-    let at = t.img_strtab.wrapping_add(u64::from(s.u32(0)?));
+    let at = t.img_strtab.wrapping_add(u64::from(s.u32(ST_NAME)?));
     let candidate = img.bytes(at, NAME_LEN as u64)?;
     // strncmp over NAME_LEN bytes: equal up to the first NUL of both.
     for (i, &have) in candidate.iter().enumerate() {
@@ -263,7 +278,7 @@ fn symbol_matches(img: Image<'_>, t: &Tables, sym: u64, name: &[u8]) -> Option<u
             break;
         }
     }
-    s.u64(8)
+    s.u64(ST_VALUE)
 }
 
 /// A symbol's `st_value` (0: not found), looked up as CRIU's `elf_symbol_lookup` does.
@@ -449,13 +464,13 @@ mod tests {
         let img = host_image();
         let want = symbols(img).unwrap();
         let mut b = img.to_vec();
-        let e = dyn_entry(&b, DT_HASH);
+        let e = dyn_entry(&b, DT_HASH.into());
         // DT_DEBUG: a tag the parser ignores.
         wr(&mut b, e, 21);
         let got = symbols(&b).unwrap();
         assert_eq!(got.map(|s| s.offset), want.map(|s| s.offset));
         // Neither table: refused.
-        let g = dyn_entry(&b, DT_GNU_HASH);
+        let g = dyn_entry(&b, DT_GNU_HASH.into());
         wr(&mut b, g, 21);
         assert!(symbols(&b).is_err());
     }
@@ -466,7 +481,7 @@ mod tests {
         let img = host_image();
         let want = symbols(img).unwrap();
         let mut b = img.to_vec();
-        let g = table_off(&b, DT_GNU_HASH);
+        let g = table_off(&b, DT_GNU_HASH.into());
         b[g..g + 16].fill(0xff);
         assert_eq!(symbols(&b).unwrap().map(|s| s.offset), want.map(|s| s.offset));
     }
@@ -503,11 +518,11 @@ mod tests {
         let huge = [u64::MAX, u64::MAX - 7, 1 << 63, img.len() as u64];
         // Where each checked offset or address field is.
         let fields: [fn(&[u8]) -> usize; 5] = [
-            |_| 32,                          // e_phoff
-            |b| phdr(b, PT_DYNAMIC) + 8,     // p_offset
-            |b| phdr(b, PT_LOAD) + 16,       // p_vaddr
-            |b| dyn_entry(b, DT_STRTAB) + 8, // strtab
-            |b| dyn_entry(b, DT_HASH) + 8,   // hash
+            |_| 32,                                 // e_phoff
+            |b| phdr(b, PT_DYNAMIC) + 8,            // p_offset
+            |b| phdr(b, PT_LOAD) + 16,              // p_vaddr
+            |b| dyn_entry(b, DT_STRTAB.into()) + 8, // strtab
+            |b| dyn_entry(b, DT_HASH.into()) + 8,   // hash
         ];
         for (i, field) in fields.iter().enumerate() {
             for &v in &huge {
@@ -528,14 +543,14 @@ mod tests {
         // p_filesz past the image with no DT_NULL inside.
         let mut b = img.to_vec();
         let d = phdr(&b, PT_DYNAMIC);
-        let e = dyn_entry(&b, DT_NULL);
+        let e = dyn_entry(&b, DT_NULL.into());
         wr(&mut b, d + 32, u64::MAX);
         let n = b.len();
         b[e..n].fill(0x55);
         assert!(symbols(&b).is_err());
         // No bucket at all.
         let mut b = img.to_vec();
-        let h = table_off(&b, DT_HASH);
+        let h = table_off(&b, DT_HASH.into());
         b[h..h + 4].fill(0);
         assert!(symbols(&b).is_err());
         // A duplicated PT_LOAD.
@@ -551,14 +566,14 @@ mod tests {
         // that trusts the chain never ends.
         let img = host_image();
         let mut b = img.to_vec();
-        let h = table_off(&b, DT_HASH);
+        let h = table_off(&b, DT_HASH.into());
         let nbucket = u32::from_le_bytes(b[h..h + 4].try_into().unwrap()) as usize;
         let nchain = u32::from_le_bytes(b[h + 4..h + 8].try_into().unwrap()) as usize;
         for i in 0..nbucket + nchain {
             let at = h + 8 + i * 4;
             b[at..at + 4].copy_from_slice(&1u32.to_le_bytes());
         }
-        let s = table_off(&b, DT_STRTAB);
+        let s = table_off(&b, DT_STRTAB.into());
         let n = b.len().min(s + 64);
         b[s..n].fill(b'x');
         assert!(symbols(&b).is_err());

@@ -24,12 +24,10 @@ pub const MARK_LEN: usize = 40;
 /// The mark CRIU's dump looks for in a runtime vDSO serving as a proxy's target: the
 /// runtime vvar and the dumped pair's addresses (`struct vdso_mark`).
 pub fn mark(rt_vvar: u64, orig_vdso: u64, orig_vvar: u64) -> [u8; MARK_LEN] {
+    let words = [MARK_SIGNATURE, orig_vdso, MARK_VERSION, orig_vvar, rt_vvar];
     let mut m = [0u8; MARK_LEN];
-    for (i, w) in [MARK_SIGNATURE, orig_vdso, MARK_VERSION, orig_vvar, rt_vvar]
-        .into_iter()
-        .enumerate()
-    {
-        m[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+    for (chunk, w) in m.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&w.to_le_bytes());
     }
     m
 }
@@ -55,7 +53,8 @@ fn alike(vdso: &VmaEntry, vvar: Option<&VmaEntry>, img: &SymbolTable, rt: &vdso_
     }
     for (i, (s, r)) in img.iter().zip(&rt.sym.symbols).enumerate() {
         if s.offset != r.offset {
-            let name = core::ffi::CStr::from_bytes_until_nul(bytes_of(&s.name)).unwrap_or(c"");
+            let bytes = s.name.map(|c| c as u8);
+            let name = core::ffi::CStr::from_bytes_until_nul(&bytes).unwrap_or(c"");
             pr_info!(
                 "vdso: ",
                 "[",
@@ -91,11 +90,6 @@ fn alike(vdso: &VmaEntry, vvar: Option<&VmaEntry>, img: &SymbolTable, rt: &vdso_
         }
     }
     true
-}
-
-fn bytes_of(name: &[core::ffi::c_char]) -> &[u8] {
-    // SAFETY: c_char and u8 have the same size and alignment, and every byte is a u8.
-    unsafe { core::slice::from_raw_parts(name.as_ptr().cast(), name.len()) }
 }
 
 /// Put the runtime pair where the dumped pair was (CRIU's `remap_rt_vdso`).
@@ -238,6 +232,14 @@ mod tests {
     fn at(addr: u64, len: usize) -> &'static [u8] {
         // SAFETY: the callers read mappings that stay for the child's life.
         unsafe { std::slice::from_raw_parts(addr as *const u8, len) }
+    }
+
+    #[test]
+    fn mark_is_struct_vdso_mark_v3() {
+        let m = mark(0x3000, 0x1000, 0x2000);
+        let word = |i: usize| u64::from_le_bytes(m[i * 8..i * 8 + 8].try_into().unwrap());
+        assert_eq!(&m[..8], b"CRIUvDSO");
+        assert_eq!([word(1), word(2), word(3), word(4)], [0x1000, 3, 0x2000, 0x3000]);
     }
 
     #[test]

@@ -47,10 +47,11 @@ pub fn redirect(dumped: &mut [u8], from_base: u64, from: &SymbolTable, to_base: 
             ")"
         );
         let at = usize::try_from(f.offset).ok();
-        let Some(slot) = at.and_then(|at| dumped.get_mut(at..at.checked_add(LEN)?)) else {
+        let slot = at.and_then(|at| dumped.get_mut(at..at.checked_add(LEN)?));
+        let Some(slot) = slot.and_then(|s| <&mut [u8; LEN]>::try_from(s).ok()) else {
             bail!("vdso: ", "symbol offset ", Hex(f.offset), " is outside the dumped vDSO");
         };
-        slot.copy_from_slice(&jmp64(to_base.wrapping_add(t.offset)));
+        *slot = jmp64(to_base.wrapping_add(t.offset));
     }
     Ok(())
 }
