@@ -365,3 +365,128 @@ fn advise(vmas: &[VmaEntry], which: u64) -> Result {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_child::in_child;
+    use criu_abi::raw::VMA_AREA_REGULAR;
+
+    const P: usize = PAGE_SIZE;
+
+    /// A private anonymous VMA entry of `pages` pages at `start`, premapped at `at`.
+    fn premapped(start: usize, pages: usize, at: usize) -> VmaEntry {
+        VmaEntry {
+            start: start as u64,
+            end: (start + pages * P) as u64,
+            shmid: at as u64,
+            prot: (ProtFlags::READ | ProtFlags::WRITE).bits(),
+            flags: (MapFlags::PRIVATE | MapFlags::ANONYMOUS).bits(),
+            status: VMA_AREA_REGULAR | VMA_PREMMAPED,
+            fd: -1,
+            ..VmaEntry::default()
+        }
+    }
+
+    /// A fresh area of `pages` pages; each page's first word is `tag + i`.
+    fn filled(pages: usize, tag: u64) -> usize {
+        // SAFETY: a fresh anonymous mapping wherever the kernel finds room.
+        let p = unsafe {
+            mm::mmap(
+                core::ptr::null_mut(),
+                pages * P,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::ANONYMOUS,
+                None,
+                0,
+            )
+        }
+        .unwrap() as usize;
+        for i in 0..pages {
+            // SAFETY: inside the mapping just made.
+            unsafe { ((p + i * P) as *mut u64).write(tag + i as u64) };
+        }
+        p
+    }
+
+    fn tags(at: usize, pages: usize) -> Vec<u64> {
+        // SAFETY: the caller names mapped, readable pages.
+        (0..pages)
+            .map(|i| unsafe { ((at + i * P) as *const u64).read() })
+            .collect()
+    }
+
+    /// Moves that overlap their source in either direction, and one that does not, land
+    /// with every page in order: CRIU's guard-page detour.
+    #[test]
+    fn premapped_vmas_move_into_place_even_over_themselves() {
+        in_child(|| {
+            // A 64-page playground; three VMAs of 8 pages premapped inside it.
+            let base = filled(64, 0);
+            // SAFETY: the playground is ours; the VMAs are carved out of it below.
+            unsafe { mm::munmap(base as *mut u8, 64 * P) }.unwrap();
+            let place = |off: usize, tag: u64| {
+                // SAFETY: inside the playground, unmapped above.
+                let p = unsafe {
+                    mm::mmap(
+                        (base + off * P) as *mut u8,
+                        8 * P,
+                        ProtFlags::READ | ProtFlags::WRITE,
+                        MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::FIXED,
+                        None,
+                        0,
+                    )
+                }
+                .unwrap() as usize;
+                for i in 0..8 {
+                    // SAFETY: inside the mapping just made.
+                    unsafe { ((p + i * P) as *mut u64).write(tag + i as u64) };
+                }
+                p
+            };
+            // Down by 4 pages (overlapping), up by 4 pages (overlapping), far up.
+            let a = place(8, 100);
+            let b = place(24, 200);
+            let c = place(40, 300);
+            let vmas = [
+                premapped(a - 4 * P, 8, a),
+                premapped(b + 4 * P, 8, b),
+                premapped(c + 16 * P, 8, c),
+            ];
+            remap_premapped(&vmas, u64::MAX, None).unwrap();
+            assert_eq!(tags(a - 4 * P, 8), (100..108).collect::<Vec<_>>());
+            assert_eq!(tags(b + 4 * P, 8), (200..208).collect::<Vec<_>>());
+            assert_eq!(tags(c + 16 * P, 8), (300..308).collect::<Vec<_>>());
+        });
+    }
+
+    /// THP advice goes on before the read, the other bits after, each exactly once.
+    #[test]
+    fn advice_is_split_around_the_read() {
+        in_child(|| {
+            let p = filled(512, 0);
+            let mut v = premapped(p, 512, p);
+            v.has_madv = 1;
+            v.madv = 1 << MadviseAdvice::HUGEPAGE.as_raw() | 1 << MadviseAdvice::DONTDUMP.as_raw();
+            advise_before_read(core::slice::from_ref(&v)).unwrap();
+            let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+            let flags = |smaps: &str| {
+                let head = format!("{p:x}-");
+                let at = smaps.find(&head).unwrap();
+                smaps[at..]
+                    .lines()
+                    .find(|l| l.starts_with("VmFlags:"))
+                    .unwrap()
+                    .to_string()
+            };
+            let before = flags(&smaps);
+            assert!(before.contains(" hg") && !before.contains(" dd"), "{before}");
+            advise_after_read(core::slice::from_ref(&v)).unwrap();
+            let after = flags(&std::fs::read_to_string("/proc/self/smaps").unwrap());
+            assert!(after.contains(" hg") && after.contains(" dd"), "{after}");
+            // An advice the kernel refuses fails the step.
+            v.madv = 1 << 63;
+            assert_eq!(advise_after_read(core::slice::from_ref(&v)), Err(Failed));
+        });
+    }
+}
