@@ -58,6 +58,9 @@ pub struct Config {
     pub kernel: String,
     pub stock: PathBuf,
     pub ours: PathBuf,
+    /// /proc/loadavg before the first round and after the last: how busy the machine was.
+    pub load_before: String,
+    pub load_after: String,
 }
 
 /// One restore, measured and verified.
@@ -228,6 +231,7 @@ fn run(cfg: &mut Config) -> Result<Vec<Sample>, String> {
         mib: cfg.gib * 1024,
         cold: cfg.cold,
     };
+    cfg.load_before = loadavg();
     let mut samples = Vec::new();
     for round in 0..cfg.rounds {
         let order = if round % 2 == 0 {
@@ -251,7 +255,14 @@ fn run(cfg: &mut Config) -> Result<Vec<Sample>, String> {
             samples.push(s);
         }
     }
+    cfg.load_after = loadavg();
     Ok(samples)
+}
+
+fn loadavg() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {
@@ -274,6 +285,8 @@ fn main() -> ExitCode {
             .unwrap_or_default(),
         stock: PathBuf::new(),
         ours: PathBuf::new(),
+        load_before: String::new(),
+        load_after: String::new(),
     };
     if let Err(e) = parse_args(&mut cfg) {
         eprintln!("criu-restore-bench: {e}");
@@ -307,4 +320,26 @@ fn main() -> ExitCode {
         println!("table: {}", txt.display());
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::workloads::{check_pattern_range, PAGE, SEED};
+
+    #[test]
+    fn the_check_reads_a_live_process_and_names_the_first_differing_byte() {
+        let mut buf = vec![0u8; 64 * PAGE as usize];
+        let at = buf.as_ptr() as u64;
+        criu_image::synth::fill_pattern(SEED, at, &mut buf);
+        let me = std::process::id() as i32;
+        assert_eq!(check_pattern_range(me, at, buf.len() as u64), Ok(()));
+        let bad = 5 * PAGE as usize + 17;
+        buf[bad] ^= 1;
+        let e = check_pattern_range(me, at, buf.len() as u64).unwrap_err();
+        let page = (at + bad as u64) & !(PAGE - 1);
+        assert_eq!(
+            e,
+            format!("page at {page:#x} differs at byte {}", (at + bad as u64) - page)
+        );
+    }
 }

@@ -60,7 +60,7 @@ pub fn table(cfg: &Config, samples: &[Sample]) -> String {
     let cache = if cfg.cold {
         "cold (page cache dropped before each restore)"
     } else {
-        "warm (images just written, synced, in the page cache)"
+        "warm (images just written, fsynced, in the page cache)"
     };
     let _ = writeln!(
         t,
@@ -68,6 +68,7 @@ pub fn table(cfg: &Config, samples: &[Sample]) -> String {
         cfg.gib, cfg.rounds
     );
     let _ = writeln!(t, "machine: {} CPUs, kernel {}; {}", cfg.cpus, cfg.kernel, cfg.note);
+    let _ = writeln!(t, "load average before: {}; after: {}", cfg.load_before, cfg.load_after);
     let _ = writeln!(t, "stock: {}", cfg.stock.display());
     let _ = writeln!(t, "ours:  {}", cfg.ours.display());
     let _ = writeln!(t, "medians of the rounds:");
@@ -137,7 +138,13 @@ pub fn json(cfg: &Config, samples: &[Sample]) -> Value {
         "gib": cfg.gib,
         "rounds": cfg.rounds,
         "cache": if cfg.cold { "cold" } else { "warm" },
-        "machine": {"cpus": cfg.cpus, "kernel": cfg.kernel, "note": cfg.note},
+        "machine": {
+            "cpus": cfg.cpus,
+            "kernel": cfg.kernel,
+            "note": cfg.note,
+            "loadavg_before": cfg.load_before,
+            "loadavg_after": cfg.load_after,
+        },
         "stock": cfg.stock.display().to_string(),
         "ours": cfg.ours.display().to_string(),
         "phases": {
