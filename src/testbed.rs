@@ -27,7 +27,8 @@ impl Trees {
     }
 }
 
-fn target() -> PathBuf {
+/// The workspace's target directory (`CARGO_TARGET_DIR` if set).
+pub fn target() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| install::workspace_root().join("target"))

@@ -1,0 +1,62 @@
+/*
+ * A process with one large anonymous VMA, every word the pattern of pattern_workload.c
+ * (word at address a = splitmix64(seed ^ (a & ~7))), for the restore benchmark.
+ * MADV_NOHUGEPAGE like pattern_workload: 4 KiB pages, the layout CRIU's page loop sees
+ * for most processes.
+ * argv[1]: file to write "ready <base> <len>" to; argv[2]: the size in MiB.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define SEED 0x5eedULL
+
+static uint64_t splitmix64(uint64_t x)
+{
+	uint64_t z = x + 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long mib, len;
+	uint64_t *p;
+	char *end;
+	FILE *ready;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: big_workload READY-FILE MIB\n");
+		return 2;
+	}
+	mib = strtoul(argv[2], &end, 10);
+	if (*end || mib == 0) {
+		fprintf(stderr, "big_workload: bad size %s\n", argv[2]);
+		return 2;
+	}
+	len = mib << 20;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		return 1;
+	}
+	if (madvise(p, len, MADV_NOHUGEPAGE)) {
+		perror("madvise");
+		return 1;
+	}
+	for (unsigned long w = 0; w < len / 8; w++)
+		p[w] = splitmix64(SEED ^ (uint64_t)(uintptr_t)&p[w]);
+	ready = fopen(argv[1], "w");
+	if (!ready) {
+		perror("fopen");
+		return 1;
+	}
+	fprintf(ready, "ready %p %lu\n", (void *)p, len);
+	fclose(ready);
+	for (;;)
+		pause();
+}
