@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::mem::{offset_of, size_of};
 use std::path::Path;
-use std::process::Command;
+
+use c_probe::CProgram;
 
 use criu_abi::built_from;
 use criu_abi::raw::*;
@@ -169,41 +170,12 @@ fn c_program(facts: &[(String, u64)]) -> String {
 fn bindings_match_the_c_compilers_layout() {
     let facts = facts();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("criu-abi-c-layout-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (src, exe) = (dir.join("layout.c"), dir.join("layout"));
-    std::fs::write(&src, c_program(&facts)).unwrap();
-
-    let target = "x86_64-unknown-linux-gnu";
-    let cc = cc::Build::new()
-        .target(target)
-        .host(target)
-        .opt_level(0)
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .get_compiler();
-    let out = cc
-        .to_command()
+    let out = CProgram::new(&dir, "layout")
         .args(built_from::CFLAGS)
-        .arg("-o")
-        .arg(&exe)
-        .arg(&src)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cc failed on {}:\n{}",
-        src.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = Command::new(&exe).output().unwrap();
-    assert!(run.status.success());
-    let c: BTreeMap<String, u64> = String::from_utf8(run.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let (k, v) = l.rsplit_once(' ').unwrap();
-            (k.to_string(), v.parse().unwrap())
-        })
+        .run(&c_program(&facts));
+    let c: BTreeMap<String, u64> = c_probe::values(&out)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.parse().unwrap()))
         .collect();
 
     let wrong: Vec<String> = facts

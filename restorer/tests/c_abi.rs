@@ -7,7 +7,8 @@
 use std::fmt::Write as _;
 use std::mem::{align_of, offset_of, size_of};
 use std::path::PathBuf;
-use std::process::Command;
+
+use c_probe::CProgram;
 
 use restorer::engine::abi::{Options, Outcome, Strategy, FLAG_HUGEPAGES, FLAG_POPULATE, OPTIONS_V1};
 use restorer::engine::probe::Features;
@@ -94,52 +95,21 @@ fn c_output(layouts: &[Layout], constants: &[(&str, i64)]) -> String {
     }
     src.push_str("    return 0;\n}\n");
 
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c_abi");
-    std::fs::create_dir_all(&dir).unwrap();
-    let (c_file, exe) = (dir.join("c_abi.c"), dir.join("c_abi"));
-    std::fs::write(&c_file, &src).unwrap();
     let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../include");
-    // The restorer is x86_64-only (its raw layer is x86_64 asm).
-    let target = "x86_64-unknown-linux-gnu";
-    let compiler = cc::Build::new()
-        .target(target)
-        .host(target)
-        .opt_level(0)
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .get_compiler();
-    let out = compiler
-        .to_command()
-        .arg("-std=c11")
-        .arg("-Wall")
-        .arg("-Werror")
-        .arg("-I")
-        .arg(&include)
-        .arg(&c_file)
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "C program failed to build:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = Command::new(&exe).output().unwrap();
-    assert!(run.status.success());
-    String::from_utf8(run.stdout).unwrap()
+    CProgram::new(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c_abi"), "c_abi")
+        .args(["-std=c11", "-Wall", "-Werror"])
+        .include(include)
+        .run(&src)
 }
 
 #[test]
 fn engine_structs_and_constants_match_include_pie_restore_h() {
     let (layouts, constants) = (layouts(), constants());
     let out = c_output(&layouts, &constants);
+    let values = c_probe::values(&out);
     let c = |key: &str| -> i64 {
-        let line = out
-            .lines()
-            .find(|l| l.rsplit_once(' ').map(|(k, _)| k) == Some(key))
-            .unwrap_or_else(|| panic!("no line for {key}"));
-        line.rsplit_once(' ').unwrap().1.parse().unwrap()
+        let v = values.get(key).unwrap_or_else(|| panic!("no line for {key}"));
+        v.parse().unwrap()
     };
     let mut wrong = Vec::new();
     let mut check = |key: String, rust: i64| {

@@ -10,7 +10,8 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::process::Command;
+
+use c_probe::CProgram;
 
 use restorer::sys::{aio, creds, fs, futex, io_uring, ioctl, mm, mount, net, notify, path, process};
 use restorer::sys::{sched, signal, thread, timespec};
@@ -310,43 +311,19 @@ fn c_values(checks: &[Check], prologue: &str, name: &str) -> String {
     }
     src.push_str("    return 0;\n}\n");
 
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c_headers");
-    std::fs::create_dir_all(&dir).unwrap();
-    let (c_file, exe) = (dir.join(format!("{name}.c")), dir.join(name));
-    std::fs::write(&c_file, &src).unwrap();
-    // The restorer is x86_64-only (its raw layer is x86_64 asm).
-    let target = "x86_64-unknown-linux-gnu";
-    let compiler = cc::Build::new()
-        .target(target)
-        .host(target)
-        .opt_level(0)
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .get_compiler();
-    let out = compiler.to_command().arg(&c_file).arg("-o").arg(&exe).output().unwrap();
-    assert!(
-        out.status.success(),
-        "C program failed to build:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = Command::new(&exe).output().unwrap();
-    assert!(run.status.success());
-    String::from_utf8(run.stdout).unwrap()
+    CProgram::new(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c_headers"), name).run(&src)
 }
 
 #[test]
 fn hand_written_constants_match_the_c_headers() {
     let (uapi, libc): (Vec<Check>, Vec<Check>) = table().into_iter().partition(|c| UAPI_NAMES.contains(&c.name));
     let out = c_values(&libc, PROLOGUE, "libc") + &c_values(&uapi, UAPI_PROLOGUE, "uapi");
+    let values = c_probe::values(&out);
     let checks: Vec<Check> = libc.into_iter().chain(uapi).collect();
     let mut wrong = Vec::new();
     let mut absent = Vec::new();
     for c in &checks {
-        let line = out
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(c.name))
-            .unwrap_or_else(|| panic!("no line for {}", c.name));
-        let v = line.split_whitespace().nth(1).unwrap();
+        let v = *values.get(c.name).unwrap_or_else(|| panic!("no line for {}", c.name));
         if v == "absent" {
             absent.push(c.name);
             continue;

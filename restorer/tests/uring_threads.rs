@@ -92,23 +92,59 @@ fn io_uring_restores_leave_no_thread_behind() {
     }
     // The case is only worth its name if the kernel did punt (seen while it ran).
     assert!(punted, "no iou-wrk thread was ever seen: the reads were not punted");
+
+    // Back to back, nothing between the return and the listing: the reader thread's TID
+    // is cleared (and its join woken) before its exit is done, and it stays listed until
+    // it is reaped; the join must wait for that too.
+    let pages = 2048; // 8 MiB
+    for round in 0..200 {
+        let dst = Mapping::anon(pages * PAGE).unwrap();
+        let words = [1u64, 0, dst.as_ptr() as u64, (pages * PAGE) as u64];
+        // SAFETY: one CRIU-layout record into `dst`.
+        let records = unsafe { Records::new(words.as_ptr() as *const u8, words.len() * 8, 1) };
+        let (r, out) = restore(&f, &records, &Options::new(Strategy::IoUring));
+        let now = threads();
+        assert!(r.is_ok(), "/dev/full back-to-back round {round}: {out:?}");
+        assert_eq!(
+            now, before,
+            "/dev/full back-to-back round {round}: threads after the restore"
+        );
+    }
 }
 
 /// Run `f` while another thread samples this process's thread names; returns what `f`
-/// returned and every name seen while it ran.
+/// returned and every name seen while it ran, once the sampler has left /proc/self/task.
 fn watching<T>(f: impl FnOnce() -> T) -> (T, std::collections::BTreeSet<String>) {
     use std::sync::atomic::{AtomicBool, Ordering};
     let stop = AtomicBool::new(false);
-    std::thread::scope(|sc| {
+    let (r, (seen, sampler)) = std::thread::scope(|sc| {
         let h = sc.spawn(|| {
             let mut seen = std::collections::BTreeSet::new();
             while !stop.load(Ordering::Relaxed) {
                 seen.extend(threads());
             }
-            seen
+            (seen, thread_id())
         });
         let r = f();
         stop.store(true, Ordering::Relaxed);
         (r, h.join().unwrap())
-    })
+    });
+    // The join returns on the sampler's clear-tid wake, before its exit is done: until it
+    // is reaped it is still listed, under the test thread's name (it inherited it).
+    let listed = std::path::Path::new("/proc/self/task").join(sampler.to_string());
+    let since = std::time::Instant::now();
+    while listed.exists() {
+        assert!(
+            since.elapsed() < std::time::Duration::from_secs(10),
+            "the sampler thread {sampler} is still listed 10 s after its join"
+        );
+        std::thread::yield_now();
+    }
+    (r, seen)
+}
+
+/// The calling thread's TID.
+fn thread_id() -> u32 {
+    let me = std::fs::read_link("/proc/thread-self").unwrap();
+    me.file_name().unwrap().to_str().unwrap().parse().unwrap()
 }

@@ -94,9 +94,12 @@ pub fn read_parallel(
             started += 1;
         }
     }
+    let mut lingering = None;
     for t in threads.iter_mut().take(n) {
         if let Some(t) = t.take() {
-            t.join();
+            if let Err(e) = t.join() {
+                lingering.get_or_insert(Failure::new(e, 0, -1));
+            }
         }
     }
 
@@ -108,6 +111,8 @@ pub fn read_parallel(
             Err(f) => Failure::keep(&mut failure, f),
         }
     }
+    // A read's failure first; else a worker still in the thread group fails the call.
+    let failure = failure.or(lingering);
     ParallelRun {
         result: failure.map_or(Ok(bytes), Err),
         threads: started,

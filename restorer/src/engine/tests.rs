@@ -613,3 +613,33 @@ fn hugepage_advice_splits_no_vma() {
         assert_eq!(perms(&after), perms(&before), "{s:?}");
     }
 }
+
+extern "C" fn return_at_once(_arg: *mut u8) -> i32 {
+    0
+}
+
+#[test]
+fn a_joined_worker_has_left_the_thread_group() {
+    use super::hooks::Hooks;
+    use super::thread::{self, TidSource};
+    use core::sync::atomic::AtomicU32;
+    // The kernel wakes the join before the exit is done; the join must wait it out.
+    for _ in 0..200 {
+        let word = AtomicU32::new(0);
+        // SAFETY: the entry touches nothing and returns.
+        let t = unsafe {
+            thread::spawn(
+                return_at_once,
+                core::ptr::null_mut(),
+                &word,
+                &mut TidSource::above(0),
+                Hooks::none(),
+            )
+        }
+        .unwrap();
+        let id = t.id();
+        assert_eq!(t.join(), Ok(()));
+        let listed = std::path::Path::new("/proc/self/task").join(id.to_string());
+        assert!(!listed.exists(), "thread {id} is still listed after its join");
+    }
+}

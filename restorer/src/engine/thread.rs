@@ -1,5 +1,5 @@
 //! Worker threads without libc: `clone3` onto an mmapped stack, joined through
-//! CLONE_CHILD_CLEARTID and a futex.
+//! CLONE_CHILD_CLEARTID and a futex, then until the thread has left the thread group.
 //!
 //! A thread created with CLONE_VM starts on its new stack with nothing of Rust's frame
 //! around it, so the child side runs in a small assembly trampoline: call the entry with
@@ -10,15 +10,23 @@ use core::arch::global_asm;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::hooks::Hooks;
-use crate::sys::mm;
 use crate::sys::thread::{CloneArgs, CloneFlags};
-use crate::sys::{futex, Errno, Result};
+use crate::sys::time::{nanosleep, Timespec};
+use crate::sys::{futex, mm, process, sched, Errno, Result};
 use vma_io::PAGE_SIZE;
 
 /// Stack of a worker: the reader needs a few KiB; the rest is headroom.
 pub const STACK_SIZE: usize = 128 * 1024;
 /// TIDs tried above the highest PID before giving up (each EEXIST moves one up).
 const TID_TRIES: i32 = 256;
+/// Polls, after the TID was cleared, for the thread to leave the thread group: first
+/// yields (the exit usually ends within them), then naps, about a second in all.
+const GONE_YIELDS: u32 = 64;
+const GONE_NAPS: u32 = 10_000;
+const GONE_NAP: Timespec = Timespec {
+    tv_sec: 0,
+    tv_nsec: 100_000,
+};
 
 /// The entry of a worker: takes its argument, returns an exit code (ignored).
 pub type Entry = extern "C" fn(arg: *mut u8) -> i32;
@@ -96,11 +104,13 @@ impl Drop for Stack<'_> {
     }
 }
 
-/// A running worker: its stack and the word the kernel clears when it exits. Dropping
-/// it joins the thread.
+/// A running worker: its stack, the word the kernel clears when it exits and its TID.
+/// Dropping it joins the thread (as [`Thread::join`], its error unseen).
 pub struct Thread<'a> {
     stack: Stack<'a>,
     tid: &'a AtomicU32,
+    id: i32,
+    joined: bool,
 }
 
 /// Where worker TIDs come from.
@@ -165,7 +175,12 @@ pub unsafe fn spawn<'a>(
                     tids.next = want.saturating_add(1);
                 }
                 hooks.threads(1);
-                return Ok(Thread { stack, tid });
+                return Ok(Thread {
+                    stack,
+                    tid,
+                    id: ret as i32,
+                    joined: false,
+                });
             }
             // Someone holds that TID: move on, a bounded number of times.
             Err(Errno::EEXIST) if want > 0 && tries < TID_TRIES => {
@@ -179,14 +194,23 @@ pub unsafe fn spawn<'a>(
 }
 
 impl Thread<'_> {
-    /// Wait until the thread has exited, then unmap its stack.
-    pub fn join(self) {
-        drop(self)
+    /// The thread's TID.
+    pub fn id(&self) -> i32 {
+        self.id
     }
-}
 
-impl Drop for Thread<'_> {
-    fn drop(&mut self) {
+    /// Wait until the thread has exited and left the thread group, then unmap its stack.
+    /// `ETIMEDOUT`: it exited (its stack is free) but was still a thread of the group
+    /// about a second after; another error: tgkill's, which could not tell.
+    pub fn join(mut self) -> Result<()> {
+        self.wait()
+    }
+
+    fn wait(&mut self) -> Result<()> {
+        if self.joined {
+            return Ok(());
+        }
+        self.joined = true;
         loop {
             let t = self.tid.load(Ordering::Acquire);
             if t == 0 {
@@ -196,6 +220,31 @@ impl Drop for Thread<'_> {
             let _ = futex::wait(self.tid, t, None);
         }
         self.stack.hooks.threads(-1);
+        // The clear-tid wake comes from the exit's release of the memory map, before the
+        // exit is done: the thread stays listed in /proc/self/task and holds its TID until
+        // it is reaped. Reaping unhashes its TID and unlinks it from the group at once;
+        // signal 0 finds it until then.
+        let pid = process::getpid();
+        for i in 0..GONE_YIELDS + GONE_NAPS {
+            match process::tgkill(pid, self.id, 0) {
+                Err(Errno::ESRCH) => return Ok(()),
+                // Not told (a filter refuses tgkill): no wait can prove it gone.
+                Err(e) => return Err(e),
+                _ if i < GONE_YIELDS => {
+                    let _ = sched::sched_yield();
+                }
+                _ => {
+                    let _ = nanosleep(&GONE_NAP, None);
+                }
+            }
+        }
+        Err(Errno::ETIMEDOUT)
+    }
+}
+
+impl Drop for Thread<'_> {
+    fn drop(&mut self) {
+        let _ = self.wait();
         // The kernel cleared the TID after the thread last touched its stack: the Stack
         // field unmaps it next.
     }

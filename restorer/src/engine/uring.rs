@@ -331,9 +331,10 @@ extern "C" fn job_entry(arg: *mut u8) -> i32 {
 /// the submitting task, which outlive the ring (the last one of each kind until its task
 /// exits) and would join the restored task; a thread of our own takes them with it: its
 /// exit cancels its io_uring work and waits for its io-wq workers to exit, before the
-/// kernel clears the TID the join waits on. Where no thread can be had, the caller's
-/// thread submits (and may be left with the workers). `Err`: no ring (ENOSYS, or EPERM
-/// from `kernel.io_uring_disabled` or seccomp).
+/// kernel clears the TID the join waits on; the join then waits for the thread to leave
+/// the group. Where no thread can be had, the caller's thread submits (and may be left
+/// with the workers). `Err`: no ring (ENOSYS, or EPERM from `kernel.io_uring_disabled`
+/// or seccomp).
 pub fn read_uring_on_thread(
     records: &Records,
     fd: BorrowedFd<'_>,
@@ -354,7 +355,16 @@ pub fn read_uring_on_thread(
     // SAFETY: the job lives until the join below; the reader uses no thread-local storage
     // and does not unwind (panic=abort in the blob).
     match unsafe { thread::spawn(job_entry, arg, &tid, tids, hooks) } {
-        Ok(t) => t.join(),
+        Ok(t) => {
+            if let Err(e) = t.join() {
+                // Whatever the reads did, the call would leave a thread of ours behind.
+                let join = Failure::new(e, 0, -1);
+                job.result = Ok(Err(match job.result {
+                    Ok(Err(f)) => f,
+                    _ => join,
+                }));
+            }
+        }
         Err(_) => job.run(),
     }
     job.result
