@@ -27,11 +27,7 @@ fn work(tag: &str) -> PathBuf {
 
 /// Dump `w` with `criu` and restore it with the same binary; the restored PID.
 fn round_trip(sb: &Sandbox, criu: &Path, dir: &Path, w: &mut Workload) -> i32 {
-    let c = Criu {
-        criu,
-        dir: dir.to_path_buf(),
-        timeout: STEP,
-    };
+    let c = Criu::new(criu, dir, STEP);
     c.dump(sb, w).unwrap_or_else(|e| panic!("{e}"));
     c.restore(sb, w.pid).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -57,18 +53,23 @@ fn counters(pid: i32, at: u64, n: usize) -> Vec<u64> {
     b.chunks(8).map(|c| u64::from_ne_bytes(c.try_into().unwrap())).collect()
 }
 
-#[test]
-fn a_multi_threaded_process_comes_back_with_every_thread_running() {
+/// Start the threads workload, take it through ours with `env` on the restore; check
+/// the threads, their memory and that each keeps counting. Returns the restore log.
+fn threads_round_trip(tag: &str, env: &[(&str, &str)]) -> String {
     const THREADS: usize = 4;
     let t = criu_pie::testbed::trees().unwrap_or_else(|e| panic!("{e}"));
-    let dir = work("threads");
+    let dir = work(tag);
     let exe = compile("threads_workload", &dir);
     let mut sb = Sandbox::new().unwrap();
     let n = THREADS.to_string();
     let mut w = roundtrip::start(&sb, &dir, &exe, &[OsStr::new(&n)], READY).unwrap();
     let (base, ctr) = (hex(&w.ready[1]), hex(&w.ready[2]));
     assert_eq!(roundtrip::threads(w.pid).unwrap(), THREADS + 1);
-    let pid = round_trip(&sb, &t.ours(), &dir, &mut w);
+    let ours = t.ours();
+    let mut c = Criu::new(&ours, &dir, STEP);
+    c.restore_env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    c.dump(&sb, &mut w).unwrap_or_else(|e| panic!("{e}"));
+    let pid = c.restore(&sb, w.pid).unwrap_or_else(|e| panic!("{e}"));
 
     assert_eq!(
         roundtrip::threads(pid).unwrap(),
@@ -78,7 +79,8 @@ fn a_multi_threaded_process_comes_back_with_every_thread_running() {
     for i in 0..THREADS as u64 {
         verify_pattern(pid, base + i * 4 * MIB, 4 * MIB, &format!("thread {i}'s slice"));
     }
-    // Every thread runs on: its thread-local counter (fs base restored) keeps growing.
+    // Every thread runs on: its thread-local counter (fs base restored, vDSO working)
+    // keeps growing.
     let before = counters(pid, ctr, THREADS);
     std::thread::sleep(Duration::from_millis(300));
     let after = counters(pid, ctr, THREADS);
@@ -91,6 +93,23 @@ fn a_multi_threaded_process_comes_back_with_every_thread_running() {
         );
     }
     assert!(sb.kill_all(&[pid], Duration::from_secs(10)).is_empty());
+    fs::read_to_string(dir.join("img/restore.log")).unwrap()
+}
+
+#[test]
+fn a_multi_threaded_process_comes_back_with_every_thread_running() {
+    threads_round_trip("threads", &[]);
+}
+
+/// CRIU's fault injection FI_VDSO_TRAMPOLINES (127): the restorer proxies the dumped vDSO
+/// through jump trampolines instead of moving the runtime one in place.
+#[test]
+fn forced_vdso_trampolines_keep_the_process_running() {
+    let log = threads_round_trip("threads-trampolines", &[("CRIU_FAULT", "127")]);
+    assert!(
+        log.contains("vdso: Runtime vdso mismatches dumpee, generate proxy"),
+        "no proxy in the restore log"
+    );
 }
 
 /// Restore the THP workload with `criu`; its VMA's AnonHugePages before and after (kB).

@@ -3,7 +3,8 @@
  * one anonymous VMA with the pattern of pattern_workload.c (word at address a =
  * splitmix64(seed ^ (a & ~7))), then counting forever in a thread-local variable that it
  * publishes in its slot of a shared counters page. A restore that loses a thread, its
- * registers or its fs base (TLS) stops a counter or crashes the process.
+ * registers, its fs base (TLS) or the vDSO (each count calls clock_gettime through it)
+ * stops a counter or crashes the process.
  * argv[1]: file to write "ready <threads> <base> <counters>" to; argv[2]: threads.
  */
 #define _GNU_SOURCE
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PAGE 4096UL
@@ -41,6 +43,11 @@ static void *worker(void *arg)
 		p[w] = splitmix64(SEED ^ (uint64_t)(uintptr_t)&p[w]);
 	__atomic_add_fetch(&filled, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
+		struct timespec ts;
+
+		/* Through the vDSO: a restore that breaks it (or its trampolines) crashes here. */
+		if (clock_gettime(CLOCK_MONOTONIC, &ts))
+			abort();
 		mine++;
 		counters[i] = mine;
 		usleep(1000);

@@ -65,9 +65,20 @@ pub struct Criu<'a> {
     pub criu: &'a Path,
     pub dir: PathBuf,
     pub timeout: Duration,
+    /// Environment of the restore (e.g. `CRIU_FAULT`, CRIU's fault injection).
+    pub restore_env: Vec<(String, String)>,
 }
 
-impl Criu<'_> {
+impl<'a> Criu<'a> {
+    pub fn new(criu: &'a Path, dir: &Path, timeout: Duration) -> Criu<'a> {
+        Criu {
+            criu,
+            dir: dir.to_path_buf(),
+            timeout,
+            restore_env: Vec::new(),
+        }
+    }
+
     fn img(&self) -> PathBuf {
         self.dir.join("img")
     }
@@ -98,6 +109,7 @@ impl Criu<'_> {
             .args(["-o", "restore.log", "-v4", "--shell-job"])
             .arg("--pidfile")
             .arg(&pidfile);
+        restore.envs(self.restore_env.iter().map(|(k, v)| (k, v)));
         let ran = step::run(restore, &self.dir.join("restore.out"), self.timeout);
         if !matches!(ran, Ran::Exited(s) if s.success()) {
             return Err(format!("criu restore: {ran:?}\n{}", self.log_tail("restore.log")));

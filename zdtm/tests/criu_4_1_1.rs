@@ -59,11 +59,8 @@ fn a_patterned_process_survives_dump_and_restore() {
     let base = u64::from_str_radix(w.ready[1].trim_start_matches("0x"), 16).unwrap();
     verify(w.pid, base);
 
-    let criu = Criu {
-        criu: &t.criu(),
-        dir: dir.clone(),
-        timeout: STEP,
-    };
+    let stock = t.criu();
+    let criu = Criu::new(&stock, &dir, STEP);
     criu.dump(&sb, &mut w).unwrap_or_else(|e| panic!("{e}"));
     let rpid = criu.restore(&sb, w.pid).unwrap_or_else(|e| panic!("{e}"));
     verify(rpid, base);

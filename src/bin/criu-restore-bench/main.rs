@@ -186,11 +186,7 @@ impl Bench<'_> {
         if check_original {
             check_pattern_range(w.pid, base, len).map_err(|e| format!("the workload before the dump: {e}"))?;
         }
-        let c = Criu {
-            criu,
-            dir: dir.to_path_buf(),
-            timeout: STEP,
-        };
+        let c = Criu::new(criu, dir, STEP);
         let t = Instant::now();
         c.dump(sb, &mut w)?;
         let dump_wall_s = t.elapsed().as_secs_f64();
