@@ -128,7 +128,7 @@ impl Layout {
     fn of(s: &rst_shstk_info) -> Option<Layout> {
         let (start, size, copy) = (s.vma_start, s.vma_size, s.premmaped_addr);
         let top = start.checked_add(size)?;
-        let aligned = (start | size | copy) % 8 == 0;
+        let aligned = (start | size | copy).is_multiple_of(8);
         (aligned && size != 0 && start + 16 <= s.ssp && s.ssp < top).then_some(Layout {
             start,
             top,
@@ -361,7 +361,7 @@ mod tests {
 
     impl ShadowWrite for Buf {
         fn write(&mut self, addr: u64, val: u64) {
-            assert!(addr >= self.start && addr % 8 == 0, "write at {addr:#x}");
+            assert!(addr >= self.start && addr.is_multiple_of(8), "write at {addr:#x}");
             let i = ((addr - self.start) / 8) as usize;
             assert!(i < self.slots.len(), "write at {addr:#x} past the top");
             self.slots[i] = val;
@@ -399,7 +399,7 @@ mod tests {
         // What the kernel's sigreturn checks: data, aligned, not below its own slot.
         let back = b.slots[first - 1] & !SHSTK_DATA_BIT;
         assert_ne!(b.slots[first - 1] & SHSTK_DATA_BIT, 0);
-        assert!(back % 8 == 0 && back >= sig_at);
+        assert!(back.is_multiple_of(8) && back >= sig_at);
         // Each slot once, from the top down, as wrss must (never under a live entry).
         let want: Vec<u64> = (first as u64 - 2..n).rev().map(|i| start + i * 8).collect();
         assert_eq!(b.writes, want);
