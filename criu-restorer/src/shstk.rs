@@ -129,7 +129,7 @@ impl Layout {
         let (start, size, copy) = (s.vma_start, s.vma_size, s.premmaped_addr);
         let top = start.checked_add(size)?;
         let aligned = (start | size | copy).is_multiple_of(8);
-        (aligned && size != 0 && start + 16 <= s.ssp && s.ssp < top).then_some(Layout {
+        (aligned && size != 0 && start.saturating_add(16) <= s.ssp && s.ssp < top).then_some(Layout {
             start,
             top,
             ssp: s.ssp,
@@ -350,6 +350,7 @@ mod tests {
         assert!(Layout::of(&info(s + 4, n, s + 0x3f00, c, 1)).is_none());
         assert!(Layout::of(&info(s, n, s + 0x3f00, c + 4, 1)).is_none());
         assert!(Layout::of(&info(u64::MAX - 0xfff, 0x2000, u64::MAX - 8, c, 1)).is_none());
+        assert!(Layout::of(&info(u64::MAX - 15, 8, u64::MAX - 7, c, 1)).is_none());
     }
 
     /// A shadow-stack VMA as a buffer: records every write, refuses any outside it.

@@ -21,6 +21,7 @@ use crate::{
 };
 
 /// Restore the task; returns only on failure.
+///
 /// Inlined into the entry point: once its shadow stack is switched, it may not return.
 #[inline(always)]
 pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {

@@ -14,6 +14,7 @@ use crate::{args, bail, cg_set, creds, dumpable, entry, pdeath, pr_info, seccomp
 use restorer::sys::fd::BorrowedFd;
 
 /// Restore the calling thread from `t`; returns only on failure.
+///
 /// Inlined into the entry point: once its shadow stack is switched, it may not return.
 #[inline(always)]
 pub fn restore(t: &mut thread_restore_args) -> Result<Infallible> {
