@@ -15,7 +15,7 @@ use core::arch::global_asm;
 use core::sync::atomic::{AtomicPtr, AtomicU32};
 
 use criu_abi::raw::{rt_sigframe, task_restore_args, thread_restore_args};
-use restorer::sys::{mm, process, signal};
+use restorer::sys::{mm, process};
 
 use crate::{pr_err, stage, state, task, thread};
 
@@ -100,8 +100,17 @@ pub extern "C" fn __export_unmap() {
 #[inline(never)]
 pub extern "C" fn rst_sigreturn(new_sp: usize, _frame: *mut rt_sigframe) -> ! {
     // SAFETY: `new_sp` points just past the frame's return address, where CRIU built a
-    // complete frame of the thread's registers, mask and FPU state.
-    unsafe { signal::rt_sigreturn(new_sp) }
+    // complete frame of the thread's registers, mask and FPU state; with a shadow stack,
+    // the caller is the frame that restored it, whose top is the sigreturn token.
+    #[cfg(criu_has_shstk)]
+    unsafe {
+        crate::shstk::sigreturn(new_sp)
+    }
+    // SAFETY: as above (trees without shadow stacks restore none).
+    #[cfg(not(criu_has_shstk))]
+    unsafe {
+        restorer::sys::signal::rt_sigreturn(new_sp)
+    }
 }
 
 /// The signal frame of a thread's memory zone and the stack pointer its sigreturn wants

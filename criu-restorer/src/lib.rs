@@ -31,6 +31,8 @@ pub mod rlimits;
 pub mod rseq;
 pub mod sched;
 pub mod seccomp;
+#[cfg(criu_has_shstk)]
+pub mod shstk;
 pub mod sigchld;
 pub mod signals;
 pub mod stage;

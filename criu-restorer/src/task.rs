@@ -21,6 +21,9 @@ use crate::{
 };
 
 /// Restore the task; returns only on failure.
+///
+/// Inlined into the entry point: once its shadow stack is switched, it may not return.
+#[inline(always)]
 pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     let my_pid = process::getpid();
     sigchld::install()?;
@@ -32,7 +35,8 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     if args.uffd > -1 {
         pr_debug!("lazy-pages: uffd ", args.uffd);
     }
-    check_shadow_stack(args)?;
+    #[cfg(criu_has_shstk)]
+    crate::shstk::switch_to_restorer(&args.shstk)?;
     // SAFETY: CRIU dup'ed a /proc fd for the restorer; closed before the sigreturn.
     let proc_fd = unsafe { OwnedFd::from_raw_fd(args.proc_fd) };
 
@@ -132,6 +136,9 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
         && subreaper::restore(args.child_subreaper).is_ok();
 
     state::threads_in_progress().set_and_wake(args.nr_threads as u32);
+    // Locking the shadow stack stops wrss: only once every thread is cloned.
+    #[cfg(criu_has_shstk)]
+    crate::shstk::restore(&args.shstk)?;
     stage::finish(Stage::RestoreCreds);
     if !creds_ok {
         bail!("Failed to restore the task's credentials or prctl state");
@@ -154,15 +161,4 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     // again.
     let _ = unsafe { mm::munmap(rst_mem.cast(), rst_mem_size) };
     entry::rst_sigreturn(sp, frame)
-}
-
-/// A task with an x86 shadow stack is not restored by this restorer: say so and fail
-/// cleanly (trees without shadow-stack restore have no such field, and no such task).
-fn check_shadow_stack(_args: &task_restore_args) -> Result {
-    // ARCH_SHSTK_SHSTK: the task ran with a shadow stack.
-    #[cfg(criu_has_shstk)]
-    if _args.shstk.cet & 1 != 0 {
-        bail!("The task had an x86 shadow stack, which the Rust restorer does not restore");
-    }
-    Ok(())
 }

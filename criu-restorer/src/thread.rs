@@ -14,11 +14,16 @@ use crate::{args, bail, cg_set, creds, dumpable, entry, pdeath, pr_info, seccomp
 use restorer::sys::fd::BorrowedFd;
 
 /// Restore the calling thread from `t`; returns only on failure.
+///
+/// Inlined into the entry point: once its shadow stack is switched, it may not return.
+#[inline(always)]
 pub fn restore(t: &mut thread_restore_args) -> Result<Infallible> {
     let tid = process::gettid();
     if tid != t.pid {
         bail!("Thread pid mismatch ", tid, "/", t.pid);
     }
+    #[cfg(criu_has_shstk)]
+    crate::shstk::restore(&t.shstk)?;
     // All signals go to the leader until the task is back.
     if let Err(e) = signal::rt_sigprocmask(SigprocmaskHow::SETMASK, Some(&SigSet::FULL), None) {
         bail!("Unable to block signals ", e);

@@ -36,6 +36,10 @@ pub const ARCH_SHSTK_DISABLE: i32 = 0x5002;
 pub const ARCH_SHSTK_LOCK: i32 = 0x5003;
 pub const ARCH_SHSTK_UNLOCK: i32 = 0x5004;
 pub const ARCH_SHSTK_STATUS: i32 = 0x5005;
+/// Shadow-stack feature bits (`ARCH_SHSTK_*` codes' argument, `ARCH_SHSTK_STATUS`'s value):
+/// the shadow stack itself, and writes to it with `wrss`.
+pub const ARCH_SHSTK_SHSTK: u64 = 1 << 0;
+pub const ARCH_SHSTK_WRSS: u64 = 1 << 1;
 
 // rseq.
 /// `rseq` flag: unregister the area.
