@@ -91,6 +91,7 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
         aio_ring::restore(ring)?;
     }
     vmas::advise_after_read(vmas)?;
+    vmas::install_guards(vmas)?;
 
     task_mm::restore_name(&args.comm)?;
     task_mm::restore_mm(args)?;

@@ -366,6 +366,33 @@ fn advise(vmas: &[VmaEntry], which: u64) -> Result {
     Ok(())
 }
 
+/// Guard regions (MADV_GUARD_INSTALL, CRIU 4.2's `VMA_AREA_GUARD`): installed again once
+/// the pages and the other advice are in.
+#[cfg(criu_has_vma_area_guard)]
+pub fn install_guards(vmas: &[VmaEntry]) -> Result {
+    for v in vmas.iter().filter(|v| v.is(criu_abi::raw::VMA_AREA_GUARD)) {
+        // SAFETY: guard pages over the task's own range, as the dumped task had them.
+        if let Err(e) = unsafe { mm::madvise(v.start as *mut u8, v.size(), MadviseAdvice::GUARD_INSTALL) } {
+            pr_err!(
+                "madvise(",
+                Hex(v.start),
+                ", ",
+                v.size() as u64,
+                ", MADV_GUARD_INSTALL) failed with ",
+                e
+            );
+            return Err(Failed);
+        }
+    }
+    Ok(())
+}
+
+/// Trees without guard-region VMAs (CRIU 4.1.1) have none to install.
+#[cfg(not(criu_has_vma_area_guard))]
+pub fn install_guards(_vmas: &[VmaEntry]) -> Result {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
