@@ -12,22 +12,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define SEED 0x5eedULL
-
-static uint64_t splitmix64(uint64_t x)
-{
-	uint64_t z = x + 0x9e3779b97f4a7c15ULL;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
+#include "pattern.h"
 
 int main(int argc, char **argv)
 {
 	unsigned long mib, len;
-	uint64_t *p;
+	void *p;
 	char *end;
-	FILE *ready;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: big_workload READY-FILE MIB\n");
@@ -48,15 +39,8 @@ int main(int argc, char **argv)
 		perror("madvise");
 		return 1;
 	}
-	for (unsigned long w = 0; w < len / 8; w++)
-		p[w] = splitmix64(SEED ^ (uint64_t)(uintptr_t)&p[w]);
-	ready = fopen(argv[1], "w");
-	if (!ready) {
-		perror("fopen");
-		return 1;
-	}
-	fprintf(ready, "ready %p %lu\n", (void *)p, len);
-	fclose(ready);
+	fill_pattern(p, len);
+	announce(argv[1], "%p %lu", (void *)p, len);
 	for (;;)
 		pause();
 }

@@ -17,21 +17,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "pattern.h"
+
 #define PAGE 4096UL
-#define SEED 0x5eedULL
-
-static uint64_t splitmix64(uint64_t x)
-{
-	uint64_t z = x + 0x9e3779b97f4a7c15ULL;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static void fill(uint64_t *p)
 {
-	for (unsigned long i = 0; i < PAGE / 8; i++)
-		p[i] = splitmix64(SEED ^ (uint64_t)(uintptr_t)&p[i]);
+	fill_pattern(p, PAGE);
 }
 
 #define SPAN (116UL << 20)
@@ -56,7 +47,6 @@ int main(int argc, char **argv)
 	unsigned long written = 0, i, base;
 	char *a, *b, *c;
 	void *span;
-	FILE *ready;
 	int fd;
 
 	if (argc != 3) {
@@ -91,11 +81,7 @@ int main(int argc, char **argv)
 		fill((uint64_t *)(c + i * PAGE));
 		written++;
 	}
-	ready = fopen(argv[1], "w");
-	if (!ready)
-		return 1;
-	fprintf(ready, "ready %lu %#lx\n", written, base);
-	fclose(ready);
+	announce(argv[1], "%lu %#lx", written, base);
 	for (;;)
 		pause();
 }

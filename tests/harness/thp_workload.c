@@ -10,23 +10,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define SEED 0x5eedULL
+#include "pattern.h"
+
 #define HUGE (2UL << 20)
 #define LEN (64UL << 20)
-
-static uint64_t splitmix64(uint64_t x)
-{
-	uint64_t z = x + 0x9e3779b97f4a7c15ULL;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 int main(int argc, char **argv)
 {
 	char *span, *base;
-	uint64_t *p;
-	FILE *ready;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s READY_FILE\n", argv[0]);
@@ -46,16 +37,8 @@ int main(int argc, char **argv)
 		perror("madvise");
 		return 1;
 	}
-	p = (uint64_t *)base;
-	for (unsigned long w = 0; w < LEN / 8; w++)
-		p[w] = splitmix64(SEED ^ (uint64_t)(uintptr_t)&p[w]);
-	ready = fopen(argv[1], "w");
-	if (!ready) {
-		perror("fopen");
-		return 1;
-	}
-	fprintf(ready, "ready %p %lu\n", (void *)base, LEN);
-	fclose(ready);
+	fill_pattern(base, LEN);
+	announce(argv[1], "%p %lu", (void *)base, LEN);
 	for (;;)
 		pause();
 }

@@ -14,20 +14,13 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
+
+#include "pattern.h"
 #include <unistd.h>
 
 #define PAGE 4096UL
-#define SEED 0x5eedULL
 #define SLICE (4UL << 20)
 #define MAX_THREADS 64
-
-static uint64_t splitmix64(uint64_t x)
-{
-	uint64_t z = x + 0x9e3779b97f4a7c15ULL;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static char *base;
 static volatile uint64_t *counters;
@@ -37,10 +30,7 @@ static __thread uint64_t mine;
 static void *worker(void *arg)
 {
 	long i = (long)arg;
-	uint64_t *p = (uint64_t *)(base + i * SLICE);
-
-	for (unsigned long w = 0; w < SLICE / 8; w++)
-		p[w] = splitmix64(SEED ^ (uint64_t)(uintptr_t)&p[w]);
+	fill_pattern(base + i * SLICE, SLICE);
 	__atomic_add_fetch(&filled, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		struct timespec ts;
@@ -59,7 +49,6 @@ int main(int argc, char **argv)
 {
 	long n = argc > 2 ? atol(argv[2]) : 4;
 	pthread_t t;
-	FILE *ready;
 
 	if (argc < 3 || n < 1 || n > MAX_THREADS) {
 		fprintf(stderr, "usage: %s READY_FILE THREADS(1-%d)\n", argv[0], MAX_THREADS);
@@ -79,13 +68,7 @@ int main(int argc, char **argv)
 		}
 	while (__atomic_load_n(&filled, __ATOMIC_SEQ_CST) < n)
 		usleep(1000);
-	ready = fopen(argv[1], "w");
-	if (!ready) {
-		perror("fopen");
-		return 1;
-	}
-	fprintf(ready, "ready %ld %p %p\n", n, (void *)base, (void *)counters);
-	fclose(ready);
+	announce(argv[1], "%ld %p %p", n, (void *)base, (void *)counters);
 	for (;;)
 		pause();
 }
