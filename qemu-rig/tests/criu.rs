@@ -154,7 +154,7 @@ fn crit_decode(img: &Path) -> String {
 
 /// Dumps `tests/guest/pattern.c` (known anonymous pages, a pagemap hole, a private file
 /// mapping with one COW page) and fetches the images. With `RIG_UPDATE_FIXTURES=1` they are
-/// written to `tests/fixtures/criu-<version>-pattern/` in the workspace; otherwise the test
+/// written to `tests/fixtures/pattern-dump-criu<version>/` in the workspace; otherwise the test
 /// checks the dump and decodes the images with the host's `crit`.
 #[test]
 fn fixture_export_pattern() {
@@ -268,7 +268,7 @@ fi
     if std::env::var("RIG_UPDATE_FIXTURES").as_deref() == Ok("1") {
         let fixture = workspace_root()
             .join("tests/fixtures")
-            .join(format!("criu-{version}-pattern"));
+            .join(format!("pattern-dump-criu{version}"));
         let _ = fs::remove_dir_all(&fixture);
         fs::create_dir_all(&fixture).unwrap();
         for (n, d) in &images {
