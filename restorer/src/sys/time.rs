@@ -204,17 +204,7 @@ pub fn setitimer(which: i32, new: &Itimerval, old: Option<&mut Itimerval>) -> Re
 /// to the process); returns the timer id.
 #[inline]
 pub fn timer_create(clock: ClockId, event: Option<&Sigevent>) -> Result<i32> {
-    let mut id = 0i32;
-    // SAFETY: the kernel reads `event` and writes the id into `id`.
-    ret_unit(unsafe {
-        raw::syscall3(
-            nr(Sysno::timer_create),
-            clock.as_raw() as usize,
-            opt_ptr(event),
-            &mut id as *mut i32 as usize,
-        )
-    })?;
-    Ok(id)
+    timer_create_with_id(clock, event, 0)
 }
 
 /// `timer_create(2)` asking for timer id `id`: while `PR_TIMER_CREATE_RESTORE_IDS` is on
