@@ -2,7 +2,7 @@
 //! kernel shows in /proc/PID/stat and uses for brk, argv and auxv (PR_SET_MM_MAP, or
 //! field by field where the kernel lacks it, with the exe link set last).
 
-use core::ffi::c_char;
+use core::ffi::{c_char, CStr};
 
 use criu_abi::raw::task_restore_args;
 use restorer::sys::fd::OwnedFd;
@@ -33,11 +33,22 @@ pub fn restore_thp_disable(disabled: bool) -> Result {
     Ok(())
 }
 
-/// The task's name (the leader's; each thread sets its own).
+/// The task's name (the leader's), logged on failure as CRIU's `sys_prctl_safe` does.
 pub fn restore_name(comm: &[c_char; 16]) -> Result {
-    let mut name = *comm;
-    name[15] = 0;
-    prctl_logged(p::PR_SET_NAME, name.as_ptr() as usize, 0, 0, line!()).map_err(|_| Failed)
+    set_name(comm).map_err(|e| {
+        pr_err!("prctl failed @", line!(), " with ", e);
+        Failed
+    })
+}
+
+/// PR_SET_NAME from a name in CRIU's args, cut to 15 bytes and terminated.
+pub fn set_name(comm: &[c_char; 16]) -> core::result::Result<(), Errno> {
+    let mut name = [0u8; 16];
+    for (d, &c) in name.iter_mut().zip(&comm[..15]) {
+        *d = c as u8;
+    }
+    // name[15] is NUL: the conversion cannot fail.
+    p::prctl_set_name(CStr::from_bytes_until_nul(&name).unwrap_or_default())
 }
 
 /// PR_SET_MM_MAP from the dumped mm, else (EINVAL: an old kernel) each field alone and
@@ -151,4 +162,20 @@ fn restore_exe_late(exe: Option<OwnedFd>) -> Result {
         bail!("Can't restore EXE link (", e, ")");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_child::in_child;
+
+    #[test]
+    fn a_name_of_sixteen_bytes_is_cut_to_fifteen() {
+        in_child(|| {
+            let comm: [c_char; 16] = b"abcdefghijklmnop".map(|b| b as c_char);
+            set_name(&comm).unwrap();
+            let now = std::fs::read_to_string("/proc/thread-self/comm").unwrap();
+            assert_eq!(now.trim_end(), "abcdefghijklmno");
+        });
+    }
 }

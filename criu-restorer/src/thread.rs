@@ -33,8 +33,7 @@ pub fn restore(t: &mut thread_restore_args) -> Result<Infallible> {
         None => bail!("No task_entries in the args"),
     }
     thread_common::restore(t)?;
-    // SAFETY: PR_SET_NAME reads the NUL-terminated name (CRIU terminates `comm`).
-    if let Err(e) = unsafe { process::prctl(process::PR_SET_NAME, t.comm.as_ptr() as usize, 0, 0, 0) } {
+    if let Err(e) = crate::mm::set_name(&t.comm) {
         bail!("Unable to set a thread name: ", e);
     }
     pr_info!(process::gettid(), ": Restored");
