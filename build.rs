@@ -37,8 +37,8 @@ fn main() {
 
     // The engine alone, for linking into CRIU's own restorer (no head, no exports: CRIU
     // has its own). It must be as clean as the blob, bar the head the header would need.
-    let dropin =
-        blob_build::compile(&root, &out, "restorer", "blob", "pie-restore.o", &[]).unwrap_or_else(|e| fail(&e));
+    let dropin = blob_build::compile(&root, &out, "restorer", "blob,panic-exit", "pie-restore.o", &[])
+        .unwrap_or_else(|e| fail(&e));
     blob_build::audit_clean(&dropin, "the engine object for CRIU").unwrap_or_else(|e| fail(&e));
 
     println!("cargo:rustc-env=CRIU_PIE_ENGINE_OBJECT={}", dropin.display());

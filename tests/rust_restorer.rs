@@ -47,6 +47,39 @@ fn a_patterned_process_comes_back_byte_for_byte() {
     assert!(sb.kill_all(&[pid], Duration::from_secs(10)).is_empty());
 }
 
+/// A panic inside the restorer (CRIU_FAULT=126: the leader panics right after the SIGCHLD
+/// stage, where CRIU no longer watches its exit, only the stage futex) takes CRIU's abort
+/// path: `criu restore` fails long before its deadline, and the task is gone.
+#[test]
+fn a_panic_in_the_restorer_fails_the_restore_through_the_abort_path() {
+    const DEADLINE: Duration = Duration::from_secs(90);
+    let t = criu_pie::testbed::trees().unwrap_or_else(|e| panic!("{e}"));
+    let dir = work("panic");
+    let exe = compile("pattern_workload", &dir);
+    let mut sb = Sandbox::new().unwrap();
+    let backing = dir.join("backing");
+    let mut w = roundtrip::start(&sb, &dir, &exe, &[backing.as_os_str()], READY).unwrap();
+    let ours = t.ours();
+    let mut c = Criu::new(&ours, &dir, DEADLINE);
+    c.restore_env = vec![("CRIU_FAULT".into(), "126".into())];
+    c.dump(&sb, &mut w).unwrap_or_else(|e| panic!("{e}"));
+    let started = std::time::Instant::now();
+    let err = c
+        .restore(&sb, w.pid)
+        .expect_err("the restore succeeded despite the panic");
+    let took = started.elapsed();
+    assert!(err.contains("Exited("), "criu restore did not exit by itself: {err}");
+    assert!(took < DEADLINE / 2, "criu restore took {took:?}");
+    let log = fs::read_to_string(dir.join("img/restore.log")).unwrap();
+    assert!(log.contains("Restorer panicked in"), "no panic line in the log:\n{err}");
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        !zdtm::sandbox::alive(w.pid)
+    });
+    assert!(gone, "the task {} outlived the failed restore", w.pid);
+    assert!(sb.kill_all(&[], Duration::from_secs(10)).is_empty());
+}
+
 /// Each thread's counter, read from the counters page.
 fn counters(pid: i32, at: u64, n: usize) -> Vec<u64> {
     let b = roundtrip::read_mem(pid, at, n * 8).unwrap();

@@ -86,6 +86,24 @@ pub unsafe extern "C" fn __export_restore_thread(args: *mut thread_restore_args)
     process::exit_group(1)
 }
 
+/// A panic is a bug of this restorer: it takes CRIU's abort path like any failure (after
+/// the SIGCHLD stage CRIU no longer watches the task's exit, only the stage futex, and
+/// would wait for ever), then ends the task.
+#[cfg(all(feature = "blob", not(test)))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+    use core::sync::atomic::{AtomicBool, Ordering};
+    static PANICKING: AtomicBool = AtomicBool::new(false);
+    // The log line first (CRIU kills the tree once it sees the abort), and only once: a
+    // panic inside the logging must not come back here. Touching `_info` would pull
+    // core's formatting machinery into the blob.
+    if !PANICKING.swap(true, Ordering::SeqCst) {
+        pr_err!("Restorer panicked in ", process::gettid());
+    }
+    stage::abort();
+    process::exit_group(restorer::rt::panic::PANIC_EXIT_CODE as i32)
+}
+
 /// Unmap the restorer (bootstrap area but a runtime vDSO a proxy still uses).
 #[no_mangle]
 pub extern "C" fn __export_unmap() {

@@ -3,7 +3,7 @@
 //! shared memory), so every value and every wake must be the one CRIU's code expects.
 //! Shared memory between processes: the futex calls are never `FUTEX_PRIVATE`.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use criu_abi::raw::{futex_t, mutex_t};
 use restorer::sys::errno::Errno;
@@ -49,9 +49,11 @@ impl<'a> Futex<'a> {
         self.wake_all();
     }
 
-    /// `futex_abort_and_wake`: every waiter stops waiting.
+    /// `futex_abort_and_wake`: every waiter stops waiting. A failed wake is not a lock
+    /// bug here: this is already the way out, and the bug path would come back to it.
     pub fn abort_and_wake(self) {
-        self.set_and_wake(ABORT_RAW);
+        self.0.store(ABORT_RAW, Ordering::SeqCst);
+        let _ = fx::wake(self.0, i32::MAX as u32);
     }
 
     pub fn dec_and_wake(self) {
@@ -137,10 +139,31 @@ fn wake(word: &AtomicU32, n: u32) {
     }
 }
 
+/// The futex whose abort tells CRIU and every task that the restore failed
+/// (`task_entries->nr_in_progress`), once the task args named it.
+static FATAL_ABORT: AtomicPtr<AtomicU32> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Name the futex [`abort_restore`] aborts.
+pub fn set_abort_futex(f: Futex<'static>) {
+    FATAL_ABORT.store(f.0 as *const AtomicU32 as *mut AtomicU32, Ordering::Release);
+}
+
+/// CRIU's abort path: the futex named by [`set_abort_futex`] gets the abort value and
+/// every waiter is woken, so CRIU and the other tasks stop waiting and CRIU fails the
+/// restore. Nothing to abort before the futex is known.
+pub fn abort_restore() {
+    // SAFETY: only ever set from a `Futex<'static>`.
+    if let Some(word) = unsafe { FATAL_ABORT.load(Ordering::Acquire).as_ref() } {
+        Futex(word).abort_and_wake();
+    }
+}
+
 /// lock.h's `LOCK_BUG`: a futex call failed in a way that cannot happen with valid
-/// memory. Crash, as lock.h does, rather than let CRIU wait on a lost wake.
+/// memory. Abort the restore (CRIU might otherwise wait on a lost wake for ever), then
+/// end the task.
 #[cold]
 fn lock_bug() -> ! {
+    abort_restore();
     restorer::sys::process::exit_group(1)
 }
 

@@ -10,7 +10,7 @@ use restorer::sys::oflags::OFlags;
 use restorer::sys::{fs, Errno};
 
 use crate::error::{Failed, Result};
-use crate::{pr_debug, pr_err, pr_info};
+use crate::{pr_err, pr_info};
 
 /// CRIU's `AUTO_DEDUP_OVERHEAD_BYTES`: with auto-dedup, read and punch this much at once.
 const AUTO_DEDUP_CHUNK: u64 = 128 << 20;
@@ -31,7 +31,15 @@ pub fn restore(args: &task_restore_args, proc_fd: BorrowedFd<'_>) -> Result {
     if args.auto_dedup {
         opts.dedup_chunk = AUTO_DEDUP_CHUNK;
     }
-    opts.max_pid = worker_tid_floor(proc_fd);
+    match worker_tids(read_pid_max(proc_fd)) {
+        WorkerTids::Above(floor) => opts.max_pid = floor,
+        WorkerTids::None(why) => {
+            // A worker with an arbitrary TID could take one another task of the tree
+            // just reserved through ns_last_pid: no worker threads at all.
+            pr_info!("pid_max unusable (", why, "): pages read without worker threads");
+            opts.workers = 1;
+        }
+    }
     // SAFETY: CRIU packed `vma_ios_n` records at `vma_ios`, each naming memory of VMAs
     // mapped writable by now; the area lies in the restorer's memory (rst_mem) and stays
     // mapped for the call. Its length is not passed: the records' headers give it.
@@ -64,21 +72,22 @@ pub fn restore(args: &task_restore_args, proc_fd: BorrowedFd<'_>) -> Result {
     }
 }
 
-/// The engine's worker threads take TIDs from the top of the PID space, above every
-/// TID a restored thread is likely to need (threads are cloned with `set_tid` after
-/// the pages are in; other tasks of the tree clone theirs concurrently). 0 (any TID)
-/// where pid_max cannot be read.
-fn worker_tid_floor(proc_fd: BorrowedFd<'_>) -> i32 {
-    match read_pid_max(proc_fd) {
-        Ok(max) if max > 2 * WORKER_TIDS => max - WORKER_TIDS - 1,
-        other => {
-            pr_debug!(
-                "pid_max unusable (",
-                other.err().map_or(0, |e| e.neg()),
-                "): workers take any TID"
-            );
-            0
-        }
+/// Where the engine's worker threads may take their TIDs.
+#[derive(Debug, PartialEq, Eq)]
+enum WorkerTids {
+    /// Above this TID: the top of the PID space, above every TID a restored thread is
+    /// likely to need (threads are cloned with `set_tid` after the pages are in; other
+    /// tasks of the tree clone theirs concurrently).
+    Above(i32),
+    /// Nowhere safe (pid_max unreadable or too small): the negated errno, or pid_max.
+    None(i32),
+}
+
+fn worker_tids(pid_max: core::result::Result<i32, Errno>) -> WorkerTids {
+    match pid_max {
+        Ok(max) if max > 2 * WORKER_TIDS => WorkerTids::Above(max - WORKER_TIDS - 1),
+        Ok(max) => WorkerTids::None(max),
+        Err(e) => WorkerTids::None(e.neg()),
     }
 }
 
@@ -118,6 +127,14 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(read_pid_max(fd), Ok(max));
-        assert_eq!(worker_tid_floor(fd), max - WORKER_TIDS - 1);
+        assert_eq!(worker_tids(read_pid_max(fd)), WorkerTids::Above(max - WORKER_TIDS - 1));
+    }
+
+    #[test]
+    fn no_worker_threads_without_a_usable_pid_max() {
+        // Never "any TID": that could steal one a task of the tree reserved.
+        assert_eq!(worker_tids(Err(Errno::EACCES)), WorkerTids::None(Errno::EACCES.neg()));
+        assert_eq!(worker_tids(Ok(300)), WorkerTids::None(300));
+        assert_eq!(worker_tids(Ok(32768)), WorkerTids::Above(32768 - 257));
     }
 }

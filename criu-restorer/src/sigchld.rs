@@ -55,12 +55,25 @@ pub fn install() -> Result {
 
 /// Each helper must have exited with 0 (or was reaped already).
 pub fn wait_helpers() -> Result {
-    for &pid in state::helpers() {
+    wait_all(state::helpers())
+}
+
+/// Wait for each of `helpers`: ECHILD means the SIGCHLD handler reaped it already; any
+/// other error is a failure (CRIU's loop would read an unset status as success).
+fn wait_all(helpers: &[i32]) -> Result {
+    for &pid in helpers {
         let mut status = WaitStatus(0);
-        match process::wait4(pid, Some(&mut status), WaitOptions::empty(), None) {
+        let waited = loop {
+            match process::wait4(pid, Some(&mut status), WaitOptions::empty(), None) {
+                Err(Errno::EINTR) => continue,
+                r => break r,
+            }
+        };
+        match waited {
             Err(Errno::ECHILD) => continue,
-            _ if status.exited() && status.exit_code() == 0 => {}
-            _ => {
+            Err(e) => bail!("Can't wait for helper ", pid, ": ", e),
+            Ok(_) if status.exited() && status.exit_code() == 0 => {}
+            Ok(_) => {
                 pr_err!(
                     pid,
                     " exited with non-zero code (",
@@ -104,4 +117,46 @@ pub fn wait_zombies() -> Result {
         i += 1;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fork_exit(code: i32) -> i32 {
+        // SAFETY: the child only calls _exit.
+        match unsafe { libc::fork() } {
+            0 => unsafe { libc::_exit(code) },
+            pid => pid,
+        }
+    }
+
+    #[test]
+    fn a_helper_that_exited_with_zero_passes() {
+        assert!(wait_all(&[fork_exit(0)]).is_ok());
+    }
+
+    #[test]
+    fn a_helper_that_exited_with_an_error_fails() {
+        assert!(wait_all(&[fork_exit(3)]).is_err());
+    }
+
+    #[test]
+    fn a_helper_already_reaped_passes() {
+        let pid = fork_exit(0);
+        let mut st = 0;
+        // SAFETY: our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+        assert!(wait_all(&[pid]).is_ok());
+    }
+
+    #[test]
+    fn a_wait_error_other_than_echild_fails() {
+        // wait4(INT_MIN) is ESRCH in the kernel (-INT_MIN is no process group).
+        assert_eq!(
+            process::wait4(i32::MIN, None, WaitOptions::empty(), None),
+            Err(Errno::ESRCH)
+        );
+        assert!(wait_all(&[i32::MIN]).is_err());
+    }
 }

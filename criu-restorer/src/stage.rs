@@ -30,7 +30,5 @@ pub fn finish(stage: Stage) -> i32 {
 
 /// CRIU's abort: every task and CRIU itself stop waiting, and CRIU sees the failure.
 pub fn abort() {
-    if let Some(nr) = state::nr_in_progress() {
-        nr.abort_and_wake();
-    }
+    crate::lock::abort_restore();
 }

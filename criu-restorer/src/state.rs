@@ -33,7 +33,17 @@ pub fn init(args: &task_restore_args) {
     BOOTSTRAP_START.store(args.bootstrap_start as usize, Ordering::Relaxed);
     BOOTSTRAP_LEN.store(args.bootstrap_len as usize, Ordering::Relaxed);
     VDSO_RT_SIZE.store(args.vdso_rt_size as usize, Ordering::Relaxed);
+    if let Some(nr) = nr_in_progress() {
+        crate::lock::set_abort_futex(nr);
+    }
 }
+
+/// The Rust restorer's own fault point, for tests of its abort path: with
+/// `CRIU_FAULT=126` the leader panics right after the SIGCHLD stage, where CRIU watches
+/// only the stage futex. CRIU accepts any value below its `FI_MAX` and gives this one no
+/// meaning (its fatal faults count up from 1, its other ones from 127).
+pub const FI_RESTORER_PANIC: faults = 126;
+const _: () = assert!(FI_RESTORER_PANIC < criu_abi::raw::faults_FI_VDSO_TRAMPOLINES);
 
 /// CRIU's `fault_injected`: whether the tree's fault-injection setting is `f`.
 pub fn fault_injected(f: faults) -> bool {

@@ -126,6 +126,9 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     // SAFETY: the leader's own siginfo array in rst_mem, mapped until the end.
     signals::restore(unsafe { args::slice(me.siginfo, me.siginfo_n) }, false)?;
     stage::finish(Stage::RestoreSigchld);
+    if state::fault_injected(state::FI_RESTORER_PANIC) {
+        panic!("fault injected");
+    }
 
     tcp::repair_off_all(arr.tcp_socks);
     // Privileged (uid 0 in the task's user namespace): before the creds.

@@ -337,9 +337,12 @@ pub fn advise_after_read(vmas: &[VmaEntry]) -> Result {
     advise(vmas, !BEFORE_READ)
 }
 
+/// Non-regular VMAs (device mappings a plugin restores, as GPU drivers' memory) keep
+/// no advice: e.g. MADV_DONTFORK on a VM_IO mapping fails (criu-dev after 4.2 skips
+/// them too).
 fn advise(vmas: &[VmaEntry], which: u64) -> Result {
     for v in vmas {
-        if v.has_madv == 0 || v.madv & which == 0 {
+        if !v.is(VMA_AREA_REGULAR) || v.has_madv == 0 || v.madv & which == 0 {
             continue;
         }
         for bit in 0..64u32 {
@@ -514,6 +517,25 @@ mod tests {
             // An advice the kernel refuses fails the step.
             v.madv = 1 << 63;
             assert_eq!(advise_after_read(core::slice::from_ref(&v)), Err(Failed));
+        });
+    }
+
+    /// A VMA that is not VMA_AREA_REGULAR (a device mapping) gets no advice at all.
+    #[test]
+    fn non_regular_vmas_get_no_advice() {
+        in_child(|| {
+            let p = filled(4, 0);
+            let mut v = premapped(p, 4, p);
+            v.status &= !VMA_AREA_REGULAR;
+            v.has_madv = 1;
+            // Advice the kernel refuses, and advice it would take: neither is applied.
+            v.madv = 1 << 63 | 1 << MadviseAdvice::HUGEPAGE.as_raw();
+            assert_eq!(advise_before_read(core::slice::from_ref(&v)), Ok(()));
+            assert_eq!(advise_after_read(core::slice::from_ref(&v)), Ok(()));
+            let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+            let at = smaps.find(&format!("{p:x}-")).unwrap();
+            let flags = smaps[at..].lines().find(|l| l.starts_with("VmFlags:")).unwrap();
+            assert!(!flags.contains(" hg"), "{flags}");
         });
     }
 }

@@ -13,8 +13,8 @@ use core::mem::{offset_of, size_of};
 use criu_abi::raw::vdso_symbol;
 use linux_raw_sys::elf_uapi::{
     Elf64_Dyn, Elf64_Ehdr, Elf64_Phdr, Elf64_Sym, DT_GNU_HASH, DT_HASH, DT_NULL, DT_STRSZ, DT_STRTAB, DT_SYMENT,
-    DT_SYMTAB, EI_CLASS, EI_DATA, EI_VERSION, ELFCLASS64, ELFDATA2LSB, ELFMAG, EV_CURRENT, PT_DYNAMIC, PT_LOAD,
-    STB_GLOBAL, STN_UNDEF, STT_FUNC,
+    DT_SYMTAB, EI_CLASS, EI_DATA, EI_OSABI, EI_VERSION, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, ELFMAG, ELFOSABI_LINUX,
+    ELFOSABI_NONE, EV_CURRENT, PT_DYNAMIC, PT_LOAD, STB_GLOBAL, STN_UNDEF, STT_FUNC,
 };
 
 use super::{SymbolTable, SYMBOL_NAMES, VDSO_BAD_ADDR};
@@ -22,20 +22,45 @@ use crate::error::Result;
 use crate::log::Hex;
 use crate::{bail, pr_debug};
 
-/// The `e_ident` of a 64-bit little-endian ELF of the current version, zero-padded:
-/// the whole of it must be exactly this.
-const IDENT: [u8; 16] = {
-    let mut id = [0u8; 16];
-    let mut i = 0;
-    while i < 4 {
-        id[i] = ELFMAG[i];
-        i += 1;
-    }
-    id[EI_CLASS as usize] = ELFCLASS64 as u8;
-    id[EI_DATA as usize] = ELFDATA2LSB as u8;
-    id[EI_VERSION as usize] = EV_CURRENT as u8;
-    id
+/// The byte order this blob runs in, as `e_ident[EI_DATA]` says it.
+const NATIVE_DATA: u32 = if cfg!(target_endian = "big") {
+    ELFDATA2MSB
+} else {
+    ELFDATA2LSB
 };
+
+/// Why an `e_ident` is not a vDSO this restorer reads (CRIU 4.2's `has_elf_identity`).
+#[derive(Debug, PartialEq, Eq)]
+enum BadIdent {
+    Magic,
+    Class(u8),
+    Data(u8),
+    Version(u8),
+    OsAbi(u8),
+}
+
+/// CRIU 4.2's rule: the magic, a 64-bit class, the native byte order, the current
+/// version, and OSABI none or Linux (kernels may mark their vDSO either way); the ABI
+/// version and the padding are not looked at.
+fn check_ident(id: &[u8; 16]) -> core::result::Result<(), BadIdent> {
+    let at = |i: u32| id[i as usize];
+    if id[..4] != ELFMAG[..4] {
+        return Err(BadIdent::Magic);
+    }
+    if u32::from(at(EI_CLASS)) != ELFCLASS64 {
+        return Err(BadIdent::Class(at(EI_CLASS)));
+    }
+    if u32::from(at(EI_DATA)) != NATIVE_DATA {
+        return Err(BadIdent::Data(at(EI_DATA)));
+    }
+    if u32::from(at(EI_VERSION)) != EV_CURRENT {
+        return Err(BadIdent::Version(at(EI_VERSION)));
+    }
+    if ![ELFOSABI_NONE, ELFOSABI_LINUX].contains(&u32::from(at(EI_OSABI))) {
+        return Err(BadIdent::OsAbi(at(EI_OSABI)));
+    }
+    Ok(())
+}
 
 // Sizes of the ELF64 records read here, and the fields read in each.
 const EHDR_SIZE: u64 = size_of::<Elf64_Ehdr>() as u64;
@@ -126,8 +151,16 @@ fn parse_phdrs(img: Image<'_>) -> Result<Phdrs> {
     if img.size() < EHDR_SIZE {
         bail!("vdso: ", "Corrupted Elf phdr");
     }
-    if img.bytes(0, 16) != Some(&IDENT[..]) {
-        bail!("vdso: ", "ELF header magic mismatch");
+    let Some(ident) = img.array::<16>(0) else {
+        bail!("vdso: ", "Corrupted Elf phdr");
+    };
+    match check_ident(&ident) {
+        Ok(()) => {}
+        Err(BadIdent::Magic) => bail!("vdso: ", "Invalid ELF magic"),
+        Err(BadIdent::Class(c)) => bail!("vdso: ", "Unsupported ELF class: ", c),
+        Err(BadIdent::Data(d)) => bail!("vdso: ", "Unsupported ELF data encoding: ", d),
+        Err(BadIdent::Version(v)) => bail!("vdso: ", "Unsupported ELF version: ", v),
+        Err(BadIdent::OsAbi(o)) => bail!("vdso: ", "Unsupported OSABI version: ", o),
     }
     let (Some(phoff), Some(phnum)) = (img.u64(E_PHOFF), img.u16(E_PHNUM)) else {
         bail!("vdso: ", "Corrupted Elf phdr");
@@ -505,11 +538,50 @@ mod tests {
     #[test]
     fn bad_magic_is_refused() {
         let img = host_image();
-        for (at, v) in [(0, 0x7e), (1, b'e'), (4, 1), (5, 2), (6, 0), (9, 1)] {
+        for (at, v) in [(0, 0x7e), (1, b'e'), (4, 1), (5, 2), (6, 0), (7, 1), (7, 9)] {
             let mut b = img.to_vec();
             b[at] = v;
             assert!(symbols(&b).is_err(), "byte {at} = {v:#x}");
         }
+    }
+
+    /// CRIU 4.2's rule: OSABI Linux (3) as well as none, the ABI version and the padding
+    /// not looked at.
+    #[test]
+    fn osabi_linux_and_any_padding_are_accepted() {
+        let img = host_image();
+        let want = found(&symbols(img).unwrap());
+        for (at, v) in [(7, 3), (8, 1), (9, 0xff), (15, 0x42)] {
+            let mut b = img.to_vec();
+            b[at] = v;
+            let t = symbols(&b).unwrap_or_else(|_| panic!("byte {at} = {v:#x} refused"));
+            assert_eq!(found(&t), want, "byte {at} = {v:#x}");
+        }
+    }
+
+    #[test]
+    fn ident_errors_name_the_field() {
+        let mut id = [0u8; 16];
+        id[..4].copy_from_slice(&ELFMAG[..4]);
+        id[4] = ELFCLASS64 as u8;
+        id[5] = NATIVE_DATA as u8;
+        id[6] = EV_CURRENT as u8;
+        assert_eq!(check_ident(&id), Ok(()));
+        let with = |i: usize, v: u8| {
+            let mut b = id;
+            b[i] = v;
+            check_ident(&b)
+        };
+        assert_eq!(with(2, b'X'), Err(BadIdent::Magic));
+        assert_eq!(with(4, 1), Err(BadIdent::Class(1)));
+        // The other byte order than the one this code runs in.
+        assert_eq!(
+            with(5, 3 - NATIVE_DATA as u8),
+            Err(BadIdent::Data(3 - NATIVE_DATA as u8))
+        );
+        assert_eq!(with(6, 2), Err(BadIdent::Version(2)));
+        assert_eq!(with(7, 6), Err(BadIdent::OsAbi(6)));
+        assert_eq!(with(7, 3), Ok(()));
     }
 
     #[test]
