@@ -202,6 +202,54 @@ mod tests {
         t.join().unwrap();
     }
 
+    /// A futex call that fails in a way lock.h calls a bug aborts the restore before the
+    /// task ends: CRIU's futex gets the abort value (CRIU waits on it, not on our exit).
+    #[test]
+    fn a_lock_bug_aborts_the_restore_then_exits() {
+        // The abort word in memory the parent sees after the child is gone.
+        // SAFETY: a fresh shared anonymous page, unmapped below.
+        let page = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(page, libc::MAP_FAILED);
+        // SAFETY: the page is mapped, aligned and zeroed; only atomics touch it.
+        let word: &'static AtomicU32 = unsafe { AtomicU32::from_ptr(page.cast()) };
+        word.store(7, Ordering::SeqCst);
+        let status = crate::test_child::child_status(|| {
+            set_abort_futex(Futex::new(word));
+            // futex(2) now fails with EPERM: no valid futex call does.
+            let ins = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+            let mut prog = [
+                ins((libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16, 0, 0, 0),
+                ins((libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16, 0, 1, libc::SYS_futex as u32),
+                ins((libc::BPF_RET | libc::BPF_K) as u16, 0, 0, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+                ins((libc::BPF_RET | libc::BPF_K) as u16, 0, 0, libc::SECCOMP_RET_ALLOW),
+            ];
+            let fprog = libc::sock_fprog {
+                len: prog.len() as u16,
+                filter: prog.as_mut_ptr(),
+            };
+            // SAFETY: plain prctls on this child, the program outlives the call.
+            unsafe {
+                assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+                assert_eq!(libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &fprog), 0);
+            }
+            let other = AtomicU32::new(1);
+            Futex::new(&other).wait_while(1);
+        });
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1, "status {status:#x}");
+        assert_eq!(word.load(Ordering::SeqCst), ABORT_RAW);
+        // SAFETY: mapped above; `word` is not used after.
+        unsafe { libc::munmap(page, 4096) };
+    }
+
     #[test]
     fn wait_while_returns_when_the_value_moves() {
         let w = Arc::new(AtomicU32::new(3));
