@@ -1,28 +1,32 @@
 //! CRIU's args name arrays as a pointer and a count: the slices they describe.
 
-/// The `n` entries at `p`, empty for a null pointer or a zero count.
+/// The `n` entries at `p`, empty for a null pointer or a zero (or negative) count.
 ///
 /// # Safety
 /// Where `p` is not null, it points to `n` initialised entries CRIU laid out in the
-/// restorer's memory, which stay mapped and are not otherwise accessed for `'a`.
-pub unsafe fn slice<'a, T>(p: *const T, n: u32) -> &'a [T] {
-    if p.is_null() || n == 0 {
-        return &[];
+/// restorer's memory, which stay mapped and are not written for `'a`.
+pub unsafe fn slice<'a, T>(p: *const T, n: impl TryInto<usize>) -> &'a [T] {
+    match n.try_into() {
+        Ok(n) if n > 0 && !p.is_null() => {
+            // SAFETY: the caller's contract.
+            unsafe { core::slice::from_raw_parts(p, n) }
+        }
+        _ => &[],
     }
-    // SAFETY: the caller's contract.
-    unsafe { core::slice::from_raw_parts(p, n as usize) }
 }
 
 /// [`slice`], mutable.
 ///
 /// # Safety
 /// As for [`slice`], and no other reference to the entries exists for `'a`.
-pub unsafe fn slice_mut<'a, T>(p: *mut T, n: u32) -> &'a mut [T] {
-    if p.is_null() || n == 0 {
-        return &mut [];
+pub unsafe fn slice_mut<'a, T>(p: *mut T, n: impl TryInto<usize>) -> &'a mut [T] {
+    match n.try_into() {
+        Ok(n) if n > 0 && !p.is_null() => {
+            // SAFETY: the caller's contract.
+            unsafe { core::slice::from_raw_parts_mut(p, n) }
+        }
+        _ => &mut [],
     }
-    // SAFETY: the caller's contract.
-    unsafe { core::slice::from_raw_parts_mut(p, n as usize) }
 }
 
 use criu_abi::raw::{

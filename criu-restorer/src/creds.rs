@@ -28,7 +28,7 @@ pub fn restore(ca: &thread_creds_args, proc_fd: BorrowedFd<'_>, lsm_type: i32, u
     if !ca.groups.is_null() {
         // SAFETY: CRIU points `groups` at `n_groups` gids in the restorer's args area
         // (relocated by `rst_reloc_creds`), mapped for the whole restore.
-        let want = unsafe { core::slice::from_raw_parts(ca.groups, ce.n_groups) };
+        let want = unsafe { crate::args::slice(ca.groups, ce.n_groups) };
         let mut have = [0u32; GROUPS_CHECKED];
         let same = matches!(sys::getgroups(&mut have), Ok(n) if n == want.len() && have[..n] == *want);
         if !same {

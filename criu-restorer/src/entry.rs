@@ -60,13 +60,13 @@ global_asm!(
 #[no_mangle]
 pub unsafe extern "C" fn __export_restore_task(args: *mut task_restore_args) -> i64 {
     // SAFETY: CRIU's args, in the bootstrap area, for the whole restore; this thread is
-    // the only one touching them until it clones the others.
-    let args = unsafe { &mut *args };
-    state::init(args);
+    // the only one touching them until it clones the others (task::restore).
+    state::init(unsafe { &*args });
     // CRIU's main process puts a breakpoint here to catch the task before its sigreturn.
     // SAFETY: `breakpoint` points into CRIU's per-task restore info, writable shared memory.
-    unsafe { *args.breakpoint = rst_sigreturn as *mut core::ffi::c_void };
-    let Err(_) = task::restore(args);
+    unsafe { *(*args).breakpoint = rst_sigreturn as *mut core::ffi::c_void };
+    // SAFETY: as above.
+    let Err(_) = unsafe { task::restore(args) };
     stage::abort();
     pr_err!("Restorer fail ", process::getpid());
     process::exit_group(1)
@@ -78,8 +78,9 @@ pub unsafe extern "C" fn __export_restore_task(args: *mut task_restore_args) -> 
 /// Called by the clone in `threads` only, with the thread's own args.
 #[no_mangle]
 pub unsafe extern "C" fn __export_restore_thread(args: *mut thread_restore_args) -> i64 {
-    // SAFETY: the thread's own args; the leader does not touch them while it runs.
-    let args = unsafe { &mut *args };
+    // SAFETY: the thread's own args, in rst_mem until every thread has counted out;
+    // nothing writes them (the leader and this thread only read).
+    let args = unsafe { &*args };
     let Err(_) = thread::restore(args);
     pr_err!("Restorer abnormal termination for ", process::getpid());
     stage::abort();

@@ -228,8 +228,18 @@ mod tests {
             let ins = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
             let mut prog = [
                 ins((libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16, 0, 0, 0),
-                ins((libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16, 0, 1, libc::SYS_futex as u32),
-                ins((libc::BPF_RET | libc::BPF_K) as u16, 0, 0, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+                ins(
+                    (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+                    0,
+                    1,
+                    libc::SYS_futex as u32,
+                ),
+                ins(
+                    (libc::BPF_RET | libc::BPF_K) as u16,
+                    0,
+                    0,
+                    libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
+                ),
                 ins((libc::BPF_RET | libc::BPF_K) as u16, 0, 0, libc::SECCOMP_RET_ALLOW),
             ];
             let fprog = libc::sock_fprog {
@@ -244,7 +254,10 @@ mod tests {
             let other = AtomicU32::new(1);
             Futex::new(&other).wait_while(1);
         });
-        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1, "status {status:#x}");
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1,
+            "status {status:#x}"
+        );
         assert_eq!(word.load(Ordering::SeqCst), ABORT_RAW);
         // SAFETY: mapped above; `word` is not used after.
         unsafe { libc::munmap(page, 4096) };

@@ -29,12 +29,9 @@ pub fn restore(args: &thread_restore_args) -> Result {
 
 /// The thread's filters as CRIU relocated them.
 pub fn filters(args: &thread_restore_args) -> &[thread_seccomp_filter] {
-    if args.seccomp_filters_n == 0 {
-        return &[];
-    }
     // SAFETY: with a non-zero count CRIU points `seccomp_filters` at that many entries
-    // in the restorer's private memory, mapped for the whole restore.
-    unsafe { core::slice::from_raw_parts(args.seccomp_filters, args.seccomp_filters_n as usize) }
+    // in the restorer's private memory, mapped and unchanged for the whole restore.
+    unsafe { crate::args::slice(args.seccomp_filters, args.seccomp_filters_n) }
 }
 
 /// Set `mode` (`SECCOMP_MODE_*`); for filter mode install `filters` in order, each with

@@ -90,13 +90,9 @@ pub fn cgroupd_lock() -> Option<Mutex<'static>> {
 }
 
 fn pids(p: &AtomicPtr<i32>, n: &AtomicUsize) -> &'static [i32] {
-    let (p, n) = (p.load(Ordering::Relaxed), n.load(Ordering::Relaxed));
-    if p.is_null() || n == 0 {
-        return &[];
-    }
     // SAFETY: CRIU's args name `n` PIDs there, in the restorer's memory that stays
-    // mapped until the task leaves the restorer.
-    unsafe { core::slice::from_raw_parts(p, n) }
+    // mapped, unchanged, until the task leaves the restorer.
+    unsafe { crate::args::slice(p.load(Ordering::Relaxed), n.load(Ordering::Relaxed)) }
 }
 
 /// PIDs of the helper tasks (they may exit once CR_STATE_RESTORE is done).

@@ -23,8 +23,15 @@ use crate::{
 /// Restore the task; returns only on failure.
 ///
 /// Inlined into the entry point: once its shadow stack is switched, it may not return.
+///
+/// # Safety
+/// `task` is CRIU's task args, in the bootstrap area for the whole restore, untouched by
+/// any other thread until this one clones the task's threads.
 #[inline(always)]
-pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
+pub unsafe fn restore(task: *mut task_restore_args) -> Result<Infallible> {
+    // SAFETY: the caller's contract: until the threads are cloned (below), this thread
+    // alone touches the args.
+    let args = unsafe { &mut *task };
     let my_pid = process::getpid();
     sigchld::install()?;
     log::init(args.logfd, args.loglevel, args.logstart.tv_sec, args.logstart.tv_usec);
@@ -96,14 +103,18 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     task_mm::restore_name(&args.comm)?;
     task_mm::restore_mm(args)?;
 
-    // SAFETY: `t` is the leader's own thread args, in the bootstrap area.
-    let me = unsafe { &mut *args.t };
+    // SAFETY: `t` is the leader's own thread args, in rst_mem; nothing writes them.
+    let me = unsafe { &*args.t };
     // SAFETY: the leader's creds args, relocated by CRIU into rst_mem.
     let creds = unsafe { &*me.creds_args };
     // The SELinux context must be set before the threads exist.
     lsm::set_selinux_context(args.lsm_type, creds, proc_fd.as_fd())?;
     thread_common::restore(me)?;
 
+    // From here on the threads read the task args too (`thread_restore_args.ta`): the
+    // leader's view of them becomes shared, and the exclusive one is not used again.
+    // SAFETY: as above; every access from here on, the threads' included, is a read.
+    let args: &task_restore_args = unsafe { &*task };
     threads::clone_all(args, proc_fd.as_fd())?;
 
     rlimits::restore(arr.rlims);
@@ -161,8 +172,8 @@ pub fn restore(args: &mut task_restore_args) -> Result<Infallible> {
     let (sp, frame) = entry::sigframe_of(me);
     let (rst_mem, rst_mem_size) = (args.rst_mem, args.rst_mem_size as usize);
     // SAFETY: rst_mem holds the args themselves and what they point to (VMA list,
-    // records, thread args): none is used after this. `args` and `me` are not touched
-    // again.
+    // records, thread args): none is used after this (every thread has counted out).
+    // `args` and `me` are not touched again.
     let _ = unsafe { mm::munmap(rst_mem.cast(), rst_mem_size) };
     entry::rst_sigreturn(sp, frame)
 }

@@ -17,7 +17,7 @@ use restorer::sys::fd::BorrowedFd;
 ///
 /// Inlined into the entry point: once its shadow stack is switched, it may not return.
 #[inline(always)]
-pub fn restore(t: &mut thread_restore_args) -> Result<Infallible> {
+pub fn restore(t: &thread_restore_args) -> Result<Infallible> {
     let tid = process::gettid();
     if tid != t.pid {
         bail!("Thread pid mismatch ", tid, "/", t.pid);

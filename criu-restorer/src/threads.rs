@@ -14,7 +14,7 @@ use restorer::sys::{fs, Errno};
 use syscalls::Sysno;
 
 use crate::error::{Failed, Result};
-use crate::{bail, pr_debug, pr_err, state};
+use crate::{args, bail, pr_debug, pr_err, state};
 
 /// The thread entry CRIU's args name (`clone_restore_fn`: our `__export_restore_thread`).
 pub type ThreadEntry = unsafe extern "C" fn(*mut thread_restore_args) -> i64;
@@ -45,9 +45,9 @@ pub fn clone_all(args: &task_restore_args, proc_fd: BorrowedFd<'_>) -> Result {
     let Some(entry) = args.clone_restore_fn else {
         bail!("No thread entry point in the args")
     };
-    // SAFETY: CRIU lays out `nr_threads` thread args at `thread_args`, in the restorer's
-    // memory; each thread only reads its own once started.
-    let threads = unsafe { core::slice::from_raw_parts_mut(args.thread_args, args.nr_threads as usize) };
+    // SAFETY: CRIU lays out `nr_threads` thread args at `thread_args`, in rst_mem until
+    // every thread has counted out; nothing writes them (each thread reads its own).
+    let threads = unsafe { args::slice(args.thread_args, args.nr_threads) };
     // SAFETY: `t` is the leader's own entry among them.
     let me = unsafe { (*args.t).pid };
     let last_pid = if args.has_clone3_set_tid {
@@ -63,7 +63,7 @@ pub fn clone_all(args: &task_restore_args, proc_fd: BorrowedFd<'_>) -> Result {
     };
     mutex.lock();
     let mut result = Ok(());
-    for t in threads.iter_mut().filter(|t| t.pid != me) {
+    for t in threads.iter().filter(|t| t.pid != me) {
         let tid = t.pid;
         let got = match &last_pid {
             None => clone3_with_tid(t, entry),
@@ -79,13 +79,14 @@ pub fn clone_all(args: &task_restore_args, proc_fd: BorrowedFd<'_>) -> Result {
     result
 }
 
-fn clone3_with_tid(t: &mut thread_restore_args, entry: ThreadEntry) -> core::result::Result<i32, Errno> {
+fn clone3_with_tid(t: &thread_restore_args, entry: ThreadEntry) -> core::result::Result<i32, Errno> {
     let sp = stack_top(t.mz);
     let tid = t.pid;
     let mut parent_tid = 0i32;
     let ca = CloneArgs {
         flags: THREAD_FLAGS,
-        child_tid: core::ptr::addr_of_mut!(t.pid) as u64,
+        // Unused: THREAD_FLAGS has neither CHILD_SETTID nor CHILD_CLEARTID.
+        child_tid: 0,
         parent_tid: core::ptr::addr_of_mut!(parent_tid) as u64,
         // The kernel starts the thread at stack + stack_size.
         stack: (sp - STACK_SIZE) as u64,
@@ -96,7 +97,7 @@ fn clone3_with_tid(t: &mut thread_restore_args, entry: ThreadEntry) -> core::res
     };
     pr_debug!("Using clone3 to restore the process");
     // SAFETY: a thread sharing this VM, starting on the unused stack of its own zone
-    // (`ca.stack`), with its own args; `ca` and `tid` outlive the call.
+    // (`ca.stack`), with its own args (which it only reads); `ca` and `tid` outlive the call.
     unsafe {
         clone_into(
             Sysno::clone3,
@@ -108,7 +109,7 @@ fn clone3_with_tid(t: &mut thread_restore_args, entry: ThreadEntry) -> core::res
 }
 
 fn clone_after_last_pid(
-    t: &mut thread_restore_args,
+    t: &thread_restore_args,
     entry: ThreadEntry,
     last_pid: &OwnedFd,
 ) -> core::result::Result<i32, Errno> {
@@ -127,11 +128,11 @@ fn clone_after_last_pid(
         THREAD_FLAGS.bits() as usize,
         sp,
         core::ptr::addr_of_mut!(parent_tid) as usize,
-        core::ptr::addr_of_mut!(t.pid) as usize,
+        0,
         0,
     ];
     // SAFETY: a thread sharing this VM, starting on the unused stack of its own zone
-    // (`sp`), with its own args.
+    // (`sp`), with its own args (which it only reads).
     unsafe { clone_into(Sysno::clone, regs, entry, t) }
 }
 
@@ -143,12 +144,12 @@ fn clone_after_last_pid(
 ///
 /// # Safety
 /// `regs` must make a thread of this VM on a stack nothing else uses, and `arg` must stay
-/// valid for the thread.
+/// valid, and unwritten, for the thread (its entry only reads it).
 unsafe fn clone_into(
     nr: Sysno,
     regs: [usize; 5],
     entry: ThreadEntry,
-    arg: *mut thread_restore_args,
+    arg: *const thread_restore_args,
 ) -> core::result::Result<i32, Errno> {
     let ret: isize;
     // SAFETY: the caller's contract; the child never comes back into this frame (ud2).
