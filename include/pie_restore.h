@@ -25,6 +25,7 @@ enum pie_restore_strategy {
 /* flags */
 #define PIE_RESTORE_POPULATE (1u << 0)  /* MADV_POPULATE_WRITE each range before reading it */
 #define PIE_RESTORE_HUGEPAGES (1u << 1) /* MADV_HUGEPAGE each contiguous destination range, before the reads */
+#define PIE_RESTORE_HUGE_COLLAPSE (1u << 2) /* each fully covered 2 MiB extent through a huge page, no advice (MADV_COLLAPSE) */
 
 struct pie_restore_opts {
 	uint32_t version;         /* PIE_RESTORE_OPTS_V1 */
@@ -34,7 +35,7 @@ struct pie_restore_opts {
 	uint64_t prefetch_window; /* bytes kept read ahead (prefetch); 0 = default */
 	uint64_t dedup_chunk;     /* auto-dedup: bytes per read, punched out after; 0 = off */
 	int32_t max_pid;          /* highest PID of the restored tree; workers' TIDs go above; 0 = any */
-	uint32_t flags;           /* PIE_RESTORE_POPULATE | PIE_RESTORE_HUGEPAGES; others are -EINVAL */
+	uint32_t flags;           /* PIE_RESTORE_POPULATE | PIE_RESTORE_HUGEPAGES | PIE_RESTORE_HUGE_COLLAPSE; others are -EINVAL */
 };
 
 struct pie_restore_result {

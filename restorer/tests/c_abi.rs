@@ -10,7 +10,9 @@ use std::path::PathBuf;
 
 use c_probe::CProgram;
 
-use restorer::engine::abi::{Options, Outcome, Strategy, FLAG_HUGEPAGES, FLAG_POPULATE, OPTIONS_V1};
+use restorer::engine::abi::{
+    Options, Outcome, Strategy, FLAG_HUGEPAGES, FLAG_HUGE_COLLAPSE, FLAG_POPULATE, OPTIONS_V1,
+};
 use restorer::engine::probe::Features;
 
 /// The size of the field that `get` borrows.
@@ -56,6 +58,7 @@ fn constants() -> Vec<(&'static str, i64)> {
         ("PIE_RESTORE_OPTS_V1", OPTIONS_V1 as i64),
         ("PIE_RESTORE_POPULATE", FLAG_POPULATE as i64),
         ("PIE_RESTORE_HUGEPAGES", FLAG_HUGEPAGES as i64),
+        ("PIE_RESTORE_HUGE_COLLAPSE", FLAG_HUGE_COLLAPSE as i64),
         ("PIE_RESTORE_AUTO", Strategy::Auto as i64),
         ("PIE_RESTORE_SERIAL", Strategy::Serial as i64),
         ("PIE_RESTORE_PREFETCH", Strategy::Prefetch as i64),

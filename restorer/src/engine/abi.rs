@@ -88,8 +88,13 @@ pub const FLAG_POPULATE: u32 = 1 << 0;
 /// The destination VMAs may use transparent huge pages: each contiguous destination
 /// range is advised MADV_HUGEPAGE as a whole, once, before any read.
 pub const FLAG_HUGEPAGES: u32 = 1 << 1;
+/// Each 2 MiB-aligned extent the records cover completely is filled through one huge
+/// page, without advice: the VMA's flags stay as they are (`engine::huge`). Not under
+/// THP `never`, nor where the kernel lacks MADV_COLLAPSE (before 6.1) or refuses it for
+/// an extent: those stay in 4 KiB pages.
+pub const FLAG_HUGE_COLLAPSE: u32 = 1 << 2;
 /// Every flag this engine knows; others are EINVAL.
-pub const FLAGS_KNOWN: u32 = FLAG_POPULATE | FLAG_HUGEPAGES;
+pub const FLAGS_KNOWN: u32 = FLAG_POPULATE | FLAG_HUGEPAGES | FLAG_HUGE_COLLAPSE;
 
 impl Options {
     pub const fn new(strategy: Strategy) -> Options {

@@ -15,7 +15,7 @@ use super::dedup::Dedup;
 use super::direct::DirectMode;
 use super::hooks::Hooks;
 use super::pieces::{Piece, Pieces};
-use super::reader::prepare;
+use super::reader::Prepare;
 use super::records::{Cursor, Records};
 use super::Failure;
 use crate::sys::aio::{io_destroy, io_getevents, io_setup, io_submit, AioContext, IoEvent, Iocb, IOCB_CMD_PREADV};
@@ -168,8 +168,8 @@ pub struct AioCtx<'a> {
     pub dedup: Dedup,
     /// The fd is in O_DIRECT mode: an EINVAL read falls back to buffered reads.
     pub direct: Option<&'a DirectMode<'a>>,
-    /// `FLAG_POPULATE` / `FLAG_HUGEPAGES` of the options.
-    pub flags: u32,
+    /// What is done to a batch's destination before it is read into.
+    pub prep: Prepare<'a>,
     pub hooks: Hooks<'a>,
 }
 
@@ -316,7 +316,7 @@ impl Run<'_, '_> {
         let iovs = self.window.iovs(i);
         // SAFETY: slot i's iovecs, just cut; nothing else uses them until completion.
         let batch = unsafe { core::slice::from_raw_parts(iovs, n) };
-        prepare(batch, self.ctx.flags);
+        self.ctx.prep.before_read(batch);
         loop {
             let on = direct.is_some_and(|d| d.is_on());
             let s = &mut self.window.slots()[i];

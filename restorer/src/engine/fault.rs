@@ -22,6 +22,8 @@ pub struct Faults {
     pub clone_fails: AtomicBool,
     /// mmap of a worker's stack fails with ENOMEM.
     pub stack_enomem: AtomicBool,
+    /// MADV_COLLAPSE refuses every extent with this errno; 0 = never.
+    pub collapse_errno: AtomicI64,
     /// Worker stacks mapped and not yet unmapped (kept by the engine).
     pub stacks_live: AtomicI64,
     /// Worker threads started and not yet joined (kept by the engine).
@@ -51,6 +53,10 @@ impl Faults {
 
     pub fn count(counter: &AtomicI64, delta: i64) {
         counter.fetch_add(delta, Ordering::AcqRel);
+    }
+
+    pub fn collapse(&self) -> Option<Errno> {
+        Errno::new(self.collapse_errno.load(Ordering::Relaxed) as i32)
     }
 
     pub fn stack(&self) -> Option<Errno> {

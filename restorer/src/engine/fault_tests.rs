@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 
 use super::abi::{Options, Strategy};
 use super::fault::Faults;
+use super::huge::Policy;
 use super::records::Records;
 use super::restore_with_faults;
 use crate::sys::Errno;
@@ -115,7 +116,7 @@ fn failing_read_is_reported_with_its_record() {
             let f = Faults::default();
             f.fail_read_at.store(nth, Ordering::Relaxed);
             f.read_errno.store(Errno::EIO.raw_os_error() as i64, Ordering::Relaxed);
-            let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(s, 3), &f);
+            let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(s, 3), &f, &Policy::all());
             let fl = r.expect_err("an injected EIO must fail the restore");
             assert_eq!(fl.errno, Errno::EIO, "{s:?} {out:?}");
             assert!(fl.record < t.count && out.record == fl.record as i64, "{s:?} {out:?}");
@@ -138,7 +139,7 @@ fn short_reads_are_advanced_over() {
         let t = setup();
         let f = Faults::default();
         f.short_reads.store(true, Ordering::Relaxed);
-        let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(s, 2), &f);
+        let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(s, 2), &f, &Policy::all());
         assert_eq!(r, Ok(()), "{s:?}");
         assert_eq!(out.bytes as usize, t.data.len());
         t.check();
@@ -163,7 +164,7 @@ fn einval_falls_back(strategy: Strategy, buffered: Strategy) {
     let f = Faults::default();
     f.direct_einval.store(true, Ordering::Relaxed);
     let flags = crate::sys::fs::fcntl_getfl(&t.file).unwrap();
-    let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(strategy, 2), &f);
+    let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(strategy, 2), &f, &Policy::all());
     assert_eq!(r, Ok(()));
     assert!(
         !f.direct_einval.load(Ordering::Relaxed),
@@ -182,7 +183,7 @@ fn falls_back_to_serial(fault: impl Fn(&Faults)) {
     let t = setup();
     let f = Faults::default();
     fault(&f);
-    let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(Strategy::Parallel, 4), &f);
+    let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(Strategy::Parallel, 4), &f, &Policy::all());
     assert_eq!(r, Ok(()));
     assert_eq!((out.strategy, out.workers), (Strategy::Serial as u32, 1), "{out:?}");
     t.check();
@@ -203,7 +204,7 @@ fn stack_enomem_falls_back_to_serial() {
 fn workers_are_joined_and_unmapped() {
     let t = setup();
     let f = Faults::default();
-    let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(Strategy::Parallel, 4), &f);
+    let (r, out) = restore_with_faults(&t.file, &t.records(), &opts(Strategy::Parallel, 4), &f, &Policy::all());
     assert_eq!(r, Ok(()));
     assert_eq!(out.workers, 4, "{out:?}");
     t.check();
@@ -223,7 +224,7 @@ fn aio_submits_one_request_a_record_cut_at_the_dedup_chunk() {
             f.read_errno.store(Errno::EIO.raw_os_error() as i64, Ordering::Relaxed);
             let mut o = opts(s, 1);
             o.dedup_chunk = chunk;
-            let (r, out) = restore_with_faults(&t.file, &t.records(), &o, &f);
+            let (r, out) = restore_with_faults(&t.file, &t.records(), &o, &f, &Policy::all());
             assert_eq!(r, Ok(()), "{s:?} chunk {chunk}: {out:?}");
             assert_eq!(
                 f.fail_read_at.load(Ordering::Relaxed),

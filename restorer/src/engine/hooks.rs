@@ -53,6 +53,12 @@ impl Hooks<'_> {
         Ok(())
     }
 
+    /// One MADV_COLLAPSE of an extent, done by `collapse`.
+    #[inline(always)]
+    pub fn collapse(self, collapse: impl FnOnce() -> Result<()>) -> Result<()> {
+        collapse()
+    }
+
     /// A worker's stack was mapped (`+1`) or unmapped (`-1`).
     #[inline(always)]
     pub fn stacks(self, _delta: i64) {}
@@ -95,6 +101,14 @@ impl<'a> Hooks<'a> {
             }
         }
         read(iov)
+    }
+
+    /// As outside tests, with an injected refusal.
+    pub fn collapse(self, collapse: impl FnOnce() -> Result<()>) -> Result<()> {
+        match self.faults.and_then(|f| f.collapse()) {
+            Some(e) => Err(e),
+            None => collapse(),
+        }
     }
 
     /// As outside tests, with an injected ENOMEM.

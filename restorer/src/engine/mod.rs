@@ -15,6 +15,7 @@ pub mod direct;
 #[cfg(test)]
 pub mod fault;
 pub mod hooks;
+pub mod huge;
 pub mod parallel;
 pub mod pieces;
 pub mod probe;
@@ -34,7 +35,7 @@ use dedup::Dedup;
 use direct::DirectMode;
 use hooks::Hooks;
 use probe::cached_percent;
-use reader::{read_share, ReadCtx};
+use reader::{read_share, Prepare, ReadCtx};
 use records::{Cursor, Records};
 use thread::TidSource;
 
@@ -86,7 +87,18 @@ impl Failure {
 ///
 /// Returns what ran in `Outcome` either way; `Err` carries the first failure.
 pub fn restore(fd: impl AsFd, records: &Records, opts: &Options) -> (Result<(), Failure>, Outcome) {
-    restore_in(fd.as_fd(), records, opts, Hooks::none())
+    restore_in(fd.as_fd(), records, opts, &huge::Policy::all(), Hooks::none())
+}
+
+/// [`restore`], with `FLAG_HUGE_COLLAPSE`'s extents limited by `policy` (which also
+/// counts what became of them).
+pub fn restore_with(
+    fd: impl AsFd,
+    records: &Records,
+    opts: &Options,
+    policy: &huge::Policy<'_>,
+) -> (Result<(), Failure>, Outcome) {
+    restore_in(fd.as_fd(), records, opts, policy, Hooks::none())
 }
 
 /// [`restore`] with faults injected (test builds).
@@ -96,18 +108,20 @@ pub fn restore_with_faults(
     records: &Records,
     opts: &Options,
     faults: &fault::Faults,
+    policy: &huge::Policy<'_>,
 ) -> (Result<(), Failure>, Outcome) {
-    restore_in(fd.as_fd(), records, opts, Hooks::with(faults))
+    restore_in(fd.as_fd(), records, opts, policy, Hooks::with(faults))
 }
 
 fn restore_in(
     fd: BorrowedFd<'_>,
     records: &Records,
     opts: &Options,
+    policy: &huge::Policy<'_>,
     hooks: Hooks<'_>,
 ) -> (Result<(), Failure>, Outcome) {
     let mut out = Outcome::empty();
-    let (result, bytes) = match run(fd, records, opts, &mut out, hooks) {
+    let (result, bytes) = match run(fd, records, opts, policy, &mut out, hooks) {
         Ok(bytes) => (Ok(()), bytes),
         Err(f) => {
             out.record = f.record as i64;
@@ -123,6 +137,7 @@ fn run(
     fd: BorrowedFd<'_>,
     records: &Records,
     opts: &Options,
+    policy: &huge::Policy<'_>,
     out: &mut Outcome,
     hooks: Hooks<'_>,
 ) -> Result<u64, Failure> {
@@ -135,13 +150,23 @@ fn run(
     }
     let totals = records.validate()?;
     let abort = AtomicBool::new(false);
+    // Which extents go through a huge page: planned once, before any read. Without the
+    // plan (no mapping for it, THP `never`, an old kernel) every page is 4 KiB.
+    let plan = if opts.flags & abi::FLAG_HUGE_COLLAPSE != 0 && huge::available() {
+        huge::Plan::new(records, totals.iovs, policy, hooks).ok()
+    } else {
+        None
+    };
     let mut ctx = ReadCtx {
         fd,
         dedup: Dedup::new(opts.dedup_chunk),
         prefetch_window: 0,
         abort: &abort,
         direct: None,
-        flags: opts.flags,
+        prep: Prepare {
+            populate: opts.flags & abi::FLAG_POPULATE != 0,
+            huge: plan.as_ref(),
+        },
         hooks,
     };
     let workers = if opts.workers == 0 {
@@ -176,7 +201,7 @@ fn run(
                 records,
                 fd,
                 opts.dedup_chunk,
-                opts.flags,
+                ctx.prep,
                 &mut TidSource::above(opts.max_pid),
                 hooks,
             ) {
@@ -257,7 +282,7 @@ fn read_aio(
         fd: ctx.fd,
         dedup: ctx.dedup,
         direct: direct.as_ref(),
-        flags: ctx.flags,
+        prep: ctx.prep,
         hooks: ctx.hooks,
     };
     let r = aio::read_aio(records, &actx).ok()?;
@@ -354,6 +379,8 @@ mod tests;
 
 #[cfg(test)]
 mod fault_tests;
+#[cfg(test)]
+mod huge_tests;
 
 #[cfg(test)]
 mod split_props;

@@ -6,6 +6,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use super::dedup::Dedup;
 use super::direct::DirectMode;
 use super::hooks::Hooks;
+use super::huge::Plan;
 use super::pieces::walk_share;
 use super::read_all::{read_all, Stop};
 use super::records::{Cursor, Records};
@@ -30,8 +31,8 @@ pub struct ReadCtx<'a> {
     pub abort: &'a AtomicBool,
     /// The fd is in O_DIRECT mode: an EINVAL read falls back to buffered reads.
     pub direct: Option<&'a DirectMode<'a>>,
-    /// `FLAG_POPULATE` / `FLAG_HUGEPAGES` of the options.
-    pub flags: u32,
+    /// What is done to a batch's destination before it is read into.
+    pub prep: Prepare<'a>,
     /// The fault points (nothing outside test builds).
     pub hooks: Hooks<'a>,
 }
@@ -86,7 +87,7 @@ pub fn read_share(records: &Records, from: Cursor, to: Cursor, ctx: &ReadCtx<'_>
             return Err(Failure::new(Errno::ECANCELED, index, off));
         }
         pf.ensure(ctx.fd, off);
-        prepare(batch, ctx.flags);
+        ctx.prep.before_read(batch);
         let got = read_fully(ctx, batch, off).map_err(|(e, at)| Failure::new(e, index, at))?;
         ctx.dedup.punch(ctx.fd, off, got as i64);
         Ok(())
@@ -127,15 +128,33 @@ fn read_fully(ctx: &ReadCtx<'_>, iov: &mut [IoVec], off: i64) -> Result<u64, (Er
     })
 }
 
-/// Pre-fault the destination of a batch before it is read into (`FLAG_POPULATE`). Best
-/// effort: a kernel without MADV_POPULATE_WRITE leaves the read as it was. Huge-page
-/// advice is given once for the whole destination ([`super::advice`]).
-pub(super) fn prepare(batch: &[IoVec], flags: u32) {
-    use super::abi::FLAG_POPULATE;
-    use crate::sys::mm;
-    if flags & FLAG_POPULATE == 0 {
-        return;
+/// What is done to a batch's destination just before it is read into: pre-faulting
+/// (`FLAG_POPULATE`) and huge pages without advice (`FLAG_HUGE_COLLAPSE`,
+/// [`super::huge`]). Huge-page advice (`FLAG_HUGEPAGES`) is given once, for the whole
+/// destination, before any read ([`super::advice`]).
+#[derive(Clone, Copy, Default)]
+pub struct Prepare<'a> {
+    /// Pre-fault each batch with MADV_POPULATE_WRITE.
+    pub populate: bool,
+    /// The huge-page plan of the restore, if it collapses extents.
+    pub huge: Option<&'a Plan<'a>>,
+}
+
+impl Prepare<'_> {
+    /// Best effort: a kernel without MADV_POPULATE_WRITE or MADV_COLLAPSE leaves the
+    /// read as it was.
+    pub fn before_read(&self, batch: &[IoVec]) {
+        if let Some(plan) = self.huge {
+            plan.before_read(batch);
+        }
+        if self.populate {
+            populate(batch);
+        }
     }
+}
+
+fn populate(batch: &[IoVec]) {
+    use crate::sys::mm;
     for v in batch {
         let (start, end) = (v.base as usize, v.base as usize + v.len);
         let (ps, pe) = (start / PAGE_SIZE * PAGE_SIZE, end.next_multiple_of(PAGE_SIZE));

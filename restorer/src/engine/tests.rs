@@ -17,20 +17,20 @@ fn closed_fd() -> BorrowedFd<'static> {
 }
 
 /// Records packed as CRIU packs them, in an 8-aligned buffer.
-struct Packed {
+pub(super) struct Packed {
     words: Vec<u64>,
     count: usize,
 }
 
 impl Packed {
-    fn new() -> Packed {
+    pub(super) fn new() -> Packed {
         Packed {
             words: Vec::new(),
             count: 0,
         }
     }
 
-    fn push(&mut self, off: i64, iovs: &[(*mut u8, usize)]) {
+    pub(super) fn push(&mut self, off: i64, iovs: &[(*mut u8, usize)]) {
         self.words.push(iovs.len() as u64); // nr_iovs (i32) + padding
         self.words.push(off as u64);
         for &(b, l) in iovs {
@@ -40,19 +40,19 @@ impl Packed {
         self.count += 1;
     }
 
-    fn records(&self) -> Records {
+    pub(super) fn records(&self) -> Records {
         // SAFETY: the buffer holds `count` records laid out as CRIU's, 8-aligned.
         unsafe { Records::new(self.words.as_ptr() as *const u8, self.words.len() * 8, self.count) }
     }
 }
 
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
+pub(super) fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[2] ^ seed)
         .collect()
 }
 
-fn temp_file(data: &[u8]) -> std::fs::File {
+pub(super) fn temp_file(data: &[u8]) -> std::fs::File {
     let mut f = tempfile();
     f.write_all(data).unwrap();
     f
@@ -566,7 +566,7 @@ fn auto_reads_cold_aligned_images_with_aio_direct_on_few_threads() {
 }
 
 /// The /proc/self/maps entries that overlap `[start, start + len)`: (start, end, perms).
-fn vmas_over(start: usize, len: usize) -> Vec<(usize, usize, String)> {
+pub(super) fn vmas_over(start: usize, len: usize) -> Vec<(usize, usize, String)> {
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
     maps.lines()
         .filter_map(|l| {

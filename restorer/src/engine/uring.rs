@@ -9,6 +9,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use super::dedup::Dedup;
 use super::hooks::Hooks;
 use super::pieces::Pieces;
+use super::reader::Prepare;
 use super::records::{Cursor, Records};
 use super::thread::{self, TidSource};
 use super::Failure;
@@ -185,7 +186,7 @@ pub fn read_uring(
     records: &Records,
     fd: BorrowedFd<'_>,
     dedup_chunk: u64,
-    flags: u32,
+    prep: Prepare<'_>,
 ) -> core::result::Result<u64, Failure> {
     let dedup = Dedup::new(dedup_chunk);
     // One iovec a request, so that a short read resubmits the rest of one range.
@@ -215,7 +216,7 @@ pub fn read_uring(
                 match pieces.next_into(core::slice::from_mut(&mut s.iov)) {
                     Some(Ok(p)) => {
                         (s.off, s.record, s.busy) = (p.off, p.record, true);
-                        super::reader::prepare(core::slice::from_ref(&s.iov), flags);
+                        prep.before_read(core::slice::from_ref(&s.iov));
                         ring.push_readv(fd, &s.iov, s.off, i as u64);
                         in_flight += 1;
                         queued += 1;
@@ -307,7 +308,7 @@ struct Job<'a> {
     records: &'a Records,
     fd: BorrowedFd<'a>,
     dedup_chunk: u64,
-    flags: u32,
+    prep: Prepare<'a>,
     /// `Err`: no ring could be set up.
     result: Result<core::result::Result<u64, Failure>>,
 }
@@ -315,7 +316,7 @@ struct Job<'a> {
 impl Job<'_> {
     fn run(&mut self) {
         self.result = Ring::new(QUEUE_DEPTH as u32)
-            .map(|mut ring| read_uring(&mut ring, self.records, self.fd, self.dedup_chunk, self.flags));
+            .map(|mut ring| read_uring(&mut ring, self.records, self.fd, self.dedup_chunk, self.prep));
     }
 }
 
@@ -339,7 +340,7 @@ pub fn read_uring_on_thread(
     records: &Records,
     fd: BorrowedFd<'_>,
     dedup_chunk: u64,
-    flags: u32,
+    prep: Prepare<'_>,
     tids: &mut TidSource,
     hooks: Hooks<'_>,
 ) -> Result<core::result::Result<u64, Failure>> {
@@ -347,7 +348,7 @@ pub fn read_uring_on_thread(
         records,
         fd,
         dedup_chunk,
-        flags,
+        prep,
         result: Err(Errno::ENOSYS),
     };
     let tid = AtomicU32::new(0);

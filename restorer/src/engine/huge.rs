@@ -1,0 +1,328 @@
+//! Huge pages without advice (`FLAG_HUGE_COLLAPSE`): each 2 MiB-aligned extent of the
+//! destination that the records cover completely becomes one 2 MiB page before its
+//! bytes are read into it, and the VMA's flags stay as they were (MADV_HUGEPAGE would
+//! set `hg`: a later dump records advice the process never gave, and the process keeps
+//! getting huge pages on later faults).
+//!
+//! How: fault one page of the still empty extent (a write that keeps its byte), then
+//! `madvise(MADV_COLLAPSE)` (Linux 6.1) puts a zero-filled huge page there, under the THP
+//! modes `madvise` and `always` alike and whatever the VMA's advice but NOHUGEPAGE (which
+//! it refuses). The read then fills the huge page. The first page must be there: the
+//! kernel collapses no extent without a page table.
+//!
+//! - Only extents the records cover from their first byte to their last: an extent with a
+//!   page the image does not hold stays 4 KiB, so a sparse VMA keeps its RSS.
+//! - The reader that is about to write an extent's first byte collapses it, just before
+//!   that read, so the zero-fill and the copy stay close. Another worker may have written
+//!   other parts of the extent already (a share boundary inside it): the collapse copies
+//!   those pages into the huge page, as khugepaged does under a running process.
+//! - A refusal (EINVAL where the VMA forbids it, ENOMEM or EAGAIN under memory pressure)
+//!   leaves that extent in 4 KiB pages: counted, never an error.
+//! - The caller decides which extents may be huge at all ([`Policy`]): the engine knows
+//!   the records, not the VMAs, the task's THP setting or the system's THP mode.
+
+use core::sync::atomic::{AtomicI32, AtomicU64, AtomicU8, Ordering};
+
+use super::hooks::Hooks;
+use super::records::{Cursor, Records};
+use crate::sys::fs::{self, IoVec};
+use crate::sys::mm::{self, MadviseAdvice, MapFlags, ProtFlags};
+use crate::sys::oflags::OFlags;
+use crate::sys::{Errno, Result};
+
+/// The size and alignment of a transparent huge page on x86_64.
+pub const HUGE: usize = 2 << 20;
+
+/// Which extents may be huge, and what became of those that were tried.
+pub struct Policy<'a> {
+    /// Whether the extent at this 2 MiB-aligned address may be one huge page (the VMA
+    /// around it allows it); `None`: every extent the records cover.
+    eligible: Option<&'a (dyn Fn(usize) -> bool + Sync)>,
+    collapsed: AtomicU64,
+    refused: AtomicU64,
+    /// The errno of the first refusal, 0 if none.
+    first_refusal: AtomicI32,
+}
+
+/// What a restore did with huge pages.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Report {
+    /// Extents filled through a 2 MiB page.
+    pub collapsed: u64,
+    /// Covered, eligible extents the kernel refused: left in 4 KiB pages.
+    pub refused: u64,
+    /// The first refusal's errno.
+    pub first_refusal: Option<Errno>,
+}
+
+impl<'a> Policy<'a> {
+    /// Every covered extent may be huge.
+    pub const fn all() -> Policy<'static> {
+        Policy::with(None)
+    }
+
+    /// Covered extents for which `eligible(address)` holds may be huge.
+    pub const fn only(eligible: &'a (dyn Fn(usize) -> bool + Sync)) -> Policy<'a> {
+        Policy::with(Some(eligible))
+    }
+
+    const fn with(eligible: Option<&'a (dyn Fn(usize) -> bool + Sync)>) -> Policy<'a> {
+        Policy {
+            eligible,
+            collapsed: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            first_refusal: AtomicI32::new(0),
+        }
+    }
+
+    pub fn report(&self) -> Report {
+        Report {
+            collapsed: self.collapsed.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+            first_refusal: Errno::new(self.first_refusal.load(Ordering::Relaxed)),
+        }
+    }
+
+    fn allows(&self, at: usize) -> bool {
+        self.eligible.is_none_or(|f| f(at))
+    }
+}
+
+/// The system's THP mode (`/sys/kernel/mm/transparent_hugepage/enabled`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ThpMode {
+    Always,
+    Madvise,
+    Never,
+}
+
+const THP_ENABLED: &core::ffi::CStr = c"/sys/kernel/mm/transparent_hugepage/enabled";
+
+/// The THP mode, `None` where it cannot be read (no sysfs in this mount namespace, no
+/// THP in the kernel): then nothing is collapsed, as under `never`.
+pub fn thp_mode() -> Option<ThpMode> {
+    let f = fs::open(THP_ENABLED, OFlags::RDONLY | OFlags::CLOEXEC, 0).ok()?;
+    let mut buf = [0u8; 64];
+    let n = fs::read(&f, &mut buf).ok()?;
+    parse_thp_mode(&buf[..n])
+}
+
+/// The bracketed word of `always [madvise] never`.
+fn parse_thp_mode(text: &[u8]) -> Option<ThpMode> {
+    let open = text.iter().position(|&c| c == b'[')?;
+    let len = text[open + 1..].iter().position(|&c| c == b']')?;
+    match &text[open + 1..open + 1 + len] {
+        b"always" => Some(ThpMode::Always),
+        b"madvise" => Some(ThpMode::Madvise),
+        b"never" => Some(ThpMode::Never),
+        _ => None,
+    }
+}
+
+/// Whether extents may be collapsed here at all: a THP mode other than `never` (which
+/// MADV_COLLAPSE would ignore) and a kernel that knows MADV_COLLAPSE.
+pub fn available() -> bool {
+    matches!(thp_mode(), Some(ThpMode::Always | ThpMode::Madvise)) && supported()
+}
+
+/// Whether this kernel knows MADV_COLLAPSE: a zero-length madvise validates the advice
+/// and does nothing else (EINVAL before Linux 6.1).
+pub fn supported() -> bool {
+    // SAFETY: a zero-length range: no memory is touched.
+    unsafe { mm::madvise(HUGE as *mut u8, 0, MadviseAdvice::COLLAPSE) }.is_ok()
+}
+
+/// A contiguous destination range `[start, end)`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Run {
+    start: usize,
+    end: usize,
+}
+
+/// The destination of a restore as sorted, merged runs of covered memory: which extents
+/// the records cover completely. Lives in an anonymous mapping of its own (no allocator
+/// here), unmapped on drop.
+pub struct Plan<'a> {
+    runs: *mut Run,
+    len: usize,
+    map_len: usize,
+    policy: &'a Policy<'a>,
+    hooks: Hooks<'a>,
+}
+
+// SAFETY: the runs are written only while the plan is built, before it is shared; after
+// that every thread only reads them. The policy's counters are atomics.
+unsafe impl Sync for Plan<'_> {}
+
+impl<'a> Plan<'a> {
+    /// Plan the extents of `records` (whose iovecs number at most `iovs`).
+    pub fn new(records: &Records, iovs: u64, policy: &'a Policy<'a>, hooks: Hooks<'a>) -> Result<Plan<'a>> {
+        let cap = usize::try_from(iovs).map_err(|_| Errno::ENOMEM)?;
+        let map_len = cap
+            .checked_mul(core::mem::size_of::<Run>())
+            .ok_or(Errno::ENOMEM)?
+            .next_multiple_of(vma_io::PAGE_SIZE)
+            .max(vma_io::PAGE_SIZE);
+        // SAFETY: a fresh private anonymous mapping, owned by the plan.
+        let base = unsafe {
+            mm::mmap(
+                core::ptr::null_mut(),
+                map_len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::NORESERVE,
+                None,
+                0,
+            )?
+        };
+        let mut plan = Plan {
+            runs: base.cast(),
+            len: 0,
+            map_len,
+            policy,
+            hooks,
+        };
+        // SAFETY: the mapping holds `cap` runs, zeroed (a valid value of Run).
+        let all = unsafe { core::slice::from_raw_parts_mut(plan.runs, cap) };
+        let mut n: usize = 0;
+        for rec in records.iter_from(Cursor::default()) {
+            for v in rec.iovs.iter().filter(|v| v.len > 0) {
+                let r = Run {
+                    start: v.base as usize,
+                    end: (v.base as usize).saturating_add(v.len),
+                };
+                // Consecutive iovecs usually continue each other: merged as they come.
+                match n.checked_sub(1).map(|l| &mut all[l]) {
+                    Some(last) if last.end == r.start => last.end = r.end,
+                    _ if n < cap => {
+                        all[n] = r;
+                        n += 1;
+                    }
+                    // More iovecs than the caller counted: plan nothing rather than guess.
+                    _ => return Ok(plan),
+                }
+            }
+        }
+        plan.len = merge(&mut all[..n]);
+        Ok(plan)
+    }
+
+    fn runs(&self) -> &[Run] {
+        // SAFETY: the first `len` runs of the plan's mapping, written by `new`.
+        unsafe { core::slice::from_raw_parts(self.runs, self.len) }
+    }
+
+    /// Whether the records cover `[start, end)` completely.
+    pub(super) fn covers(&self, start: usize, end: usize) -> bool {
+        let runs = self.runs();
+        let i = runs.partition_point(|r| r.start <= start);
+        i > 0 && runs[i - 1].end >= end
+    }
+
+    /// Before `batch` is read: collapse each extent whose first byte it writes, if the
+    /// records cover the extent and the policy allows it.
+    pub fn before_read(&self, batch: &[IoVec]) {
+        for v in batch.iter().filter(|v| v.len > 0) {
+            let (start, end) = (v.base as usize, (v.base as usize).saturating_add(v.len));
+            let mut at = start.next_multiple_of(HUGE);
+            while at < end {
+                self.extent(at);
+                at = match at.checked_add(HUGE) {
+                    Some(next) => next,
+                    None => break,
+                };
+            }
+        }
+    }
+
+    fn extent(&self, at: usize) {
+        let Some(end) = at.checked_add(HUGE) else { return };
+        if !self.covers(at, end) || !self.policy.allows(at) {
+            return;
+        }
+        // SAFETY: `at` lies in the records' destination, which the engine's caller
+        // vouches is writable memory of this process; a fetch_or of 0 keeps its byte.
+        unsafe { AtomicU8::from_ptr(at as *mut u8) }.fetch_or(0, Ordering::Relaxed);
+        let done = self.hooks.collapse(|| {
+            // SAFETY: collapsing changes no byte of the range: the huge page holds what
+            // the small ones did, zeros elsewhere.
+            unsafe { mm::madvise(at as *mut u8, HUGE, MadviseAdvice::COLLAPSE) }
+        });
+        match done {
+            Ok(()) => {
+                self.policy.collapsed.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                self.policy.refused.fetch_add(1, Ordering::Relaxed);
+                let _ = self.policy.first_refusal.compare_exchange(
+                    0,
+                    e.raw_os_error(),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Plan<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the plan's own mapping; no reference to its runs outlives the plan.
+        let _ = unsafe { mm::munmap(self.runs.cast(), self.map_len) };
+    }
+}
+
+/// Sort `runs` by start and merge those that overlap or touch; returns how many remain
+/// (at the front).
+fn merge(runs: &mut [Run]) -> usize {
+    runs.sort_unstable_by_key(|r| r.start);
+    let mut n = 0;
+    for i in 0..runs.len() {
+        let r = runs[i];
+        if n > 0 && r.start <= runs[n - 1].end {
+            runs[n - 1].end = runs[n - 1].end.max(r.end);
+        } else {
+            runs[n] = r;
+            n += 1;
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(start: usize, end: usize) -> Run {
+        Run { start, end }
+    }
+
+    #[test]
+    fn the_bracketed_thp_mode_is_read() {
+        assert_eq!(parse_thp_mode(b"always [madvise] never\n"), Some(ThpMode::Madvise));
+        assert_eq!(parse_thp_mode(b"[always] madvise never\n"), Some(ThpMode::Always));
+        assert_eq!(parse_thp_mode(b"always madvise [never]\n"), Some(ThpMode::Never));
+        assert_eq!(parse_thp_mode(b"always madvise never\n"), None);
+        assert_eq!(parse_thp_mode(b"[inherit"), None);
+        assert_eq!(parse_thp_mode(b""), None);
+        // This machine's file reads as one of them.
+        let text = std::fs::read(std::str::from_utf8(THP_ENABLED.to_bytes()).unwrap()).unwrap();
+        assert_eq!(thp_mode(), parse_thp_mode(&text));
+        assert!(thp_mode().is_some());
+    }
+
+    #[test]
+    fn runs_are_sorted_and_merged() {
+        let mut r = [
+            run(50, 60),
+            run(0, 10),
+            run(10, 20),
+            run(15, 18),
+            run(30, 40),
+            run(40, 45),
+        ];
+        let n = merge(&mut r);
+        assert_eq!(&r[..n], &[run(0, 20), run(30, 45), run(50, 60)]);
+        let mut empty: [Run; 0] = [];
+        assert_eq!(merge(&mut empty), 0);
+    }
+}
