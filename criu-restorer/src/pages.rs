@@ -1,11 +1,21 @@
 //! The pages: CRIU's `restore_vma_io` records read into the VMAs by the engine
 //! (`restorer::engine`, strategy `auto`), instead of CRIU's one `preadv` after another;
 //! then the pages image is closed.
+//!
+//! By default the engine fills each 2 MiB extent that the records cover completely
+//! through a huge page without advising it (`FLAG_HUGE_COLLAPSE`), where the VMA around
+//! it would have taken huge pages from the kernel itself under THP `always`: a regular,
+//! private anonymous VMA the task did not mark MADV_NOHUGEPAGE, in a task without
+//! PR_SET_THP_DISABLE. VMAs dumped with MADV_HUGEPAGE need none of it (their advice is
+//! applied before the read). `criu-pie install --no-huge-pages` builds it without
+//! (feature `small-pages`).
 
-use criu_abi::raw::task_restore_args;
+use criu_abi::raw::{task_restore_args, VmaEntry, VMA_ANON_PRIVATE, VMA_AREA_REGULAR};
 use restorer::engine::abi::{Options, Strategy};
+use restorer::engine::huge::{self, Policy, HUGE};
 use restorer::engine::records::Records;
 use restorer::sys::fd::{BorrowedFd, OwnedFd};
+use restorer::sys::mm::MadviseAdvice;
 use restorer::sys::oflags::OFlags;
 use restorer::sys::{fs, Errno};
 
@@ -17,8 +27,9 @@ const AUTO_DEDUP_CHUNK: u64 = 128 << 20;
 /// TIDs left free at the top of the PID space for the engine's workers.
 const WORKER_TIDS: i32 = 256;
 
-/// Read every record's pages from `args.vma_ios_fd`, then close it.
-pub fn restore(args: &task_restore_args, proc_fd: BorrowedFd<'_>) -> Result {
+/// Read every record's pages from `args.vma_ios_fd` into `vmas` (the task's VMAs, as
+/// CRIU sorted them), then close it.
+pub fn restore(args: &task_restore_args, vmas: &[VmaEntry], proc_fd: BorrowedFd<'_>) -> Result {
     if args.vma_ios_fd < 0 {
         return Ok(());
     }
@@ -40,11 +51,18 @@ pub fn restore(args: &task_restore_args, proc_fd: BorrowedFd<'_>) -> Result {
             opts.workers = 1;
         }
     }
+    let huge_pages = huge_pages(args.thp_disabled);
+    if huge_pages == HugePages::On {
+        opts.flags |= restorer::engine::abi::FLAG_HUGE_COLLAPSE;
+    }
+    let task_vmas = Vmas(vmas);
+    let eligible = |at: usize| task_vmas.may_be_huge(at);
+    let policy = Policy::only(&eligible);
     // SAFETY: CRIU packed `vma_ios_n` records at `vma_ios`, each naming memory of VMAs
     // mapped writable by now; the area lies in the restorer's memory (rst_mem) and stays
     // mapped for the call. Its length is not passed: the records' headers give it.
     let records = unsafe { Records::from_count(args.vma_ios.cast::<u8>(), args.vma_ios_n as usize) };
-    let (result, outcome) = restorer::engine::restore(&fd, &records, &opts);
+    let (result, outcome) = restorer::engine::restore_with(&fd, &records, &opts, &policy);
     match result {
         Ok(()) => {
             pr_info!(
@@ -56,6 +74,21 @@ pub fn restore(args: &task_restore_args, proc_fd: BorrowedFd<'_>) -> Result {
                 outcome.workers,
                 " threads)"
             );
+            let r = policy.report();
+            match huge_pages {
+                HugePages::On => pr_info!(
+                    "Huge pages: ",
+                    r.collapsed,
+                    " extents of 2 MiB (",
+                    r.collapsed * (HUGE as u64 >> 20),
+                    " MiB) in huge pages, ",
+                    r.refused,
+                    " refused by the kernel (first: ",
+                    r.first_refusal.map_or(0, |e| e.neg()),
+                    "), the rest in 4 KiB pages"
+                ),
+                off => pr_info!("Huge pages: off (", off.why(), "): every page 4 KiB"),
+            }
             Ok(())
         }
         Err(f) => {
@@ -69,6 +102,66 @@ pub fn restore(args: &task_restore_args, proc_fd: BorrowedFd<'_>) -> Result {
             );
             Err(Failed)
         }
+    }
+}
+
+/// Whether the pages go into huge pages where they can, and why not.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum HugePages {
+    On,
+    /// `criu-pie install --no-huge-pages`.
+    Installed,
+    /// The task was dumped with PR_SET_THP_DISABLE.
+    TaskDisabled,
+    /// THP `never`, unreadable, or no MADV_COLLAPSE in this kernel (before 6.1).
+    System,
+}
+
+impl HugePages {
+    fn why(self) -> &'static str {
+        match self {
+            HugePages::On => "on",
+            HugePages::Installed => "installed with --no-huge-pages",
+            HugePages::TaskDisabled => "the task disabled THP",
+            HugePages::System => "THP never or unknown, or no MADV_COLLAPSE",
+        }
+    }
+}
+
+fn huge_pages(task_thp_disabled: bool) -> HugePages {
+    if cfg!(feature = "small-pages") {
+        HugePages::Installed
+    } else if task_thp_disabled {
+        HugePages::TaskDisabled
+    } else if !huge::available() {
+        HugePages::System
+    } else {
+        HugePages::On
+    }
+}
+
+/// The task's VMAs, sorted by address (as CRIU lists them), shared by the engine's
+/// workers while they read.
+struct Vmas<'a>(&'a [VmaEntry]);
+
+// SAFETY: the workers only read the VMA list (its raw pointers are never followed here),
+// and nothing writes it while the engine runs.
+unsafe impl Sync for Vmas<'_> {}
+
+impl Vmas<'_> {
+    /// Whether the 2 MiB extent at `at` may be one huge page: it lies inside one regular,
+    /// private anonymous VMA not marked MADV_NOHUGEPAGE, nor MADV_HUGEPAGE (whose advice,
+    /// applied before the read, gets it huge pages from the kernel already).
+    fn may_be_huge(&self, at: usize) -> bool {
+        let i = self.0.partition_point(|v| v.start as usize <= at);
+        let Some(v) = i.checked_sub(1).map(|i| &self.0[i]) else {
+            return false;
+        };
+        let advice = |a: MadviseAdvice| v.has_madv != 0 && v.madv & (1 << a.as_raw()) != 0;
+        at.checked_add(HUGE).is_some_and(|end| end as u64 <= v.end)
+            && v.status & (VMA_AREA_REGULAR | VMA_ANON_PRIVATE) == VMA_AREA_REGULAR | VMA_ANON_PRIVATE
+            && !advice(MadviseAdvice::NOHUGEPAGE)
+            && !advice(MadviseAdvice::HUGEPAGE)
     }
 }
 
@@ -128,6 +221,56 @@ mod tests {
             .unwrap();
         assert_eq!(read_pid_max(fd), Ok(max));
         assert_eq!(worker_tids(read_pid_max(fd)), WorkerTids::Above(max - WORKER_TIDS - 1));
+    }
+
+    fn vma(start: u64, end: u64, status: u32, madv: u64) -> VmaEntry {
+        VmaEntry {
+            start,
+            end,
+            status,
+            has_madv: (madv != 0) as _,
+            madv,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_plain_private_anonymous_extents_may_be_huge() {
+        const H: u64 = HUGE as u64;
+        let anon = VMA_AREA_REGULAR | VMA_ANON_PRIVATE;
+        let bit = |a: MadviseAdvice| 1u64 << a.as_raw();
+        let list = [
+            vma(0, 4 * H, anon, 0),
+            vma(4 * H, 6 * H, anon, bit(MadviseAdvice::NOHUGEPAGE)),
+            vma(6 * H, 8 * H, anon, bit(MadviseAdvice::HUGEPAGE)),
+            vma(8 * H, 10 * H, anon, bit(MadviseAdvice::DONTDUMP)),
+            vma(10 * H, 12 * H, VMA_AREA_REGULAR | criu_abi::raw::VMA_FILE_PRIVATE, 0),
+            vma(12 * H, 14 * H, VMA_ANON_PRIVATE, 0),
+            // Ends one page short of its last extent.
+            vma(14 * H, 16 * H - 4096, anon, 0),
+        ];
+        let v = Vmas(&list);
+        let huge = |k: u64| v.may_be_huge((k * H) as usize);
+        assert!(huge(0) && huge(3));
+        assert!(!huge(4) && !huge(5), "MADV_NOHUGEPAGE");
+        assert!(!huge(6), "MADV_HUGEPAGE: the kernel's already");
+        assert!(huge(8), "other advice is no reason");
+        assert!(!huge(10), "file-backed");
+        assert!(!huge(12), "not regular");
+        assert!(huge(14) && !huge(15), "the extent must lie inside the VMA");
+        assert!(!huge(16), "past every VMA");
+        assert!(!Vmas(&[]).may_be_huge(0));
+    }
+
+    #[test]
+    fn huge_pages_are_on_unless_something_says_no() {
+        assert_eq!(huge_pages(true), HugePages::TaskDisabled);
+        let want = if restorer::engine::huge::available() {
+            HugePages::On
+        } else {
+            HugePages::System
+        };
+        assert_eq!(huge_pages(false), want);
     }
 
     #[test]

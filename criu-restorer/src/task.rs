@@ -86,7 +86,7 @@ pub unsafe fn restore(task: *mut task_restore_args) -> Result<Infallible> {
     }
     vmas::map_others(vmas)?;
     vmas::advise_before_read(vmas)?;
-    pages::restore(args, proc_fd.as_fd())?;
+    pages::restore(args, vmas, proc_fd.as_fd())?;
 
     let force_trampolines = state::fault_injected(faults_FI_VDSO_TRAMPOLINES);
     let has_proxy = vdso::proxy::proxify(&mut args.vdso_maps_rt, vmas, compat, force_trampolines)?;

@@ -10,10 +10,11 @@ use criu_pie::install;
 
 const USAGE: &str =
     "usage: criu-pie [DIR]   (writes restorer.built-in.o, restorer-blob.h and the audit into DIR, default target/blob)
-       criu-pie install --criu TREE [--restore-original]
+       criu-pie install --criu TREE [--no-huge-pages | --restore-original]
                         (builds the restorer against the built CRIU tree TREE and puts it in place of
                          TREE/criu/pie/restorer.built-in.o, keeping the original beside it; with
-                         --restore-original, puts the original back)";
+                         --no-huge-pages, every restored page is 4 KiB; with --restore-original,
+                         puts the original back)";
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
@@ -62,6 +63,7 @@ fn write_main(dir: &Path) -> ExitCode {
 fn install_main(args: &[OsString]) -> ExitCode {
     let mut tree: Option<PathBuf> = None;
     let mut restore = false;
+    let mut restorer = install::RESTORER;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--criu" {
@@ -71,6 +73,8 @@ fn install_main(args: &[OsString]) -> ExitCode {
             }
         } else if a == "--restore-original" {
             restore = true;
+        } else if a == "--no-huge-pages" {
+            restorer = install::RESTORER_SMALL_PAGES;
         } else {
             return usage_error();
         }
@@ -85,7 +89,7 @@ fn install_main(args: &[OsString]) -> ExitCode {
     } else {
         let opts = install::Options {
             tree: &tree,
-            restorer: install::RESTORER,
+            restorer,
             link_also: &[],
         };
         install::install(&opts).map(|done| print_installed(&done))
@@ -105,9 +109,10 @@ fn install_main(args: &[OsString]) -> ExitCode {
 fn print_installed(done: &install::Installed) {
     let b = &done.built;
     println!(
-        "built:    {} (package {}, audit clean: {} warnings)",
+        "built:    {} (package {}, features {}, audit clean: {} warnings)",
         b.object.display(),
         done.restorer.package,
+        done.restorer.features,
         done.report().findings.len()
     );
     println!(

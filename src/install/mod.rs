@@ -38,6 +38,12 @@ pub const RESTORER: Restorer = Restorer {
     script: "linker/restorer.lds",
 };
 
+/// [`RESTORER`] with every restored page 4 KiB (`install --no-huge-pages`).
+pub const RESTORER_SMALL_PAGES: Restorer = Restorer {
+    features: "blob,small-pages",
+    ..RESTORER
+};
+
 /// What [`install`] is asked to do.
 #[derive(Debug, Clone)]
 pub struct Options<'a> {

@@ -147,27 +147,63 @@ pub fn threads(pid: i32) -> std::io::Result<usize> {
     Ok(fs::read_dir(format!("/proc/{pid}/task"))?.count())
 }
 
-/// `AnonHugePages` (kB) of the VMA of `pid` that starts at `start`.
-pub fn anon_huge_kb(pid: i32, start: u64) -> std::io::Result<u64> {
+/// One VMA of `/proc/PID/smaps`: its range, permissions, name and the fields the
+/// huge-page checks read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vma {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    /// The mapped file or `[heap]`-like name; empty for anonymous memory.
+    pub name: String,
+    pub rss_kb: u64,
+    pub anon_huge_kb: u64,
+    /// The `VmFlags:` words, in the kernel's order.
+    pub flags: Vec<String>,
+}
+
+/// Every VMA of process `pid`, from `/proc/PID/smaps`.
+pub fn vmas(pid: i32) -> std::io::Result<Vec<Vma>> {
     let smaps = fs::read_to_string(format!("/proc/{pid}/smaps"))?;
-    let head = format!("{start:x}-");
-    let mut inside = false;
+    let mut out: Vec<Vma> = Vec::new();
     for line in smaps.lines() {
-        if line
-            .split_whitespace()
-            .next()
-            .is_some_and(|w| w.contains('-') && !w.ends_with(':'))
-        {
-            inside = line.starts_with(&head);
-            continue;
-        }
-        if inside {
-            if let Some(v) = line.strip_prefix("AnonHugePages:") {
-                return Ok(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
+            if let (Ok(start), Ok(end)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) {
+                let perms = words.next().unwrap_or("").to_string();
+                // offset, device, inode, then the name (which may hold spaces).
+                let name = line.split_whitespace().skip(5).collect::<Vec<_>>().join(" ");
+                out.push(Vma {
+                    start,
+                    end,
+                    perms,
+                    name,
+                    rss_kb: 0,
+                    anon_huge_kb: 0,
+                    flags: Vec::new(),
+                });
+                continue;
             }
         }
+        let Some(v) = out.last_mut() else { continue };
+        let kb = |rest: &str| rest.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+        if let Some(rest) = line.strip_prefix("Rss:") {
+            v.rss_kb = kb(rest);
+        } else if let Some(rest) = line.strip_prefix("AnonHugePages:") {
+            v.anon_huge_kb = kb(rest);
+        } else if let Some(rest) = line.strip_prefix("VmFlags:") {
+            v.flags = rest.split_whitespace().map(String::from).collect();
+        }
     }
-    Err(std::io::Error::other(format!(
-        "no VMA at {start:#x} in /proc/{pid}/smaps"
-    )))
+    Ok(out)
+}
+
+/// AnonHugePages (kB) of the VMA of `pid` that starts at `start`.
+pub fn anon_huge_kb(pid: i32, start: u64) -> std::io::Result<u64> {
+    vmas(pid)?
+        .into_iter()
+        .find(|v| v.start == start)
+        .map(|v| v.anon_huge_kb)
+        .ok_or_else(|| std::io::Error::other(format!("no VMA at {start:#x} in /proc/{pid}/smaps")))
 }

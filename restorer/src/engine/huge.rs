@@ -4,7 +4,7 @@
 //! set `hg`: a later dump records advice the process never gave, and the process keeps
 //! getting huge pages on later faults).
 //!
-//! How: fault one page of the still empty extent (a write that keeps its byte), then
+//! How: fault one page of the still empty extent (MADV_POPULATE_WRITE), then
 //! `madvise(MADV_COLLAPSE)` (Linux 6.1) puts a zero-filled huge page there, under the THP
 //! modes `madvise` and `always` alike and whatever the VMA's advice but NOHUGEPAGE (which
 //! it refuses). The read then fills the huge page. The first page must be there: the
@@ -21,7 +21,7 @@
 //! - The caller decides which extents may be huge at all ([`Policy`]): the engine knows
 //!   the records, not the VMAs, the task's THP setting or the system's THP mode.
 
-use core::sync::atomic::{AtomicI32, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use super::hooks::Hooks;
 use super::records::{Cursor, Records};
@@ -240,8 +240,14 @@ impl<'a> Plan<'a> {
             return;
         }
         // SAFETY: `at` lies in the records' destination, which the engine's caller
-        // vouches is writable memory of this process; a fetch_or of 0 keeps its byte.
-        unsafe { AtomicU8::from_ptr(at as *mut u8) }.fetch_or(0, Ordering::Relaxed);
+        // vouches is writable memory of this process; populating for write keeps its
+        // bytes. A write fault, not a read one (which would map the shared zero page and
+        // give the VMA no anon_vma: MADV_COLLAPSE then says EINVAL). Not an atomic
+        // `fetch_or(0)` either: the optimiser turns that into a plain load.
+        if unsafe { mm::madvise(at as *mut u8, vma_io::PAGE_SIZE, MadviseAdvice::POPULATE_WRITE) }.is_err() {
+            self.refuse(Errno::EFAULT);
+            return;
+        }
         let done = self.hooks.collapse(|| {
             // SAFETY: collapsing changes no byte of the range: the huge page holds what
             // the small ones did, zeros elsewhere.
@@ -251,16 +257,13 @@ impl<'a> Plan<'a> {
             Ok(()) => {
                 self.policy.collapsed.fetch_add(1, Ordering::Relaxed);
             }
-            Err(e) => {
-                self.policy.refused.fetch_add(1, Ordering::Relaxed);
-                let _ = self.policy.first_refusal.compare_exchange(
-                    0,
-                    e.raw_os_error(),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
-            }
+            Err(e) => self.refuse(e),
         }
+    }
+
+    fn refuse(&self, e: Errno) {
+        self.policy.refused.fetch_add(1, Ordering::Relaxed);
+        let _ = (self.policy.first_refusal).compare_exchange(0, e.raw_os_error(), Ordering::Relaxed, Ordering::Relaxed);
     }
 }
 
