@@ -1,5 +1,10 @@
 //! Sets the `criu_has_*` cfgs criu-abi found in the tree's bindings on this crate too,
-//! so version-dependent phases compile from what the ABI contains, never a version string.
+//! so version-dependent phases compile from what the ABI contains, never a version string;
+//! and runs the ABI guard (`build/abi_guard.rs`): a tree whose bindings hold a field or
+//! `VMA_*` constant that `src/abi_known.rs` does not account for fails the build, by name.
+
+#[path = "build/abi_guard.rs"]
+mod abi_guard;
 
 use std::env;
 
@@ -23,4 +28,31 @@ fn main() {
         println!("cargo::rustc-cfg={cfg}");
     }
     println!("cargo::rerun-if-env-changed=DEP_CRIU_ABI_CFGS");
+    guard();
+}
+
+/// The ABI guard on criu-abi's inventory; its findings are the build's errors.
+fn guard() {
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=build");
+    println!("cargo::rerun-if-changed=src/abi_known.rs");
+    println!("cargo::rerun-if-env-changed=DEP_CRIU_ABI_INVENTORY");
+    let tree = env::var("DEP_CRIU_ABI_TREE").unwrap_or_else(|_| "(unknown)".into());
+    let errors = match env::var("DEP_CRIU_ABI_INVENTORY") {
+        Ok(path) => {
+            println!("cargo::rerun-if-changed={path}");
+            match std::fs::read_to_string(&path) {
+                Ok(inventory) => abi_guard::check(&tree, &inventory),
+                Err(e) => vec![format!("{} {path}: {e}", abi_guard::MARKER)],
+            }
+        }
+        Err(_) => vec![format!(
+            "{} criu-abi reported no inventory (DEP_CRIU_ABI_INVENTORY)",
+            abi_guard::MARKER
+        )],
+    };
+    // cargo fails the build on these after the script, showing each line alone.
+    for e in errors {
+        println!("cargo::error={e}");
+    }
 }
