@@ -1,4 +1,4 @@
-//! The list of what the Rust restorer knows (`src/abi_known.rs`) cannot rot: every file
+//! The list of what the Rust restorer knows (`src/abi_known.rs`) cannot rot: every module
 //! it names exists and mentions the field or constant it is said to handle, and nothing
 //! is listed twice. And the ABI guard the build runs on it (`build/abi_guard.rs`) names
 //! what a tree adds and refuses an inventory it cannot read.
@@ -13,21 +13,19 @@ use std::path::{Path, PathBuf};
 
 use criu_restorer::abi_known::{Known, CONSTS, CONST_PREFIXES, FIELDS};
 
-/// The `.rs` files a list entry names: the file, or those under a directory (`dir/`).
-fn files(named: &str) -> Result<Vec<PathBuf>, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(named);
-    if !named.ends_with('/') {
-        return if path.is_file() {
-            Ok(vec![path])
-        } else {
-            Err(format!("{named}: no such file"))
-        };
-    }
-    if !path.is_dir() {
-        return Err(format!("{named}: no such directory"));
-    }
-    let mut out = Vec::new();
-    let mut dirs = vec![path];
+/// The `.rs` files of a module a list entry names: `crate::a::b` is `src/a/b.rs` and
+/// the files under `src/a/b/`, a bare name the workspace crate of that name.
+fn files(module: &str) -> Result<Vec<PathBuf>, String> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (file, dir) = match module.strip_prefix("crate::") {
+        Some(path) => {
+            let rel = path.replace("::", "/");
+            (Some(here.join(format!("src/{rel}.rs"))), here.join("src").join(rel))
+        }
+        None => (None, here.join("..").join(module.replace('_', "-")).join("src")),
+    };
+    let mut out: Vec<PathBuf> = file.into_iter().filter(|f| f.is_file()).collect();
+    let mut dirs: Vec<PathBuf> = vec![dir].into_iter().filter(|d| d.is_dir()).collect();
     while let Some(d) = dirs.pop() {
         for e in fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
@@ -39,7 +37,7 @@ fn files(named: &str) -> Result<Vec<PathBuf>, String> {
         }
     }
     if out.is_empty() {
-        return Err(format!("{named}: no source files"));
+        return Err(format!("{module}: no such module"));
     }
     Ok(out)
 }
@@ -83,7 +81,7 @@ fn handled_where(named: &str, name: &str, strict: bool) -> Result<(), String> {
 }
 
 #[test]
-fn every_named_file_exists_and_mentions_what_it_handles() {
+fn every_named_module_exists_and_mentions_what_it_handles() {
     let mut wrong = Vec::new();
     for (s, f, known) in FIELDS {
         if let Known::In(named) = known {
