@@ -1,12 +1,10 @@
 //! Sets the `criu_has_*` cfgs criu-abi found in the tree's bindings on this crate too,
-//! so version-dependent phases compile from what the ABI contains, never a version string;
-//! and runs the ABI guard (`build/abi_guard.rs`): a tree whose bindings hold a field or
-//! `VMA_*` constant that `src/abi_known.rs` does not account for fails the build, by name.
+//! so version-dependent phases compile from what the ABI contains, never a version string.
+
+use std::env;
 
 #[path = "build/abi_guard.rs"]
 mod abi_guard;
-
-use std::env;
 
 /// Every cfg criu-abi may report (so `unexpected_cfgs` knows them all).
 const KNOWN: &[&str] = &[
@@ -31,7 +29,9 @@ fn main() {
     guard();
 }
 
-/// The ABI guard on criu-abi's inventory; its findings are the build's errors.
+/// The ABI guard (`build/abi_guard.rs`) on criu-abi's inventory: a tree whose bindings
+/// hold a field or `VMA_*` constant that `src/abi_known.rs` does not account for fails
+/// the build, naming each.
 fn guard() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=build");

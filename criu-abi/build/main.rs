@@ -3,14 +3,15 @@
 //! The tree is `$CRIU_TREE`, else the criu-src fixture (CRIU 4.1.1). The bindings go to
 //! `$OUT_DIR/restorer.rs`; `$OUT_DIR/build_info.rs` records the tree and the flags they were
 //! generated with; `criu_has_*` cfgs say which version-dependent parts the tree has,
-//! decided from what the bindings contain; `$OUT_DIR/inventory.txt` lists every field and
-//! constant of the bindings, for the restorer's ABI guard.
+//! decided from what the bindings contain.
 
 mod detect;
 mod flags;
 mod generate;
-mod inventory;
 mod tree;
+
+// Every field and constant of the bindings, for the restorer's ABI guard.
+mod inventory;
 
 use std::path::PathBuf;
 use std::process::exit;
@@ -47,9 +48,9 @@ fn run() -> Result<(), String> {
     );
     let text = bindings.to_string();
     generate::write(&out.join("restorer.rs"), &text)?;
-    generate::write(&out.join("build_info.rs"), &generate::build_info(&root, &cflags))?;
     let inventory = out.join("inventory.txt");
     generate::write(&inventory, &inventory::render(&inventory::items(&text)))?;
+    generate::write(&out.join("build_info.rs"), &generate::build_info(&root, &cflags))?;
     let cfgs = detect::present(&text);
     for cfg in &cfgs {
         println!("cargo::rustc-cfg={cfg}");
