@@ -3,6 +3,9 @@
 
 use std::env;
 
+#[path = "build/abi_guard.rs"]
+mod abi_guard;
+
 /// Every cfg criu-abi may report (so `unexpected_cfgs` knows them all).
 const KNOWN: &[&str] = &[
     "criu_has_posix_timer_cr_ids",
@@ -23,4 +26,33 @@ fn main() {
         println!("cargo::rustc-cfg={cfg}");
     }
     println!("cargo::rerun-if-env-changed=DEP_CRIU_ABI_CFGS");
+    guard();
+}
+
+/// The ABI guard (`build/abi_guard.rs`) on criu-abi's inventory: a tree whose bindings
+/// hold a field or `VMA_*` constant that `src/abi_known.rs` does not account for fails
+/// the build, naming each.
+fn guard() {
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=build");
+    println!("cargo::rerun-if-changed=src/abi_known.rs");
+    println!("cargo::rerun-if-env-changed=DEP_CRIU_ABI_INVENTORY");
+    let tree = env::var("DEP_CRIU_ABI_TREE").unwrap_or_else(|_| "(unknown)".into());
+    let errors = match env::var("DEP_CRIU_ABI_INVENTORY") {
+        Ok(path) => {
+            println!("cargo::rerun-if-changed={path}");
+            match std::fs::read_to_string(&path) {
+                Ok(inventory) => abi_guard::check(&tree, &inventory),
+                Err(e) => vec![format!("{} {path}: {e}", abi_guard::MARKER)],
+            }
+        }
+        Err(_) => vec![format!(
+            "{} criu-abi reported no inventory (DEP_CRIU_ABI_INVENTORY)",
+            abi_guard::MARKER
+        )],
+    };
+    // cargo fails the build on these after the script, showing each line alone.
+    for e in errors {
+        println!("cargo::error={e}");
+    }
 }

@@ -248,6 +248,105 @@ fn install_builds_into_criu_and_restore_original_gives_it_back() {
     );
 }
 
+/// Every file under `dir` with its bytes and mtime, to show that nothing changed.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                files.push((p.clone(), fs::read(&p).unwrap(), mtime(&p)));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// `line` inserted into `file` (relative to `tree`) after the last line `after` picks.
+fn insert_after(tree: &Path, file: &str, after: impl Fn(&str) -> bool, line: &str) {
+    let path = tree.join(file);
+    let text = fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .rposition(|l| after(l))
+        .unwrap_or_else(|| panic!("{file}: no place for {line}"));
+    lines.insert(at + 1, line);
+    fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+/// A change made to a copy of the fixture's sources.
+type Edit = fn(&Path);
+
+/// A field in `struct task_restore_args` that no CRIU has (a future one's, say).
+fn add_args_field(tree: &Path) {
+    insert_after(
+        tree,
+        "criu/include/restorer.h",
+        |l| l.trim() == "unsigned int posix_timers_n;",
+        "\tbool compressed_pages;",
+    );
+}
+
+/// A `VMA_AREA_*` kind that no CRIU has, beside the others.
+fn add_vma_kind(tree: &Path) {
+    insert_after(
+        tree,
+        "criu/include/image.h",
+        |l| l.starts_with("#define VMA_AREA_"),
+        "#define VMA_AREA_COMPRESSED (1 << 24)",
+    );
+}
+
+/// The ABI guard: a tree whose `task_restore_args` has a field the Rust restorer does not
+/// know, and one with a new `VMA_AREA_*` kind, are refused by name before anything in the
+/// tree changes. One path for both copies, so that the second build reuses the first's.
+#[test]
+fn install_refuses_a_tree_that_passes_the_restorer_what_it_does_not_know() {
+    let tree = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-abi-guard/criu");
+    let cases: [(Edit, &str); 2] = [
+        (add_args_field, "task_restore_args.compressed_pages"),
+        (add_vma_kind, "VMA_AREA_COMPRESSED"),
+    ];
+    for (i, (edit, name)) in cases.into_iter().enumerate() {
+        copy_fixture(&tree);
+        edit(&tree);
+        let pie = tree.join("criu/pie");
+        let before = snapshot(&pie);
+        let e = if i == 0 {
+            // The library's error, by kind.
+            let opts = Options {
+                tree: &tree,
+                restorer: install::RESTORER,
+                link_also: &[],
+            };
+            let e = install::install(&opts).expect_err(name);
+            assert!(matches!(e, install::Error::UnknownAbi { .. }), "{e}");
+            e.to_string()
+        } else {
+            // What the user reads.
+            let out = criu_pie(&["install"], &tree);
+            assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        };
+        for part in [
+            name,
+            "was left as it was",
+            "which the Rust restorer does not handle",
+            "--restore-original",
+            "criu-restorer/src/abi_known.rs",
+        ] {
+            assert!(e.contains(part), "{name}: {part:?} in: {e}");
+        }
+        assert!(!e.contains("Compiling"), "the refusal, not cargo's log: {e}");
+        assert_eq!(snapshot(&pie), before, "{name}: nothing in criu/pie changed");
+    }
+}
+
 /// A directory that looks like a CRIU source tree but was never built.
 fn unbuilt_tree(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));

@@ -10,6 +10,9 @@ mod flags;
 mod generate;
 mod tree;
 
+// Every field and constant of the bindings, for the restorer's ABI guard.
+mod inventory;
+
 use std::path::PathBuf;
 use std::process::exit;
 use std::time::Instant;
@@ -45,13 +48,17 @@ fn run() -> Result<(), String> {
     );
     let text = bindings.to_string();
     generate::write(&out.join("restorer.rs"), &text)?;
+    let inventory = out.join("inventory.txt");
+    generate::write(&inventory, &inventory::render(&inventory::items(&text)))?;
     generate::write(&out.join("build_info.rs"), &generate::build_info(&root, &cflags))?;
     let cfgs = detect::present(&text);
     for cfg in &cfgs {
         println!("cargo::rustc-cfg={cfg}");
     }
-    // For dependents' build scripts: DEP_CRIU_ABI_CFGS and DEP_CRIU_ABI_TREE.
+    // For dependents' build scripts: DEP_CRIU_ABI_CFGS, DEP_CRIU_ABI_TREE and
+    // DEP_CRIU_ABI_INVENTORY.
     println!("cargo::metadata=cfgs={}", cfgs.join(","));
     println!("cargo::metadata=tree={}", root.display());
+    println!("cargo::metadata=inventory={}", inventory.display());
     Ok(())
 }

@@ -8,6 +8,10 @@
 //! `exit_group`), so a restore either completes or fails as a whole.
 #![cfg_attr(not(test), no_std)]
 
+/// What the restorer knows of CRIU's restorer ABI: every field and `VMA_*` constant with
+/// the file that handles it or why it is not read (the build's ABI guard checks each
+/// tree against it).
+pub mod abi_known;
 pub mod aio_ring;
 pub mod args;
 pub mod cg_set;

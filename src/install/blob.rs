@@ -5,7 +5,7 @@ use std::process::Command;
 
 use compel_gen::audit::Report;
 
-use super::{build_dir, workspace_root, Error, Restorer, Tree};
+use super::{abi, build_dir, workspace_root, Error, Restorer, Tree};
 
 /// The header's symbol prefix: CRIU's restorer blob.
 const PREFIX: &str = "restorer";
@@ -40,7 +40,13 @@ pub fn build(tree: &Tree, restorer: &Restorer, link_also: &[PathBuf]) -> Result<
         "restorer.o",
         &[("CRIU_TREE", root_env)],
     )
-    .map_err(Error::Build)?;
+    .map_err(|out| match abi::refusal(&out) {
+        Some(lines) => Error::UnknownAbi {
+            tree: tree.root().to_path_buf(),
+            lines,
+        },
+        None => Error::Build(out),
+    })?;
 
     let object = dir.join("restorer.built-in.o");
     let mut inputs: Vec<&Path> = vec![&compiled];

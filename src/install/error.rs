@@ -17,6 +17,12 @@ pub enum Error {
     NoOriginal(PathBuf),
     /// Compiling, linking or auditing the restorer failed (the step's message).
     Build(String),
+    /// The restorer's ABI guard refused the tree: it passes the restorer fields or
+    /// constants the restorer does not know (the guard's lines, naming them).
+    UnknownAbi {
+        tree: PathBuf,
+        lines: Vec<String>,
+    },
     /// Our object lacks exports CRIU's own object (`criu`) has and its code refers to.
     MissingExports {
         criu: PathBuf,
@@ -55,6 +61,14 @@ impl fmt::Display for Error {
                 p.display()
             ),
             Error::Build(msg) => write!(f, "{msg}"),
+            Error::UnknownAbi { tree, lines } => {
+                write!(
+                    f,
+                    "refused by the Rust restorer's ABI guard; {} was left as it was:",
+                    tree.display()
+                )?;
+                lines.iter().try_for_each(|l| write!(f, "\n  {l}"))
+            }
             Error::MissingExports { criu, missing } => write!(
                 f,
                 "the restorer object lacks entry points CRIU's build refers to ({}, which {} has): the tree was left as it was",

@@ -1,12 +1,14 @@
 //! `criu-pie install`: build the restorer against a user's CRIU tree and drop it in.
 //!
 //! [`install`] checks that the tree was built ([`tree`]), builds the restorer package with
-//! the tree's ABI into a directory of its own under the workspace's `target/` ([`blob`]),
+//! the tree's ABI into a directory of its own under the workspace's `target/` ([`blob`];
+//! its build refuses a tree that passes the restorer what it does not know, [`abi`]),
 //! checks that it has every entry point CRIU's own object has ([`exports`]), and swaps it
 //! in for `criu/pie/restorer.built-in.o`, keeping CRIU's own object beside it
 //! ([`swap`]); [`restore_original`] puts that back. CRIU's `make criu` then turns
 //! whichever object is in place into `restorer-blob.h` with its own `compel hgen`.
 
+mod abi;
 mod blob;
 mod error;
 mod exports;
