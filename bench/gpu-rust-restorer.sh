@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # gpu-restore-bench on the GPU device: stock CRIU 4.2 (its C restorer) against CRIU 4.2
-# with the Rust restorer, one call. DIR (default .device/gpu) holds criu-stock, criu-rust,
-# gpu-restore-bench, cuda-toggle and lib/ (the CRIU binaries' shared libraries without
-# libc and ld-linux: the device's glibc is newer). Run as root; everything worth keeping
+# with the Rust restorer, one call. DIR (default .device/gpu) holds criu-stock and one or
+# more criu-NAME (each restores as NAME: criu-rust, or criu-huge and criu-small for the
+# Rust restorer installed with and without --no-huge-pages), gpu-restore-bench,
+# cuda-toggle and lib/ (the CRIU binaries' shared libraries without libc and ld-linux:
+# the device's glibc is newer). Run as root; everything worth keeping
 # goes to $OUT: env.txt, bench.txt (the bench's output and its command), gpu.json and
 # logs.tar.gz (the dump log, every restore log and the workload log).
 # Extra arguments go to gpu-restore-bench (default: --gib 8 --rounds 3).
@@ -25,10 +27,10 @@ lib=$D/lib
     command -v python3
     python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
     cat /sys/kernel/mm/transparent_hugepage/enabled
-    sha256sum "$D"/criu-stock "$D"/criu-rust "$D"/gpu-restore-bench "$D"/cuda-toggle
-    for n in stock rust; do
-        echo "== criu-$n --version"
-        LD_LIBRARY_PATH=$lib "$D/criu-$n" --version
+    sha256sum "$D"/criu-* "$D"/gpu-restore-bench "$D"/cuda-toggle
+    for c in "$D"/criu-*; do
+        echo "== $(basename "$c") --version"
+        LD_LIBRARY_PATH=$lib "$c" --version
     done
     echo "== criu-stock check"
     LD_LIBRARY_PATH=$lib "$D/criu-stock" check
@@ -38,9 +40,14 @@ cat "$OUT/env.txt"
 
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(--gib 8 --rounds 3)
+criu=(--criu "stock=$D/criu-stock")
+for c in "$D"/criu-*; do
+    n=$(basename "$c")
+    n=${n#criu-}
+    [ "$n" = stock ] || criu+=(--criu "$n=$c")
+done
 cmd=("$D/gpu-restore-bench"
-    --criu "stock=$D/criu-stock"
-    --criu "rust=$D/criu-rust"
+    "${criu[@]}"
     --toggle "$D/cuda-toggle"
     --workdir "$WD"
     --json "$OUT/gpu.json"

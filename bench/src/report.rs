@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use restorer::engine::abi::{Strategy, FLAG_HUGEPAGES};
+use restorer::engine::abi::{Strategy, FLAG_HUGEPAGES, FLAG_HUGE_COLLAPSE};
 
 use crate::run::{Figure, Results, Variant};
 
@@ -36,10 +36,11 @@ fn ratio(f: &Figure, g: Option<&Figure>) -> Option<f64> {
 }
 
 /// The limit `f` is held against: the read limit cold; warm, the copy into memory like
-/// its own (huge pages for a restore with `FLAG_HUGEPAGES`, 4 KiB pages otherwise).
+/// its own (huge pages for a restore with `FLAG_HUGEPAGES` or `FLAG_HUGE_COLLAPSE`, 4 KiB
+/// pages otherwise).
 fn limit<'a>(r: &'a Results, f: &Figure) -> Option<&'a Figure> {
     let huge = match f.variant {
-        Variant::Engine(_, flags) => flags & FLAG_HUGEPAGES != 0,
+        Variant::Engine(_, flags) => flags & (FLAG_HUGEPAGES | FLAG_HUGE_COLLAPSE) != 0,
         v => v == Variant::MemcpyHugeLimit,
     };
     let l = if f.cold {

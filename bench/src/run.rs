@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_POPULATE};
+use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_HUGE_COLLAPSE, FLAG_POPULATE};
 use restorer::engine::records::Records;
 
 use crate::image::Image;
@@ -35,7 +35,9 @@ impl Variant {
             Variant::Engine(Strategy::Direct, 0) => "direct",
             Variant::Engine(Strategy::Auto, 0) => "auto",
             Variant::Engine(Strategy::Auto, FLAG_POPULATE) => "auto+populate",
-            Variant::Engine(Strategy::Auto, FLAG_HUGEPAGES) => "auto+hugepages",
+            Variant::Engine(Strategy::Auto, FLAG_HUGEPAGES) => "auto+hugepages (advice)",
+            // What the Rust restorer runs by default: huge pages, no advice.
+            Variant::Engine(Strategy::Auto, FLAG_HUGE_COLLAPSE) => "auto+huge (collapse)",
             // CRIU's restorer since PR #3022, and its opt-in `--image-io-mode direct`.
             Variant::Engine(Strategy::Aio, 0) => "upstream aio, buffered",
             Variant::Engine(Strategy::AioDirect, 0) => "upstream aio, direct",
@@ -81,16 +83,20 @@ const UPSTREAM: [Variant; 2] = [
     Variant::Engine(Strategy::AioDirect, 0),
 ];
 
-const ENGINE: [Variant; 8] = [
+/// The first [`COLD`] run cold too.
+const ENGINE: [Variant; 9] = [
     Variant::Engine(Strategy::Serial, 0),
     Variant::Engine(Strategy::Prefetch, 0),
     Variant::Engine(Strategy::Parallel, 0),
     Variant::Engine(Strategy::IoUring, 0),
     Variant::Engine(Strategy::Direct, 0),
     Variant::Engine(Strategy::Auto, 0),
+    Variant::Engine(Strategy::Auto, FLAG_HUGE_COLLAPSE),
     Variant::Engine(Strategy::Auto, FLAG_POPULATE),
     Variant::Engine(Strategy::Auto, FLAG_HUGEPAGES),
 ];
+
+const COLD: usize = 7;
 
 pub fn all(cfg: &Config) -> Result<Results, String> {
     let mut res = Results {
@@ -116,7 +122,7 @@ pub fn all(cfg: &Config) -> Result<Results, String> {
             measure(&img, size, false, &vs, cfg.rounds, &mut res);
         }
         if cfg.cold && res.cold_skipped.is_none() {
-            let mut vs = ENGINE[..6].to_vec();
+            let mut vs = ENGINE[..COLD].to_vec();
             vs.extend(UPSTREAM);
             vs.push(Variant::ReadLimit);
             measure(&img, size, true, &vs, cfg.rounds, &mut res);

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use pie_mapping::Mapping;
-use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_POPULATE, IOV_MAX};
+use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_HUGE_COLLAPSE, FLAG_POPULATE, IOV_MAX};
 use restorer::engine::records::Records;
 
 const PAGE: usize = vma_io::PAGE_SIZE;
@@ -108,7 +108,13 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
     } else {
         0
     };
-    opts.flags = [0, FLAG_POPULATE, FLAG_HUGEPAGES, FLAG_POPULATE | FLAG_HUGEPAGES][r.below(4) as usize];
+    opts.flags = [
+        0,
+        FLAG_POPULATE,
+        FLAG_HUGEPAGES,
+        FLAG_POPULATE | FLAG_HUGEPAGES,
+        FLAG_HUGE_COLLAPSE,
+    ][r.below(5) as usize];
     // SAFETY: `words` holds `count` records into the region, which outlives the call.
     let records = unsafe { Records::new(words.as_ptr() as *const u8, words.len() * 8, count) };
     let (res, out) = restorer::engine::restore(&f, &records, &opts);

@@ -374,17 +374,23 @@ fn run_inner(opts: &Opts, res: &mut Results, live: &mut Live) -> Result<(), Stri
             if procs::interrupted() {
                 return Err("interrupted".into());
             }
-            res.limit.push(limit::memcpy_limit(&files, res.threads)?);
+            // Into 4 KiB pages and into huge pages, alternating.
+            for huge in [false, true] {
+                res.limit.push(limit::memcpy_limit(&files, res.threads, huge)?);
+            }
         }
-        let m = median(&res.limit.iter().map(|l| l.seconds).collect::<Vec<_>>()).unwrap_or(0.0);
-        println!(
-            "limit: {:.3} GB copied from the page cache into fresh memory in {:.3} s = {:.2} GB/s ({} threads, median of {})",
-            res.pages_bytes as f64 / 1e9,
-            m,
-            res.pages_bytes as f64 / m / 1e9,
-            res.threads,
-            res.limit.len()
-        );
+        for huge in [false, true] {
+            let m = crate::report::limit_median_s(&res, huge).unwrap_or(0.0);
+            println!(
+                "limit: {:.3} GB copied from the page cache into fresh memory ({}) in {:.3} s = {:.2} GB/s ({} threads, median of {})",
+                res.pages_bytes as f64 / 1e9,
+                if huge { "huge pages" } else { "4 KiB pages" },
+                m,
+                res.pages_bytes as f64 / m / 1e9,
+                res.threads,
+                opts.limit_runs
+            );
+        }
     }
 
     // The restores.

@@ -20,10 +20,19 @@ pub struct Summary {
     pub x_stock: Option<f64>,
     /// The memcpy limit's seconds over this one's median CRIU restore (1: at the limit).
     pub limit_over_ours: Option<f64>,
+    /// The same against the copy into huge pages.
+    pub huge_limit_over_ours: Option<f64>,
 }
 
-pub fn limit_median_s(r: &Results) -> Option<f64> {
-    median(&r.limit.iter().map(|l| l.seconds).collect::<Vec<_>>())
+/// The median memcpy limit, into huge pages or into 4 KiB pages.
+pub fn limit_median_s(r: &Results, huge: bool) -> Option<f64> {
+    median(
+        &r.limit
+            .iter()
+            .filter(|l| l.huge == huge)
+            .map(|l| l.seconds)
+            .collect::<Vec<_>>(),
+    )
 }
 
 pub fn summaries(opts: &Opts, r: &Results) -> Vec<Summary> {
@@ -37,7 +46,7 @@ pub fn summaries(opts: &Opts, r: &Results) -> Vec<Summary> {
         )
     };
     let base = med(&of(&opts.criu[opts.baseline()].0), &|x| x.criu_restore_s);
-    let limit = limit_median_s(r);
+    let (limit, huge_limit) = (limit_median_s(r, false), limit_median_s(r, true));
     opts.criu
         .iter()
         .map(|(name, _)| {
@@ -53,6 +62,7 @@ pub fn summaries(opts: &Opts, r: &Results) -> Vec<Summary> {
                 criu_gbps: criu_s.map(|s| r.pages_bytes as f64 / s / 1e9),
                 x_stock: base.zip(criu_s).map(|(b, s)| b / s),
                 limit_over_ours: limit.zip(criu_s).map(|(l, s)| l / s),
+                huge_limit_over_ours: huge_limit.zip(criu_s).map(|(l, s)| l / s),
             }
         })
         .collect()
@@ -100,14 +110,16 @@ pub fn table(opts: &Opts, r: &Results) -> String {
         r.workdir.display(),
         r.fs_type
     );
-    if let Some(l) = limit_median_s(r) {
-        let _ = writeln!(
-            s,
-            "limit: memcpy of the pages from the page cache into fresh memory, {} threads: {:.3} s = {:.2} GB/s",
-            r.threads,
-            l,
-            gb(r.pages_bytes) / l
-        );
+    for (huge, pages) in [(false, "4 KiB pages"), (true, "huge pages")] {
+        if let Some(l) = limit_median_s(r, huge) {
+            let _ = writeln!(
+                s,
+                "limit: memcpy of the pages from the page cache into fresh memory ({pages}), {} threads: {:.3} s = {:.2} GB/s",
+                r.threads,
+                l,
+                gb(r.pages_bytes) / l
+            );
+        }
     }
     if !r.rounds.is_empty() {
         let _ = writeln!(
@@ -137,7 +149,7 @@ pub fn table(opts: &Opts, r: &Results) -> String {
         let base = &opts.criu[opts.baseline()].0;
         let _ = writeln!(
             s,
-            "\n{:<12} {:>8} {:>13} {:>13} {:>14} {:>10} {:>8} {:>10}",
+            "\n{:<12} {:>8} {:>13} {:>13} {:>14} {:>10} {:>8} {:>10} {:>10}",
             "restore",
             "verified",
             "med criu s",
@@ -145,12 +157,13 @@ pub fn table(opts: &Opts, r: &Results) -> String {
             "med total s",
             "criu GB/s",
             format!("x {base}"),
-            "limit/ours"
+            "limit/ours",
+            "huge/ours"
         );
         for m in summaries(opts, r) {
             let _ = writeln!(
                 s,
-                "{:<12} {:>8} {:>13} {:>13} {:>14} {:>10} {:>8} {:>10}",
+                "{:<12} {:>8} {:>13} {:>13} {:>14} {:>10} {:>8} {:>10} {:>10}",
                 m.name,
                 format!("{}/{}", m.verified, m.rounds),
                 f3(m.criu_s),
@@ -158,13 +171,15 @@ pub fn table(opts: &Opts, r: &Results) -> String {
                 f3(m.total_s),
                 f2(m.criu_gbps),
                 f2(m.x_stock),
-                f2(m.limit_over_ours)
+                f2(m.limit_over_ours),
+                f2(m.huge_limit_over_ours)
             );
         }
         let _ = writeln!(
             s,
             "(medians over verified rounds; criu GB/s = pages bytes / median CRIU restore; x = median CRIU restore of \
-             {base} / this one; limit/ours = memcpy limit time / median CRIU restore)"
+             {base} / this one; limit/ours, huge/ours = memcpy limit time, into 4 KiB and into huge pages, / median CRIU \
+             restore)"
         );
     }
     for n in &r.notes {
@@ -221,10 +236,11 @@ pub fn to_json(opts: &Opts, r: &Results) -> Value {
                 "criu_restore_gbps": m.criu_gbps,
                 "x_baseline": m.x_stock,
                 "limit_over_ours": m.limit_over_ours,
+                "huge_limit_over_ours": m.huge_limit_over_ours,
             })
         })
         .collect();
-    let limit_s = limit_median_s(r);
+    let (limit_s, huge_s) = (limit_median_s(r, false), limit_median_s(r, true));
     json!({
         "ok": r.ok(),
         "error": r.error,
@@ -260,9 +276,11 @@ pub fn to_json(opts: &Opts, r: &Results) -> Value {
             "pages_files": r.pages_files,
         },
         "limit": {
-            "runs": r.limit.iter().map(|l| json!({"bytes": l.bytes, "seconds": l.seconds, "gbps": l.gbps(), "threads": l.threads})).collect::<Vec<_>>(),
+            "runs": r.limit.iter().map(|l| json!({"bytes": l.bytes, "seconds": l.seconds, "gbps": l.gbps(), "threads": l.threads, "huge": l.huge})).collect::<Vec<_>>(),
             "median_s": limit_s,
             "median_gbps": limit_s.map(|s| r.pages_bytes as f64 / s / 1e9),
+            "huge_median_s": huge_s,
+            "huge_median_gbps": huge_s.map(|s| r.pages_bytes as f64 / s / 1e9),
         },
         "rounds": rounds,
         "summary": summary,
@@ -307,11 +325,20 @@ mod tests {
         let o = opts();
         let r = Results {
             pages_bytes: 8_000_000_000,
-            limit: vec![LimitRun {
-                bytes: 8_000_000_000,
-                seconds: 1.0,
-                threads: 16,
-            }],
+            limit: vec![
+                LimitRun {
+                    bytes: 8_000_000_000,
+                    seconds: 1.0,
+                    threads: 16,
+                    huge: false,
+                },
+                LimitRun {
+                    bytes: 8_000_000_000,
+                    seconds: 0.5,
+                    threads: 16,
+                    huge: true,
+                },
+            ],
             rounds: vec![
                 round("stock", 1, 4.0, 1.0, true),
                 round("engine", 1, 2.0, 1.0, true),

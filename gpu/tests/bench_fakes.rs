@@ -99,7 +99,11 @@ fn the_whole_flow_with_fakes() {
     assert_eq!(j["ok"], true);
     assert_eq!(j["dump"]["pages_bytes"], 1 << 20);
     assert_eq!(j["dump"]["pages_files"], 1);
-    assert_eq!(j["limit"]["runs"].as_array().unwrap().len(), 2);
+    // Each limit run copies into 4 KiB pages and into huge pages.
+    let runs = j["limit"]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    assert_eq!(runs.iter().filter(|r| r["huge"] == true).count(), 2);
+    assert!(j["limit"]["huge_median_s"].as_f64().unwrap() > 0.0);
     assert_eq!(j["workload"]["pre_checkpoint_verify"], "OK 0 0");
     let pid = j["workload"]["pid"].as_i64().unwrap();
 
