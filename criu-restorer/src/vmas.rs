@@ -511,9 +511,10 @@ mod tests {
         use criu_abi::raw::VMA_AREA_SHSTK;
         for p in [Protocol::Late, Protocol::Remap] {
             in_child(|| {
-                // [a: 4 pages][shadow stack copy: 2][b: 4], premapped back to back, all
-                // moving down by 64 pages; the shadow stack's neighbours tagged.
-                let area = filled(10, 0);
+                // An 80-page playground of ours: [a: 4 pages][shadow stack copy: 2][b: 4]
+                // premapped back to back at its page 64, each moving down by 64 pages
+                // (into the playground); the shadow stack's neighbours tagged.
+                let area = filled(80, 0) + 64 * P;
                 let (a, s, b) = (area, area + 4 * P, area + 6 * P);
                 for (at, tag) in [(s, 500), (s + P, 501), (b, 600)] {
                     // SAFETY: inside the area made above.
@@ -524,7 +525,7 @@ mod tests {
                 let vmas = [premapped(a - 64 * P, 4, a), st, premapped(b - 64 * P, 4, b)];
                 let got = remap_all(Plan::new(&vmas, u64::MAX, p), None);
                 // The VMA before the shadow stack moved in both.
-                assert_eq!(tags(a - 64 * P, 4), (0..4).collect::<Vec<_>>());
+                assert_eq!(tags(a - 64 * P, 4), (64..68).collect::<Vec<_>>());
                 match p {
                     Protocol::Late => {
                         got.unwrap();
