@@ -1,5 +1,6 @@
-//! Sets the `criu_has_*` cfgs criu-abi found in the tree's bindings on this crate too,
-//! so version-dependent phases compile from what the ABI contains, never a version string.
+//! Sets the `criu_has_*` cfgs criu-abi found in the tree's bindings (and the shadow-stack
+//! protocol cfg it read from the tree's sources) on this crate too, so version-dependent
+//! phases compile from what the tree contains, never a version string.
 
 use std::env;
 
@@ -12,6 +13,9 @@ const KNOWN: &[&str] = &[
     "criu_has_shstk",
     "criu_has_vma_area_guard",
     "criu_has_vma_area_uprobes",
+    // The shadow-stack protocol, read by criu-abi from the tree's sources.
+    "criu_shstk_late",
+    "criu_shstk_remap",
 ];
 
 fn main() {

@@ -3,11 +3,14 @@
 //! The tree is `$CRIU_TREE`, else the criu-src fixture (CRIU 4.1.1). The bindings go to
 //! `$OUT_DIR/restorer.rs`; `$OUT_DIR/build_info.rs` records the tree and the flags they were
 //! generated with; `criu_has_*` cfgs say which version-dependent parts the tree has,
-//! decided from what the bindings contain.
+//! decided from what the bindings contain; where the tree restores x86 shadow stacks,
+//! `criu_shstk_late` or `criu_shstk_remap` says which protocol, decided from its sources
+//! (`shstk`).
 
 mod detect;
 mod flags;
 mod generate;
+mod shstk;
 mod tree;
 
 // Every field and constant of the bindings, for the restorer's ABI guard.
@@ -23,6 +26,9 @@ fn main() {
     println!("cargo::rerun-if-env-changed=LIBCLANG_PATH");
     println!("cargo::rerun-if-changed=build");
     detect::declare_cfgs();
+    for cfg in shstk::CFGS {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+    }
     if let Err(e) = run() {
         // One readable line in cargo's output instead of a panic backtrace.
         println!("cargo::error=criu-abi: {}", e.replace('\n', " "));
@@ -51,7 +57,14 @@ fn run() -> Result<(), String> {
     let inventory = out.join("inventory.txt");
     generate::write(&inventory, &inventory::render(&inventory::items(&text)))?;
     generate::write(&out.join("build_info.rs"), &generate::build_info(&root, &cflags))?;
-    let cfgs = detect::present(&text);
+    let mut cfgs = detect::present(&text);
+    if cfgs.contains(&"criu_has_shstk") {
+        for f in [shstk::RESTORER_C, shstk::CR_RESTORE_C, shstk::ARCH_SHSTK_C] {
+            println!("cargo::rerun-if-changed={}", root.join(f).display());
+        }
+        let protocol = shstk::classify(&shstk::Sources::read(&root)).map_err(|e| format!("{}: {e}", root.display()))?;
+        cfgs.push(protocol.cfg());
+    }
     for cfg in &cfgs {
         println!("cargo::rustc-cfg={cfg}");
     }

@@ -9,3 +9,10 @@ pub const SHSTK: bool = cfg!(criu_has_shstk);
 pub const VMA_AREA_GUARD: bool = cfg!(criu_has_vma_area_guard);
 /// `VMA_AREA_UPROBES` (CRIU 4.2): uprobes VMAs.
 pub const VMA_AREA_UPROBES: bool = cfg!(criu_has_vma_area_uprobes);
+/// With [`SHSTK`]: the tree follows CRIU 4.2's shadow-stack protocol (VMAs recreated in
+/// the VMA remap, the temporary shadow stack in the bootstrap area; cfg
+/// `criu_shstk_remap`), not 4.0-4.1.1's (cfg `criu_shstk_late`). Read from the tree's
+/// sources: the bindings are the same.
+pub const SHSTK_REMAP: bool = cfg!(criu_shstk_remap);
+/// With [`SHSTK`]: CRIU 4.0-4.1.1's shadow-stack protocol (cfg `criu_shstk_late`).
+pub const SHSTK_LATE: bool = cfg!(criu_shstk_late);

@@ -10,7 +10,9 @@
 //! Parts that differ between CRIU versions are decided from what the bindings contain
 //! and exposed as cfgs on this crate (`criu_has_*`, see [`has`]); dependents get the same
 //! list from this crate's build metadata (`DEP_CRIU_ABI_CFGS` in their build script,
-//! comma separated) to set them on themselves.
+//! comma separated) to set them on themselves. One difference the bindings cannot show,
+//! the x86 shadow-stack protocol (CRIU 4.2 recreates those VMAs in the VMA remap), is read
+//! from the tree's sources and set the same way (`criu_shstk_late` or `criu_shstk_remap`).
 //!
 //! [`layout`] asserts at compile time the layout facts the Rust restorer relies on, so a
 //! tree that breaks one fails the build instead of the restore.

@@ -8,6 +8,9 @@ mod detect;
 #[path = "../build/flags.rs"]
 mod flags;
 #[allow(dead_code)]
+#[path = "../build/shstk.rs"]
+mod shstk;
+#[allow(dead_code)]
 #[path = "../build/tree.rs"]
 mod tree;
 
@@ -133,6 +136,109 @@ fn the_crate_cfgs_match_its_bindings() {
     assert_eq!(criu_abi::has::SHSTK, set("criu_has_shstk"));
     assert_eq!(criu_abi::has::VMA_AREA_GUARD, set("criu_has_vma_area_guard"));
     assert_eq!(criu_abi::has::VMA_AREA_UPROBES, set("criu_has_vma_area_uprobes"));
+    // The shadow-stack protocol: exactly one where the tree has shadow stacks, the one its
+    // sources name.
+    let want = criu_abi::has::SHSTK
+        .then(|| shstk::classify(&shstk::Sources::read(Path::new(criu_abi::built_from::TREE))).unwrap());
+    assert_eq!(criu_abi::has::SHSTK_REMAP, want == Some(shstk::Protocol::Remap));
+    assert_eq!(criu_abi::has::SHSTK_LATE, want == Some(shstk::Protocol::Late));
+}
+
+/// Sources made of our own lines, with or without each protocol's markers.
+fn sources(restorer_c: &str, cr_restore_c: &str, arch_shstk_c: &str) -> shstk::Sources {
+    shstk::Sources {
+        restorer_c: restorer_c.into(),
+        cr_restore_c: cr_restore_c.into(),
+        arch_shstk_c: arch_shstk_c.into(),
+    }
+}
+
+const REMAP_CALL: &str = "static int move_one(struct vma *v)\n{\n\tif (is_shadow(v) && shstk_vma_restore (v))\n\t\treturn -1;\n\treturn 0;\n}\n";
+const BOOTSTRAP_CALL: &str = "\tarea += args_len;\n\tshstk_set_restorer_stack(&args->shstk, area);\n";
+const SPARE_ASSIGN: &str = "\tinfo->vma_size = len;\n\tinfo->tmp_shstk = copy_at + len;\n";
+
+#[test]
+fn each_protocol_is_told_by_its_markers() {
+    use shstk::{classify, Protocol};
+    assert_eq!(classify(&sources(REMAP_CALL, BOOTSTRAP_CALL, "")), Ok(Protocol::Remap));
+    assert_eq!(classify(&sources("", "", SPARE_ASSIGN)), Ok(Protocol::Late));
+    assert_eq!(Protocol::Remap.cfg(), "criu_shstk_remap");
+    assert_eq!(Protocol::Late.cfg(), "criu_shstk_late");
+    assert!(shstk::CFGS.contains(&Protocol::Remap.cfg()) && shstk::CFGS.contains(&Protocol::Late.cfg()));
+}
+
+#[test]
+fn half_of_a_protocol_or_none_fails_with_what_was_found() {
+    // No marker at all, only 4.2's allocation (a tree between the two), 4.2's remap with
+    // the old spare page, and both protocols' markers at once.
+    for (r, c, a) in [
+        ("", "", ""),
+        ("", BOOTSTRAP_CALL, ""),
+        (REMAP_CALL, "", SPARE_ASSIGN),
+        (REMAP_CALL, BOOTSTRAP_CALL, SPARE_ASSIGN),
+    ] {
+        let e = shstk::classify(&sources(r, c, a)).unwrap_err();
+        assert!(
+            e.contains("cannot tell which x86 shadow-stack (CET) restore protocol"),
+            "{e}"
+        );
+        let said = |what: &str, found: bool| e.contains(&format!("{what}: {}", if found { "yes" } else { "no" }));
+        assert!(
+            said("criu/pie/restorer.c calls shstk_vma_restore()", !r.is_empty()),
+            "{e}"
+        );
+        assert!(
+            said("criu/cr-restore.c calls shstk_set_restorer_stack()", !c.is_empty()),
+            "{e}"
+        );
+        assert!(said("criu/arch/x86/shstk.c assigns tmp_shstk", !a.is_empty()), "{e}");
+    }
+}
+
+/// The real trees where this machine has them (the criu-src cache): 4.1.1 follows the
+/// late protocol, 4.2.1 (whose restorer equals 4.2's) the remap one.
+#[test]
+fn the_fixture_trees_are_told_apart() {
+    for (dir, want) in [
+        ("criu-4.1.1", shstk::Protocol::Late),
+        ("criu-4.2.1", shstk::Protocol::Remap),
+    ] {
+        let root = criu_src::cache_dir().join(dir);
+        if !root.join(shstk::RESTORER_C).is_file() {
+            eprintln!("{} not here: skipped", root.display());
+            continue;
+        }
+        assert_eq!(shstk::classify(&shstk::Sources::read(&root)), Ok(want), "{dir}");
+    }
+}
+
+#[test]
+fn markers_in_comments_literals_or_longer_names_do_not_count() {
+    use shstk::{assigns, calls, code_of};
+    let commented = "/* once: shstk_vma_restore(v) here */\n// shstk_set_restorer_stack(a, b);\nint x;\n";
+    let code = code_of(commented);
+    assert!(!calls(&code, "shstk_vma_restore") && !calls(&code, "shstk_set_restorer_stack"));
+    assert!(code.contains("int x;"));
+    // A comment opener inside a string starts nothing; the call after it counts.
+    let quoted = "log(\"/* not a comment\"); shstk_vma_restore(v); /* a real one */";
+    assert!(calls(&code_of(quoted), "shstk_vma_restore"));
+    assert!(!calls(
+        &code_of("log(\"shstk_vma_restore(v) \\\" \");"),
+        "shstk_vma_restore"
+    ));
+    assert!(calls(&code_of("c = '\\''; shstk_vma_restore(v);"), "shstk_vma_restore"));
+    // Whole words only, and a call needs its parenthesis.
+    assert!(!calls("my_shstk_vma_restore(v);", "shstk_vma_restore"));
+    assert!(!calls("shstk_vma_restore_all(v);", "shstk_vma_restore"));
+    assert!(!calls(
+        "#define shstk_vma_restore shstk_vma_restore\n",
+        "shstk_vma_restore"
+    ));
+    // An assignment, not a comparison or a read.
+    assert!(assigns("p->tmp_shstk=a;", "tmp_shstk"));
+    assert!(!assigns("if (p->tmp_shstk == a)", "tmp_shstk"));
+    assert!(!assigns("unmap(p->tmp_shstk, n);", "tmp_shstk"));
+    assert!(!assigns("p->old_tmp_shstk = a;", "tmp_shstk"));
 }
 
 #[test]

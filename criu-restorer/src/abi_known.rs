@@ -369,7 +369,7 @@ pub const CONSTS: &[(&str, Known)] = &[
         "VMA_AREA_MEMFD",
         Ignored("a memfd mapping, whose fd CRIU's main process opens: mapped from its fd as any regular VMA, as CRIU's restorer does"),
     ),
-    ("VMA_AREA_SHSTK", In("crate::vmas")),
+    ("VMA_AREA_SHSTK", In("crate::remap_plan")),
     // CRIU 4.2.
     ("VMA_AREA_GUARD", In("crate::vmas")),
     (

@@ -31,11 +31,11 @@ pub mod pages;
 pub mod pdeath;
 pub mod posix_timers;
 pub mod prctl_bits;
+pub mod remap_plan;
 pub mod rlimits;
 pub mod rseq;
 pub mod sched;
 pub mod seccomp;
-#[cfg(criu_has_shstk)]
 pub mod shstk;
 pub mod sigchld;
 pub mod signals;

@@ -126,6 +126,7 @@ mod tests {
     fn fork_exit(code: i32) -> i32 {
         // SAFETY: the child only calls _exit.
         match unsafe { libc::fork() } {
+            // SAFETY: ends the child without running the parent's atexit handlers.
             0 => unsafe { libc::_exit(code) },
             pid => pid,
         }

@@ -43,7 +43,7 @@ pub unsafe fn restore(task: *mut task_restore_args) -> Result<Infallible> {
         pr_debug!("lazy-pages: uffd ", args.uffd);
     }
     #[cfg(criu_has_shstk)]
-    crate::shstk::switch_to_restorer(&args.shstk)?;
+    crate::shstk::switch_to_restorer(&args.shstk, (args.bootstrap_start as u64, args.bootstrap_len))?;
     // SAFETY: CRIU dup'ed a /proc fd for the restorer; closed before the sigreturn.
     let proc_fd = unsafe { OwnedFd::from_raw_fd(args.proc_fd) };
 

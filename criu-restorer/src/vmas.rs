@@ -3,8 +3,8 @@
 //! protections and madvise bits (CRIU's restorer, in its order).
 
 use criu_abi::raw::{
-    VmaEntry, VMA_ANON_SHARED, VMA_AREA_AIORING, VMA_AREA_REGULAR, VMA_AREA_SHSTK, VMA_AREA_SYSVIPC, VMA_AREA_VDSO,
-    VMA_AREA_VSYSCALL, VMA_AREA_VVAR, VMA_CLOSE, VMA_NO_PROT_WRITE, VMA_PREMMAPED,
+    VmaEntry, VMA_ANON_SHARED, VMA_AREA_AIORING, VMA_AREA_REGULAR, VMA_AREA_SYSVIPC, VMA_AREA_VDSO, VMA_AREA_VSYSCALL,
+    VMA_AREA_VVAR, VMA_CLOSE, VMA_NO_PROT_WRITE, VMA_PREMMAPED,
 };
 use restorer::sys::fd::BorrowedFd;
 use restorer::sys::mm::{self, MadviseAdvice, MapFlags, MremapFlags, ProtFlags, SHM_RDONLY};
@@ -14,7 +14,8 @@ use vma_io::PAGE_SIZE;
 
 use crate::error::{Failed, Result};
 use crate::log::Hex;
-use crate::{bail, pr_debug, pr_err, pr_info};
+use crate::remap_plan::{Plan, Step};
+use crate::{bail, pr_debug, pr_err, pr_info, shstk};
 
 /// `SYSV_SHMEM_SKIP_FD` (criu/include/shmem.h): a SysV segment CRIU attached already.
 const SYSV_SHMEM_SKIP_FD: i64 = 0x7fff_ffff;
@@ -82,37 +83,20 @@ pub fn unmap_old(premapped: (usize, usize), bootstrap: (usize, usize), task_size
     Ok(())
 }
 
-/// Move the premapped private VMAs to their addresses: those that move down first, in
-/// address order, then those that move up, in reverse, so that no move lands on a VMA
-/// not yet moved (CRIU's two passes, with its stopping rules).
+/// Move the premapped private VMAs to their addresses in the order of [`Plan`] (CRIU's
+/// two passes), shadow stacks as the tree's protocol has them.
 pub fn remap_premapped(vmas: &[VmaEntry], task_size: u64, uffd: Option<BorrowedFd<'_>>) -> Result {
-    for v in vmas {
-        if !v.is(VMA_PREMMAPED) || v.end >= task_size {
-            continue;
-        }
-        if v.start > v.shmid {
-            break;
-        }
-        // Shadow stacks cannot be moved: they are made anew (map_shadow_stack).
-        if !v.is(VMA_AREA_SHSTK) {
-            remap(v, uffd)?;
-        }
-    }
-    for v in vmas.iter().rev() {
-        if !v.is(VMA_PREMMAPED) || v.start > task_size {
-            continue;
-        }
-        if v.start < v.shmid {
-            break;
-        }
-        if !v.is(VMA_AREA_SHSTK) {
-            remap(v, uffd)?;
-        }
+    remap_all(Plan::new(vmas, task_size, shstk::PROTOCOL), uffd)
+}
+
+fn remap_all(plan: Plan<'_>, uffd: Option<BorrowedFd<'_>>) -> Result {
+    for (v, step) in plan {
+        remap(v, step, uffd)?;
     }
     Ok(())
 }
 
-fn remap(v: &VmaEntry, uffd: Option<BorrowedFd<'_>>) -> Result {
+fn remap(v: &VmaEntry, step: Step, uffd: Option<BorrowedFd<'_>>) -> Result {
     let (mut src, dst, len) = (v.premapped_at(), v.start as usize, v.size());
     pr_info!(
         "Remap ",
@@ -122,6 +106,21 @@ fn remap(v: &VmaEntry, uffd: Option<BorrowedFd<'_>>) -> Result {
         " len ",
         Hex(len as u64)
     );
+    if step == Step::ShadowStack {
+        // The copy is plain memory: the shadow stack is made anew, then moved as any VMA.
+        match recreate_shadow_stack(v) {
+            Ok(at) => src = at as usize,
+            Err(e) => {
+                pr_err!(
+                    "Unable to prepare shadow stack vma for remap ",
+                    Hex(src as u64),
+                    " -> ",
+                    Hex(dst as u64)
+                );
+                return Err(e);
+            }
+        }
+    }
     if src == dst {
         return Ok(());
     }
@@ -180,6 +179,17 @@ fn remap(v: &VmaEntry, uffd: Option<BorrowedFd<'_>>) -> Result {
         }
     }
     Ok(())
+}
+
+#[cfg(criu_has_shstk)]
+fn recreate_shadow_stack(v: &VmaEntry) -> Result<u64> {
+    shstk::remap::recreate(v)
+}
+
+/// A tree without shadow stacks has no such VMAs to recreate.
+#[cfg(not(criu_has_shstk))]
+fn recreate_shadow_stack(v: &VmaEntry) -> Result<u64> {
+    bail!("Shadow stack VMA ", Hex(v.start), " in a tree without shadow stacks");
 }
 
 fn move_range(src: usize, dst: usize, len: usize) -> Result {
@@ -488,6 +498,48 @@ mod tests {
             assert_eq!(tags(b + 4 * P, 8), (200..208).collect::<Vec<_>>());
             assert_eq!(tags(c + 16 * P, 8), (300..308).collect::<Vec<_>>());
         });
+    }
+
+    /// Shadow-stack VMAs in the remap, on this machine (no user shadow stacks): 4.1.1's
+    /// plan leaves the copy where CRIU premapped it (each thread maps its VMA later);
+    /// 4.2's moves the VMAs planned before it, then refuses the shadow stack (nothing may
+    /// write one here) with its copy and the next copy's first page still mapped.
+    #[test]
+    fn shadow_stack_vmas_in_the_remap_per_protocol() {
+        use crate::remap_plan::Plan;
+        use crate::shstk::Protocol;
+        use criu_abi::raw::VMA_AREA_SHSTK;
+        for p in [Protocol::Late, Protocol::Remap] {
+            in_child(|| {
+                // An 80-page playground of ours: [a: 4 pages][shadow stack copy: 2][b: 4]
+                // premapped back to back at its page 64, each moving down by 64 pages
+                // (into the playground); the shadow stack's neighbours tagged.
+                let area = filled(80, 0) + 64 * P;
+                let (a, s, b) = (area, area + 4 * P, area + 6 * P);
+                for (at, tag) in [(s, 500), (s + P, 501), (b, 600)] {
+                    // SAFETY: inside the area made above.
+                    unsafe { (at as *mut u64).write(tag) };
+                }
+                let mut st = premapped(s - 64 * P, 2, s);
+                st.status |= VMA_AREA_SHSTK;
+                let vmas = [premapped(a - 64 * P, 4, a), st, premapped(b - 64 * P, 4, b)];
+                let got = remap_all(Plan::new(&vmas, u64::MAX, p), None);
+                // The VMA before the shadow stack moved in both.
+                assert_eq!(tags(a - 64 * P, 4), (64..68).collect::<Vec<_>>());
+                match p {
+                    Protocol::Late => {
+                        got.unwrap();
+                        assert_eq!(tags(s, 2), [500, 501], "the copy stays for the threads");
+                        assert_eq!(tags(b - 64 * P, 1), [600]);
+                    }
+                    Protocol::Remap => {
+                        assert_eq!(got, Err(Failed));
+                        assert_eq!(tags(s, 2), [500, 501], "nothing unmapped on refusal");
+                        assert_eq!(tags(b, 1), [600], "the next copy untouched");
+                    }
+                }
+            });
+        }
     }
 
     /// THP advice goes on before the read, the other bits after, each exactly once.
