@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::install::{self, Options, RESTORER};
+use crate::install::{self, Options, Restorer, RESTORER, RESTORER_HUGE_COLLAPSE};
 use criu_src::CriuTree;
 
 pub struct Trees {
@@ -42,7 +42,28 @@ pub fn trees() -> Result<&'static Trees, String> {
 
 fn make() -> Result<Trees, String> {
     let fixture = CriuTree::fixture().map_err(|e| e.to_string())?;
-    let copy = target().join("rust-restorer/criu-4.1.1");
+    let copy = installed_copy(&fixture, "criu-4.1.1", RESTORER)?;
+    Ok(Trees {
+        fixture,
+        ours_root: copy,
+    })
+}
+
+/// The `criu` of a third copy of the fixture's tree, with the Rust restorer installed
+/// with huge pages without advice (`install --huge-pages`), made once a process.
+pub fn huge_collapse() -> Result<PathBuf, String> {
+    static TREE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    TREE.get_or_init(|| {
+        let fixture = CriuTree::fixture().map_err(|e| e.to_string())?;
+        installed_copy(&fixture, "criu-4.1.1-huge-collapse", RESTORER_HUGE_COLLAPSE).map(|r| r.join("criu/criu"))
+    })
+    .clone()
+}
+
+/// A copy of `fixture`'s tree under target/rust-restorer/`name`, with `restorer`
+/// installed and `criu` rebuilt by the tree's own make.
+fn installed_copy(fixture: &CriuTree, name: &str, restorer: Restorer) -> Result<PathBuf, String> {
+    let copy = target().join("rust-restorer").join(name);
     let stamp = copy.join(".copied");
     if !stamp.is_file() {
         let _ = fs::remove_dir_all(&copy);
@@ -56,7 +77,7 @@ fn make() -> Result<Trees, String> {
     }
     install::install(&Options {
         tree: &copy,
-        restorer: RESTORER,
+        restorer,
         link_also: &[],
     })
     .map_err(|e| format!("install into {}: {e}", copy.display()))?;
@@ -73,8 +94,5 @@ fn make() -> Result<Trees, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    Ok(Trees {
-        fixture,
-        ours_root: copy,
-    })
+    Ok(copy)
 }

@@ -1,8 +1,9 @@
-//! Huge pages by default, with the dumped VMA flags: `tests/harness/huge_workload.c`
-//! dumped by CRIU 4.1.1 and restored through the Rust restorer (installed into a copy of
-//! the fixture's tree), under THP `madvise` and `never`. Every byte is checked, the
-//! restored VMAs and their VmFlags are the dumped ones, huge where the image covers whole
-//! 2 MiB extents, 4 KiB where it does not or the task said no.
+//! Huge pages with the dumped VMA flags (`criu-pie install --huge-pages`):
+//! `tests/harness/huge_workload.c` dumped by CRIU 4.1.1 and restored through the Rust
+//! restorer installed that way into a copy of the fixture's tree, under THP `madvise` and
+//! `never`. Every byte is checked, the restored VMAs and their VmFlags are the dumped
+//! ones, huge where the image covers whole 2 MiB extents, 4 KiB where it does not or the
+//! task said no. The default install (4 KiB pages) says so in its log.
 
 #[path = "harness/workloads.rs"]
 mod workloads;
@@ -135,9 +136,9 @@ fn verify_pages(pid: i32, start: u64, len: u64, written: impl Fn(u64) -> bool, w
 fn restored_memory_is_huge_where_the_image_covers_whole_extents() {
     let _one = THP_MODE.lock().unwrap_or_else(|e| e.into_inner());
     let _mode = ThpMode::set("madvise");
-    let t = criu_pie::testbed::trees().unwrap_or_else(|e| panic!("{e}"));
+    let ours = criu_pie::testbed::huge_collapse().unwrap_or_else(|e| panic!("{e}"));
     let mut sb = Sandbox::new().unwrap();
-    let r = round_trip(&sb, &t.ours(), "madvise");
+    let r = round_trip(&sb, &ours, "madvise");
     let g = &r.regions;
     assert_same_vmas(&r);
 
@@ -178,16 +179,34 @@ fn restored_memory_is_huge_where_the_image_covers_whole_extents() {
 #[test]
 fn under_thp_never_every_restored_page_is_small() {
     let _one = THP_MODE.lock().unwrap_or_else(|e| e.into_inner());
-    let t = criu_pie::testbed::trees().unwrap_or_else(|e| panic!("{e}"));
+    let ours = criu_pie::testbed::huge_collapse().unwrap_or_else(|e| panic!("{e}"));
     let _mode = ThpMode::set("never");
     let mut sb = Sandbox::new().unwrap();
-    let r = round_trip(&sb, &t.ours(), "never");
+    let r = round_trip(&sb, &ours, "never");
     assert_same_vmas(&r);
     let huge: u64 = r.after.iter().map(|v| v.anon_huge_kb).sum();
     assert_eq!(huge, 0, "AnonHugePages under THP never");
     assert!(
         r.log.contains("Huge pages: off"),
         "the log does not say huge pages were off"
+    );
+    verify_pattern(r.pid, r.regions.dense, DENSE, "dense region");
+    assert!(sb.kill_all(&[r.pid], Duration::from_secs(10)).is_empty());
+}
+
+/// The default install keeps every restored page 4 KiB and says why in the log.
+#[test]
+fn the_default_install_restores_small_pages() {
+    let _one = THP_MODE.lock().unwrap_or_else(|e| e.into_inner());
+    let _mode = ThpMode::set("madvise");
+    let t = criu_pie::testbed::trees().unwrap_or_else(|e| panic!("{e}"));
+    let mut sb = Sandbox::new().unwrap();
+    let r = round_trip(&sb, &t.ours(), "default");
+    assert_same_vmas(&r);
+    assert_eq!(vma(&r.after, r.regions.dense).anon_huge_kb, 0);
+    assert!(
+        r.log.contains("Huge pages: off (installed without --huge-pages)"),
+        "no huge-page line in the restore log"
     );
     verify_pattern(r.pid, r.regions.dense, DENSE, "dense region");
     assert!(sb.kill_all(&[r.pid], Duration::from_secs(10)).is_empty());

@@ -10,11 +10,11 @@ use criu_pie::install;
 
 const USAGE: &str =
     "usage: criu-pie [DIR]   (writes restorer.built-in.o, restorer-blob.h and the audit into DIR, default target/blob)
-       criu-pie install --criu TREE [--no-huge-pages | --restore-original]
+       criu-pie install --criu TREE [--huge-pages | --restore-original]
                         (builds the restorer against the built CRIU tree TREE and puts it in place of
                          TREE/criu/pie/restorer.built-in.o, keeping the original beside it; with
-                         --no-huge-pages, every restored page is 4 KiB; with --restore-original,
-                         puts the original back)";
+                         --huge-pages, restored memory goes into huge pages without advice (see the
+                         README: slower on many cores); with --restore-original, puts the original back)";
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
@@ -73,8 +73,8 @@ fn install_main(args: &[OsString]) -> ExitCode {
             }
         } else if a == "--restore-original" {
             restore = true;
-        } else if a == "--no-huge-pages" {
-            restorer = install::RESTORER_SMALL_PAGES;
+        } else if a == "--huge-pages" {
+            restorer = install::RESTORER_HUGE_COLLAPSE;
         } else {
             return usage_error();
         }

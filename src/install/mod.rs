@@ -40,9 +40,10 @@ pub const RESTORER: Restorer = Restorer {
     script: "linker/restorer.lds",
 };
 
-/// [`RESTORER`] with every restored page 4 KiB (`install --no-huge-pages`).
-pub const RESTORER_SMALL_PAGES: Restorer = Restorer {
-    features: "blob,small-pages",
+/// [`RESTORER`] with huge pages without advice for the pages it reads
+/// (`install --huge-pages`).
+pub const RESTORER_HUGE_COLLAPSE: Restorer = Restorer {
+    features: "blob,huge-collapse",
     ..RESTORER
 };
 
