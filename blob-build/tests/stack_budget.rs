@@ -56,7 +56,13 @@ fn blob(dir: &Path, name: &str, source: &str, frame: u32) -> PathBuf {
     fs::write(&c, source).unwrap();
     let o = dir.join(format!("{name}.o"));
     let out = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args(["-O2", "-fpie", "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-c"])
+        .args([
+            "-O2",
+            "-fpie",
+            "-fno-stack-protector",
+            "-fno-asynchronous-unwind-tables",
+            "-c",
+        ])
         .arg(format!("-DFRAME={frame}"))
         .arg(&c)
         .arg("-o")

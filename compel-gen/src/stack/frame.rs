@@ -665,7 +665,9 @@ impl<'c, 'a> Walk<'c, 'a> {
         }
         match target {
             // A call to its own start is recursion, a graph edge like any other.
-            Some(Target::At(l)) if l.section == self.code.section && self.inside(l.offset) && l.offset != self.code.start => {
+            Some(Target::At(l))
+                if l.section == self.code.section && self.inside(l.offset) && l.offset != self.code.start =>
+            {
                 self.problem(ip, "a call into the function's own body");
             }
             Some(t) => self.facts.sites.push(Site {
