@@ -436,7 +436,7 @@ impl<'c, 'a> Walk<'c, 'a> {
                 }
             }
             (Mnemonic::And, Some(RSP)) if dst64 => {
-                if let Some(mask) = imm1.filter(|&v| v < 0 && v >= -(1 << 16)) {
+                if let Some(mask) = imm1.filter(|v| (-(1 << 16)..0).contains(v)) {
                     // Realignment: at most the alignment more.
                     new_depth = Some(s.depth.saturating_add(mask.unsigned_abs()));
                     rsp_handled = true;
