@@ -3,7 +3,9 @@
 use std::fs;
 use std::path::Path;
 
-use compel_gen::audit::Report;
+use compel_gen::audit::{Options, Report};
+
+use crate::stacks;
 
 /// Audit `object` with compel-gen; an error, with the report, unless it is clean.
 /// `what` names the object in that error ("the restorer blob").
@@ -40,7 +42,10 @@ pub fn audit_and_header(
 }
 
 fn audit_data(data: &[u8], object: &Path) -> Result<Report, String> {
-    compel_gen::audit::audit(data).map_err(|e| format!("audit of {}: {e}", object.display()))
+    let opts = Options {
+        stack_roots: stacks::roots(),
+    };
+    compel_gen::audit::audit_with(data, &opts).map_err(|e| format!("audit of {}: {e}", object.display()))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {

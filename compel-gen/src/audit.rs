@@ -15,6 +15,7 @@ use crate::layout::{layout, Layout};
 use crate::locate::Locator;
 use crate::relocs;
 use crate::rules::{self, Violation};
+use crate::stack;
 
 pub use crate::report::{Finding, Kind, Level, Report};
 
@@ -22,8 +23,21 @@ pub use crate::report::{Finding, Kind, Level, Report};
 const HEAD_START: &[u8] = b"__export_parasite_head_start";
 const PAGE: u64 = 0x1000;
 
-/// Audit the object `data`.
+/// What the audit is told beyond the object.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Roots of the stack check beyond CRIU's entry points: thread entries reached
+    /// through function pointers, each with the stack it runs on.
+    pub stack_roots: Vec<stack::Root>,
+}
+
+/// Audit the object `data`, its stacks with CRIU's entry points as roots.
 pub fn audit(data: &[u8]) -> Result<Report, Error> {
+    audit_with(data, &Options::default())
+}
+
+/// Audit the object `data` with `opts`.
+pub fn audit_with(data: &[u8], opts: &Options) -> Result<Report, Error> {
     let elf = Elf::parse(data)?;
     let mut a = Auditor {
         elf: &elf,
@@ -50,7 +64,12 @@ pub fn audit(data: &[u8]) -> Result<Report, Error> {
     }
     a.check_relocations();
     a.check_symbols();
-    Ok(Report { findings: a.findings })
+    let stacks = stack::analyze(&elf, &opts.stack_roots);
+    a.findings.extend(stacks.findings);
+    Ok(Report {
+        findings: a.findings,
+        stacks: stacks.uses,
+    })
 }
 
 /// A site several relocations can share: one finding per (problem, symbol or type,

@@ -3,7 +3,8 @@
 //!
 //! - [`elf`]: a validated view of an x86-64 ELF64 relocatable object;
 //! - [`hgen`]: the compel header ([`hgen::generate`], [`hgen::default_prefix`]);
-//! - [`audit`]: every problem in one report ([`audit::audit`]).
+//! - [`audit`]: every problem in one report ([`audit::audit`]), the stack check
+//!   ([`stack`]) among them.
 //!
 //! Nothing here touches the file system; the `compel-gen` binary does.
 
@@ -19,5 +20,6 @@ pub mod relocs;
 mod report;
 mod resolve;
 mod rules;
+pub mod stack;
 
 pub use error::{Error, ErrorKind};

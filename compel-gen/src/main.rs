@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use compel_gen::{audit, hgen, ErrorKind};
+use compel_gen::{audit, hgen, stack, ErrorKind};
 
 const USAGE: &str = "\
 Usage:
@@ -16,7 +16,9 @@ Usage:
     -p, --prefix NAME    prefix for var names (default: derived from the file names, as compel does)
     -l, --log-level NUM  accepted for compatibility with compel, ignored
     exit status: 0 written, 1 object refused (as compel would), 2 unreadable or malformed input
-  compel-gen audit FILE [--json]
+  compel-gen audit FILE [--json] [--stack-root NAME=BYTES ...]
+    --stack-root NAME=BYTES  one more root of the stack check (beyond CRIU's entry points):
+                         a symbol, or a Rust path (a::b::f), that starts a stack of BYTES
     exit status: 0 clean, 1 problems found, 2 unreadable or malformed input
   compel-gen -h|--help
   compel-gen -V|--version
@@ -28,6 +30,7 @@ struct Args {
     file: Option<OsString>,
     output: Option<OsString>,
     prefix: Option<OsString>,
+    stack_roots: Vec<OsString>,
     json: bool,
     help: bool,
     version: bool,
@@ -61,7 +64,7 @@ fn parse_args(mut it: impl Iterator<Item = OsString>) -> Result<Args, String> {
         };
         let takes_value = matches!(
             name.as_str(),
-            "f" | "file" | "o" | "output" | "p" | "prefix" | "l" | "log-level"
+            "f" | "file" | "o" | "output" | "p" | "prefix" | "l" | "log-level" | "stack-root"
         );
         let value = if takes_value {
             match inline.or_else(|| it.next()) {
@@ -78,6 +81,7 @@ fn parse_args(mut it: impl Iterator<Item = OsString>) -> Result<Args, String> {
             "o" | "output" => args.output = value,
             "p" | "prefix" => args.prefix = value,
             "l" | "log-level" => {}
+            "stack-root" => args.stack_roots.extend(value),
             "json" => args.json = true,
             "h" | "help" => args.help = true,
             "V" | "version" => args.version = true,
@@ -184,7 +188,19 @@ fn run_audit(args: &Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = match audit::audit(&data) {
+    let mut opts = audit::Options::default();
+    for r in &args.stack_roots {
+        match parse_stack_root(&r.to_string_lossy()) {
+            Some(root) => opts.stack_roots.push(root),
+            None => {
+                return usage_error(
+                    &format!("--stack-root wants NAME=BYTES, not '{}'", r.to_string_lossy()),
+                    2,
+                )
+            }
+        }
+    }
+    let report = match audit::audit_with(&data, &opts) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("compel-gen: error: {name}: {e}");
@@ -203,6 +219,21 @@ fn run_audit(args: &Args) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// `NAME=BYTES`: a Rust path if NAME has `::`, else a symbol.
+fn parse_stack_root(s: &str) -> Option<stack::Root> {
+    let (name, bytes) = s.rsplit_once('=')?;
+    let bytes: u64 = bytes.parse().ok()?;
+    if name.is_empty() {
+        return None;
+    }
+    let name = if name.contains("::") {
+        stack::RootName::RustPath(name.into())
+    } else {
+        stack::RootName::Symbol(name.into())
+    };
+    Some(stack::Root::new(name, bytes, "given with --stack-root"))
 }
 
 #[cfg(test)]
@@ -226,6 +257,18 @@ mod tests {
         let c = parse(&["audit", "in.o", "--json"]).unwrap();
         assert!(c.json);
         assert_eq!(c.positional.len(), 2);
+        let d = parse(&["audit", "in.o", "--stack-root", "a::b=4096", "--stack-root=f=8"]).unwrap();
+        assert_eq!(d.stack_roots.len(), 2);
+        let r = parse_stack_root("a::b=4096").unwrap();
+        assert_eq!(r.name, stack::RootName::RustPath("a::b".into()));
+        assert_eq!(r.stack.usable, 4096);
+        assert_eq!(
+            parse_stack_root("f=8").unwrap().name,
+            stack::RootName::Symbol("f".into())
+        );
+        assert!(
+            parse_stack_root("f").is_none() && parse_stack_root("=8").is_none() && parse_stack_root("f=x").is_none()
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::stack::StackUse;
+
 /// How bad a finding is. `Error` findings mean compel would refuse the object or the
 /// blob would misbehave; `Warning` findings deserve a look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,6 +51,12 @@ pub enum Kind {
     Layout,
     /// No `__export_parasite_head_start`, which the generated header refers to.
     MissingHeadStart,
+    /// A root's deepest path needs more stack than its budget.
+    StackOverflow,
+    /// Recursion a root reaches: no bound on its depth.
+    StackRecursion,
+    /// A frame or a callee the stack check cannot bound.
+    StackUnmeasured,
 }
 
 impl Kind {
@@ -67,6 +75,9 @@ impl Kind {
             Kind::UnalignedData => "unaligned-data",
             Kind::Layout => "layout",
             Kind::MissingHeadStart => "missing-head-start",
+            Kind::StackOverflow => "stack-overflow",
+            Kind::StackRecursion => "stack-recursion",
+            Kind::StackUnmeasured => "stack-unmeasured",
         }
     }
 }
@@ -85,10 +96,12 @@ pub struct Finding {
     pub hint: Option<String>,
 }
 
-/// Everything the audit found, in the order it was found.
+/// Everything the audit found, in the order it was found, and the stack check's deepest
+/// path from each root.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     pub findings: Vec<Finding>,
+    pub stacks: Vec<StackUse>,
 }
 
 impl Report {
@@ -138,16 +151,69 @@ impl Report {
         if !self.findings.is_empty() {
             out.push_str("\n  ");
         }
+        out.push_str("],\n  \"stacks\": [");
+        for (i, u) in self.stacks.iter().enumerate() {
+            out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+            let path: Vec<String> = u
+                .path
+                .iter()
+                .map(|h| {
+                    format!(
+                        "{{\"function\": {}, \"at\": {}, \"frame\": {}}}",
+                        json_str(&h.function),
+                        h.at,
+                        h.frame
+                    )
+                })
+                .collect();
+            out.push_str(&format!(
+                "{{\"root\": {}, \"handler\": {}, \"depth\": {}, \"usable\": {}, \"margin\": {}, \"budget\": {}, \"fits\": {}, \"stack\": {}, \"path\": [{}]}}",
+                json_str(&u.root),
+                u.handler,
+                u.depth,
+                u.stack.usable,
+                u.margin,
+                u.budget(),
+                u.fits(),
+                json_str(&u.stack.what),
+                path.join(", ")
+            ));
+        }
+        if !self.stacks.is_empty() {
+            out.push_str("\n  ");
+        }
         out.push_str("]\n}\n");
         out
     }
 }
 
-/// One line per finding, then a summary line.
+/// One line per finding, one per stack root, then a summary line.
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for finding in &self.findings {
             writeln!(f, "{finding}")?;
+        }
+        for u in &self.stacks {
+            if u.handler {
+                writeln!(
+                    f,
+                    "stack: {}: {} bytes as a possible signal handler (in the margin): {}",
+                    u.root,
+                    u.depth,
+                    u.path_text()
+                )?;
+            } else {
+                writeln!(
+                    f,
+                    "stack: {}: {} of {} bytes ({} usable less a margin of {}): {}",
+                    u.root,
+                    u.depth,
+                    u.budget(),
+                    u.stack.usable,
+                    u.margin,
+                    u.path_text()
+                )?;
+            }
         }
         let (e, w) = (self.errors(), self.warnings());
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
@@ -230,6 +296,7 @@ mod tests {
     fn text_form() {
         let r = Report {
             findings: vec![finding(Level::Error), finding(Level::Warning)],
+            ..Report::default()
         };
         let text = r.to_string();
         let lines: Vec<&str> = text.lines().collect();
@@ -242,6 +309,7 @@ mod tests {
         assert!(!r.is_clean());
         let w = Report {
             findings: vec![finding(Level::Warning)],
+            ..Report::default()
         };
         assert!(w.is_clean());
         assert_eq!(Report::default().to_string(), "audit: clean: 0 errors, 0 warnings\n");
@@ -251,6 +319,7 @@ mod tests {
     fn json_form() {
         let r = Report {
             findings: vec![finding(Level::Error)],
+            ..Report::default()
         };
         let json = r.to_json();
         assert!(json.contains("\"clean\": false"));

@@ -197,8 +197,8 @@ fn every_problem_in_one_run() {
     }
     assert_eq!(
         out.lines().count(),
-        r.findings.len() + 1,
-        "one line per finding plus a summary:\n{out}"
+        r.findings.len() + r.stacks.len() + 1,
+        "one line per finding, one per stack root, plus a summary:\n{out}"
     );
 
     let o = ours(&dir, &["audit", "all.built-in.o", "--json"]);
@@ -249,7 +249,12 @@ fn clean_object_exits_zero() {
     assert!(r.is_clean() && r.findings.is_empty(), "{r}");
     let o = ours(&dir, &["audit", obj.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    assert_eq!(stdout(&o), "audit: clean: 0 errors, 0 warnings\n");
+    let out = stdout(&o);
+    assert!(out.ends_with("audit: clean: 0 errors, 0 warnings\n"), "{out}");
+    // The stack check's deepest path from each entry, under its budget.
+    let stacks: Vec<&str> = out.lines().filter(|l| l.starts_with("stack: ")).collect();
+    assert_eq!(stacks.len() + 1, out.lines().count(), "{out}");
+    assert!(stacks.iter().any(|l| l.starts_with("stack: __export_clean: ")), "{out}");
     let o = ours(&dir, &["audit", "--json", "clean.built-in.o"]);
     assert_eq!(o.status.code(), Some(0));
     assert_valid_json(&stdout(&o));

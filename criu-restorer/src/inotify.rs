@@ -12,8 +12,10 @@ use crate::{bail, error::Result, pr_debug};
 const INOTIFY_EVENT_SIZE: usize = 16;
 const PATH_MAX: usize = 4096;
 /// CRIU's `EVENT_BUFF_SIZE`: the largest event the kernel may queue (two headers of
-/// rounding and a full path); a read takes three. CRIU keeps it under half of its
-/// restorer stack; so does the Rust restorer's stack.
+/// rounding and a full path). CRIU reads three at a time; one is enough to drain the
+/// queue (a read takes at least one whole event, and the loop reads until none is
+/// left), and keeps 8 KiB more of the 32 KiB restorer stack free (compel-gen's stack
+/// check counts every frame on it).
 const EVENT_BUFF_SIZE: usize = INOTIFY_EVENT_SIZE * 2 + PATH_MAX;
 
 /// Drain every fd of `fds` (`ta->inotify_fds`, `ta->inotify_fds_n`) in order; the first
@@ -30,7 +32,7 @@ pub fn cleanup(fds: &[i32]) -> Result {
 
 /// Read events while a zero-timeout poll says some are queued.
 fn drain(fd: BorrowedFd<'_>) -> Result {
-    let mut buf = [0u8; EVENT_BUFF_SIZE * 3];
+    let mut buf = [0u8; EVENT_BUFF_SIZE];
     loop {
         match poll(fd) {
             Err(e) => bail!("Failed to poll from inotify fd: ", e),

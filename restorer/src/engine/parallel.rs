@@ -1,6 +1,8 @@
 //! The parallel strategy: the stream split by bytes into shares, one a thread; the
 //! caller's thread reads the first share and any share whose thread could not start.
 
+use core::marker::PhantomData;
+use core::mem::{align_of, size_of};
 use core::sync::atomic::AtomicU32;
 
 use super::reader::{read_share, ReadCtx};
@@ -8,6 +10,7 @@ use super::records::{Cursor, Records};
 use super::split::split;
 use super::thread::{self, TidSource};
 use super::Failure;
+use crate::sys::mm;
 
 /// The most threads one restore uses, the caller's included.
 pub const MAX_WORKERS: usize = 64;
@@ -44,6 +47,80 @@ pub struct ParallelRun {
     pub threads: u32,
 }
 
+/// The cuts, the jobs and the TID words of one parallel read, in an anonymous mapping of
+/// their own rather than on the caller's stack: for 64 workers they are ~8 KiB, a
+/// quarter of the 32 KiB stack CRIU runs the restorer on (compel-gen's stack check
+/// counts every frame of it).
+struct Table<'r> {
+    base: *mut u8,
+    len: usize,
+    n: usize,
+    jobs_at: usize,
+    tids_at: usize,
+    _jobs: PhantomData<Job<'r>>,
+}
+
+impl<'r> Table<'r> {
+    /// Room for `n` workers (1..=MAX_WORKERS), every entry initialised empty.
+    fn map(n: usize) -> crate::sys::Result<Table<'r>> {
+        let jobs_at = ((n + 1) * size_of::<Cursor>()).next_multiple_of(align_of::<Option<Job<'r>>>());
+        let tids_at = (jobs_at + n * size_of::<Option<Job<'r>>>()).next_multiple_of(align_of::<AtomicU32>());
+        let len = tids_at + n * size_of::<AtomicU32>();
+        // SAFETY: a fresh anonymous mapping, owned by the Table.
+        let base = unsafe {
+            mm::mmap(
+                core::ptr::null_mut(),
+                len,
+                mm::ProtFlags::READ | mm::ProtFlags::WRITE,
+                mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
+                None,
+                0,
+            )?
+        };
+        // SAFETY: the mapping is page-aligned and `len` bytes long; each array starts at
+        // an offset aligned for its type and fits before the next.
+        unsafe {
+            for i in 0..=n {
+                base.cast::<Cursor>().add(i).write(Cursor::default());
+            }
+            for i in 0..n {
+                base.add(jobs_at).cast::<Option<Job<'r>>>().add(i).write(None);
+                base.add(tids_at).cast::<AtomicU32>().add(i).write(AtomicU32::new(0));
+            }
+        }
+        Ok(Table {
+            base,
+            len,
+            n,
+            jobs_at,
+            tids_at,
+            _jobs: PhantomData,
+        })
+    }
+
+    /// The `n + 1` cuts, the `n` jobs and the `n` TID words.
+    fn parts(&mut self) -> (&mut [Cursor], &mut [Option<Job<'r>>], &[AtomicU32]) {
+        // SAFETY: three disjoint arrays of the mapping, initialised by `map`, borrowed
+        // for as long as the Table is.
+        unsafe {
+            (
+                core::slice::from_raw_parts_mut(self.base.cast::<Cursor>(), self.n + 1),
+                core::slice::from_raw_parts_mut(self.base.add(self.jobs_at).cast::<Option<Job<'r>>>(), self.n),
+                core::slice::from_raw_parts(self.base.add(self.tids_at).cast::<AtomicU32>(), self.n),
+            )
+        }
+    }
+}
+
+impl Drop for Table<'_> {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping. Its entries need no drop (cursors, plain jobs, atomics),
+        // and no thread uses it any more: the threads borrowing it were joined (or
+        // dropped, which joins) before the Table goes.
+        let _ = unsafe { mm::munmap(self.base, self.len) };
+    }
+}
+
 /// Read `records` (`total` bytes) with up to `want` threads.
 pub fn read_parallel(
     records: &Records,
@@ -53,11 +130,17 @@ pub fn read_parallel(
     tids: &mut TidSource,
 ) -> ParallelRun {
     let n = want.clamp(1, MAX_WORKERS);
-    let mut cuts = [Cursor::default(); MAX_WORKERS + 1];
-    split(records, total, &mut cuts[..=n]);
-
-    let mut jobs: [Option<Job<'_>>; MAX_WORKERS] = [const { None }; MAX_WORKERS];
-    for (k, job) in jobs.iter_mut().enumerate().take(n) {
+    let Ok(mut table) = Table::map(n) else {
+        // No memory for the table, so none for threads either: the caller's thread
+        // reads it all.
+        return ParallelRun {
+            result: read_share(records, Cursor::default(), records.end(), ctx),
+            threads: 1,
+        };
+    };
+    let (cuts, jobs, tid_words) = table.parts();
+    split(records, total, cuts);
+    for (k, job) in jobs.iter_mut().enumerate() {
         *job = Some(Job {
             records,
             from: cuts[k],
@@ -66,7 +149,7 @@ pub fn read_parallel(
             result: Ok(0),
         });
     }
-    let tid_words: [AtomicU32; MAX_WORKERS] = [const { AtomicU32::new(0) }; MAX_WORKERS];
+    // Declared after the table: dropped (and so joined) before it.
     let mut threads: [Option<thread::Thread<'_>>; MAX_WORKERS] = [const { None }; MAX_WORKERS];
 
     let mut spawn_ok = true;
