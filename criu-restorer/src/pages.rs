@@ -13,12 +13,14 @@
 //! H200 host: CRIU restore 2.55 s against 0.60 s in 4 KiB pages, CUDA restore 1.46 s
 //! against 1.60 s).
 
+use core::mem::size_of;
 use criu_abi::raw::{task_restore_args, VmaEntry, VMA_ANON_PRIVATE, VMA_AREA_REGULAR};
 use restorer::engine::abi::{Options, Strategy};
 use restorer::engine::huge::{self, Policy, HUGE};
 use restorer::engine::records::Records;
 use restorer::sys::fd::{BorrowedFd, OwnedFd};
-use restorer::sys::mm::MadviseAdvice;
+
+use restorer::sys::mm::{self, MadviseAdvice};
 use restorer::sys::oflags::OFlags;
 use restorer::sys::{fs, Errno};
 
@@ -54,13 +56,22 @@ pub fn restore(args: &task_restore_args, vmas: &[VmaEntry], proc_fd: BorrowedFd<
             opts.workers = 1;
         }
     }
-    let huge_pages = huge_pages(args.thp_disabled);
+    let mut huge_pages = huge_pages(args.thp_disabled);
+    let ranges = match huge_pages {
+        HugePages::On => match HugeRanges::of(vmas) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                pr_info!("No memory for the huge-page ranges (", e, ")");
+                huge_pages = HugePages::NoMemory;
+                None
+            }
+        },
+        _ => None,
+    };
     if huge_pages == HugePages::On {
         opts.flags |= restorer::engine::abi::FLAG_HUGE_COLLAPSE;
     }
-    let task_vmas = Vmas(vmas);
-    let eligible = |at: usize| task_vmas.may_be_huge(at);
-    let policy = Policy::only(&eligible);
+    let policy = Policy::only(ranges.as_ref().map_or(&[], |r| r.as_slice()));
     // SAFETY: CRIU packed `vma_ios_n` records at `vma_ios`, each naming memory of VMAs
     // mapped writable by now; the area lies in the restorer's memory (rst_mem) and stays
     // mapped for the call. Its length is not passed: the records' headers give it.
@@ -118,6 +129,8 @@ enum HugePages {
     TaskDisabled,
     /// THP `never`, unreadable, or no MADV_COLLAPSE in this kernel (before 6.1).
     System,
+    /// No mapping could be had for the list of VMAs that may be huge.
+    NoMemory,
 }
 
 impl HugePages {
@@ -127,6 +140,7 @@ impl HugePages {
             HugePages::Installed => "installed without --huge-pages",
             HugePages::TaskDisabled => "the task disabled THP",
             HugePages::System => "THP never or unknown, or no MADV_COLLAPSE",
+            HugePages::NoMemory => "no memory for the VMA list",
         }
     }
 }
@@ -143,28 +157,62 @@ fn huge_pages(task_thp_disabled: bool) -> HugePages {
     }
 }
 
-/// The task's VMAs, sorted by address (as CRIU lists them), shared by the engine's
-/// workers while they read.
-struct Vmas<'a>(&'a [VmaEntry]);
+/// Whether a VMA's extents may be huge pages: a regular, private anonymous VMA not marked
+/// MADV_NOHUGEPAGE, nor MADV_HUGEPAGE (whose advice, applied before the read, gets it
+/// huge pages from the kernel already).
+fn may_be_huge(v: &VmaEntry) -> bool {
+    let advice = |a: MadviseAdvice| v.has_madv != 0 && v.madv & (1 << a.as_raw()) != 0;
+    v.status & (VMA_AREA_REGULAR | VMA_ANON_PRIVATE) == VMA_AREA_REGULAR | VMA_ANON_PRIVATE
+        && !advice(MadviseAdvice::NOHUGEPAGE)
+        && !advice(MadviseAdvice::HUGEPAGE)
+}
 
-// SAFETY: the workers only read the VMA list (its raw pointers are never followed here),
-// and nothing writes it while the engine runs.
-unsafe impl Sync for Vmas<'_> {}
+/// The ranges of the VMAs that [`may_be_huge`], in CRIU's (address) order, for the
+/// engine's [`Policy`]: in an anonymous mapping of their own (no allocator here).
+struct HugeRanges {
+    base: *mut (usize, usize),
+    len: usize,
+    map_len: usize,
+}
 
-impl Vmas<'_> {
-    /// Whether the 2 MiB extent at `at` may be one huge page: it lies inside one regular,
-    /// private anonymous VMA not marked MADV_NOHUGEPAGE, nor MADV_HUGEPAGE (whose advice,
-    /// applied before the read, gets it huge pages from the kernel already).
-    fn may_be_huge(&self, at: usize) -> bool {
-        let i = self.0.partition_point(|v| v.start as usize <= at);
-        let Some(v) = i.checked_sub(1).map(|i| &self.0[i]) else {
-            return false;
+impl HugeRanges {
+    fn of(vmas: &[VmaEntry]) -> core::result::Result<HugeRanges, Errno> {
+        let map_len = (vmas.len().max(1) * size_of::<(usize, usize)>()).next_multiple_of(vma_io::PAGE_SIZE);
+        // SAFETY: a fresh private anonymous mapping, owned by the value.
+        let base = unsafe {
+            mm::mmap(
+                core::ptr::null_mut(),
+                map_len,
+                mm::ProtFlags::READ | mm::ProtFlags::WRITE,
+                mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
+                None,
+                0,
+            )?
         };
-        let advice = |a: MadviseAdvice| v.has_madv != 0 && v.madv & (1 << a.as_raw()) != 0;
-        at.checked_add(HUGE).is_some_and(|end| end as u64 <= v.end)
-            && v.status & (VMA_AREA_REGULAR | VMA_ANON_PRIVATE) == VMA_AREA_REGULAR | VMA_ANON_PRIVATE
-            && !advice(MadviseAdvice::NOHUGEPAGE)
-            && !advice(MadviseAdvice::HUGEPAGE)
+        let mut r = HugeRanges {
+            base: base.cast(),
+            len: 0,
+            map_len,
+        };
+        // SAFETY: the mapping holds `vmas.len()` pairs, zeroed (a valid value).
+        let all = unsafe { core::slice::from_raw_parts_mut(r.base, vmas.len()) };
+        for v in vmas.iter().filter(|v| may_be_huge(v)) {
+            all[r.len] = (v.start as usize, v.end as usize);
+            r.len += 1;
+        }
+        Ok(r)
+    }
+
+    fn as_slice(&self) -> &[(usize, usize)] {
+        // SAFETY: the first `len` pairs of the value's mapping, written by `of`.
+        unsafe { core::slice::from_raw_parts(self.base, self.len) }
+    }
+}
+
+impl Drop for HugeRanges {
+    fn drop(&mut self) {
+        // SAFETY: the value's own mapping; no slice of it outlives the value.
+        let _ = unsafe { mm::munmap(self.base.cast(), self.map_len) };
     }
 }
 
@@ -238,7 +286,7 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_private_anonymous_extents_may_be_huge() {
+    fn only_plain_private_anonymous_vmas_may_be_huge() {
         const H: u64 = HUGE as u64;
         let anon = VMA_AREA_REGULAR | VMA_ANON_PRIVATE;
         let bit = |a: MadviseAdvice| 1u64 << a.as_raw();
@@ -249,20 +297,16 @@ mod tests {
             vma(8 * H, 10 * H, anon, bit(MadviseAdvice::DONTDUMP)),
             vma(10 * H, 12 * H, VMA_AREA_REGULAR | criu_abi::raw::VMA_FILE_PRIVATE, 0),
             vma(12 * H, 14 * H, VMA_ANON_PRIVATE, 0),
-            // Ends one page short of its last extent.
             vma(14 * H, 16 * H - 4096, anon, 0),
         ];
-        let v = Vmas(&list);
-        let huge = |k: u64| v.may_be_huge((k * H) as usize);
-        assert!(huge(0) && huge(3));
-        assert!(!huge(4) && !huge(5), "MADV_NOHUGEPAGE");
-        assert!(!huge(6), "MADV_HUGEPAGE: the kernel's already");
-        assert!(huge(8), "other advice is no reason");
-        assert!(!huge(10), "file-backed");
-        assert!(!huge(12), "not regular");
-        assert!(huge(14) && !huge(15), "the extent must lie inside the VMA");
-        assert!(!huge(16), "past every VMA");
-        assert!(!Vmas(&[]).may_be_huge(0));
+        let r = HugeRanges::of(&list).unwrap();
+        let h = |a: u64, b: u64| ((a * H) as usize, (b * H) as usize);
+        assert_eq!(
+            r.as_slice(),
+            &[h(0, 4), h(8, 10), (h(14, 0).0, (16 * H - 4096) as usize)],
+            "NOHUGEPAGE, HUGEPAGE (the kernel's already), file-backed and non-regular VMAs are out"
+        );
+        assert!(HugeRanges::of(&[]).unwrap().as_slice().is_empty());
     }
 
     #[test]

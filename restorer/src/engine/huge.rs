@@ -32,12 +32,15 @@ use crate::sys::{Errno, Result};
 
 /// The size and alignment of a transparent huge page on x86_64.
 pub const HUGE: usize = 2 << 20;
+/// Collapses of one extent tried again after EAGAIN.
+const EAGAIN_TRIES: u32 = 3;
 
 /// Which extents may be huge, and what became of those that were tried.
 pub struct Policy<'a> {
-    /// Whether the extent at this 2 MiB-aligned address may be one huge page (the VMA
-    /// around it allows it); `None`: every extent the records cover.
-    eligible: Option<&'a (dyn Fn(usize) -> bool + Sync)>,
+    /// Address ranges `[start, end)`, sorted, inside one of which an extent must lie to
+    /// be one huge page (the VMAs that allow it); `None`: every extent the records cover.
+    /// Data, not a callback: the blob's stack check sees no indirect call here.
+    eligible: Option<&'a [(usize, usize)]>,
     collapsed: AtomicU64,
     refused: AtomicU64,
     /// The errno of the first refusal, 0 if none.
@@ -61,12 +64,12 @@ impl<'a> Policy<'a> {
         Policy::with(None)
     }
 
-    /// Covered extents for which `eligible(address)` holds may be huge.
-    pub const fn only(eligible: &'a (dyn Fn(usize) -> bool + Sync)) -> Policy<'a> {
+    /// Covered extents that lie inside one of `eligible` (sorted by start) may be huge.
+    pub const fn only(eligible: &'a [(usize, usize)]) -> Policy<'a> {
         Policy::with(Some(eligible))
     }
 
-    const fn with(eligible: Option<&'a (dyn Fn(usize) -> bool + Sync)>) -> Policy<'a> {
+    const fn with(eligible: Option<&'a [(usize, usize)]>) -> Policy<'a> {
         Policy {
             eligible,
             collapsed: AtomicU64::new(0),
@@ -84,7 +87,9 @@ impl<'a> Policy<'a> {
     }
 
     fn allows(&self, at: usize) -> bool {
-        self.eligible.is_none_or(|f| f(at))
+        let Some(ranges) = self.eligible else { return true };
+        let i = ranges.partition_point(|r| r.0 <= at);
+        i > 0 && at.checked_add(HUGE).is_some_and(|end| end <= ranges[i - 1].1)
     }
 }
 
@@ -190,19 +195,22 @@ impl<'a> Plan<'a> {
                     start: v.base as usize,
                     end: (v.base as usize).saturating_add(v.len),
                 };
-                // Consecutive iovecs usually continue each other: merged as they come.
+                // CRIU lists the pages in address order: consecutive iovecs continue
+                // each other or leave a gap. Anything else (out of order, overlapping,
+                // more iovecs than counted): plan nothing rather than guess (no sort
+                // either: core's is recursive, which the blob's stack check refuses).
                 match n.checked_sub(1).map(|l| &mut all[l]) {
                     Some(last) if last.end == r.start => last.end = r.end,
+                    Some(last) if last.end > r.start => return Ok(plan),
                     _ if n < cap => {
                         all[n] = r;
                         n += 1;
                     }
-                    // More iovecs than the caller counted: plan nothing rather than guess.
                     _ => return Ok(plan),
                 }
             }
         }
-        plan.len = merge(&mut all[..n]);
+        plan.len = n;
         Ok(plan)
     }
 
@@ -248,11 +256,20 @@ impl<'a> Plan<'a> {
             self.refuse(Errno::EFAULT);
             return;
         }
-        let done = self.hooks.collapse(|| {
-            // SAFETY: collapsing changes no byte of the range: the huge page holds what
-            // the small ones did, zeros elsewhere.
-            unsafe { mm::madvise(at as *mut u8, HUGE, MadviseAdvice::COLLAPSE) }
-        });
+        // EAGAIN: a page of the extent was busy (another worker writing its share's
+        // part of it): worth a few more tries.
+        let mut tries = 0;
+        let done = loop {
+            let r = self.hooks.collapse(|| {
+                // SAFETY: collapsing changes no byte of the range: the huge page holds
+                // what the small ones did, zeros elsewhere.
+                unsafe { mm::madvise(at as *mut u8, HUGE, MadviseAdvice::COLLAPSE) }
+            });
+            match r {
+                Err(Errno::EAGAIN) if tries < EAGAIN_TRIES => tries += 1,
+                r => break r,
+            }
+        };
         match done {
             Ok(()) => {
                 self.policy.collapsed.fetch_add(1, Ordering::Relaxed);
@@ -274,30 +291,9 @@ impl Drop for Plan<'_> {
     }
 }
 
-/// Sort `runs` by start and merge those that overlap or touch; returns how many remain
-/// (at the front).
-fn merge(runs: &mut [Run]) -> usize {
-    runs.sort_unstable_by_key(|r| r.start);
-    let mut n = 0;
-    for i in 0..runs.len() {
-        let r = runs[i];
-        if n > 0 && r.start <= runs[n - 1].end {
-            runs[n - 1].end = runs[n - 1].end.max(r.end);
-        } else {
-            runs[n] = r;
-            n += 1;
-        }
-    }
-    n
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run(start: usize, end: usize) -> Run {
-        Run { start, end }
-    }
 
     #[test]
     fn the_bracketed_thp_mode_is_read() {
@@ -311,21 +307,5 @@ mod tests {
         let text = std::fs::read(std::str::from_utf8(THP_ENABLED.to_bytes()).unwrap()).unwrap();
         assert_eq!(thp_mode(), parse_thp_mode(&text));
         assert!(thp_mode().is_some());
-    }
-
-    #[test]
-    fn runs_are_sorted_and_merged() {
-        let mut r = [
-            run(50, 60),
-            run(0, 10),
-            run(10, 20),
-            run(15, 18),
-            run(30, 40),
-            run(40, 45),
-        ];
-        let n = merge(&mut r);
-        assert_eq!(&r[..n], &[run(0, 20), run(30, 45), run(50, 60)]);
-        let mut empty: [Run; 0] = [];
-        assert_eq!(merge(&mut empty), 0);
     }
 }

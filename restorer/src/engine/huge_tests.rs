@@ -133,11 +133,9 @@ fn an_extent_is_planned_only_when_the_records_cover_all_of_it() {
         covered(&[&[(0, H / 2)], &[(H / 2, H / 4), (3 * H / 4, H / 4)]], &[(0, H)]),
         [true]
     );
-    // Records out of address order, overlapping: sorted and merged.
-    assert_eq!(
-        covered(&[&[(H, H)], &[(0, H / 2 + PAGE)], &[(H / 2, H / 2)]], &[(0, 2 * H)]),
-        [true]
-    );
+    // Records out of address order, or overlapping: nothing is planned.
+    assert_eq!(covered(&[&[(H, H)], &[(0, H)]], &[(0, H), (H, H)]), [false, false]);
+    assert_eq!(covered(&[&[(0, H / 2 + PAGE)], &[(H / 2, H)]], &[(0, H)]), [false]);
     // One page missing in the middle of an extent: not covered; its neighbours are.
     assert_eq!(
         covered(
@@ -183,9 +181,16 @@ fn covered_extents_come_back_huge_with_the_vma_untouched() {
         assert_eq!(resident(a.at(4 * HUGE), HUGE), HUGE / PAGE / 2, "{s:?}");
         // Read last: reading faults the page in.
         assert_eq!(a.bytes(missing, PAGE), &[0u8; PAGE][..], "{s:?}: the missing page");
+        let r = policy.report();
         if thp_on() {
-            assert_eq!(policy.report().collapsed, 3, "{s:?}: {:?}", policy.report());
-            assert_eq!(huge_kb, 3 * HUGE as u64 / 1024, "{s:?}");
+            // An extent cut by a share boundary may be refused (EAGAIN, a worker writing
+            // its other part): then it is 4 KiB, and counted.
+            assert_eq!(r.collapsed + r.refused, 3, "{s:?}: {r:?}");
+            assert!(
+                r.collapsed >= 1 && (r.refused == 0 || r.first_refusal == Some(Errno::EAGAIN)),
+                "{s:?}: {r:?}"
+            );
+            assert_eq!(huge_kb, r.collapsed * HUGE as u64 / 1024, "{s:?}");
         } else {
             assert_eq!(policy.report().collapsed, 0, "{s:?}");
         }
@@ -201,9 +206,10 @@ fn the_flag_and_the_policy_decide() {
     let a = Aligned::new(2);
     let mut p = Packed::new();
     p.push(0, &[(a.at(0), 2 * HUGE)]);
-    let second = a.at(HUGE) as usize;
-    let only_first = move |at: usize| at != second;
-    let policy = Policy::only(&only_first);
+    // Only the first extent lies in an eligible range (which ends a page short of the
+    // second).
+    let ranges = [(a.at(0) as usize - PAGE, a.at(2 * HUGE - PAGE) as usize)];
+    let policy = Policy::only(&ranges);
     let (res, _) = restore_with(&f, &p.records(), &collapse_opts(Strategy::Serial), &policy);
     assert_eq!(res, Ok(()));
     assert_eq!(a.bytes(0, 2 * HUGE), &data[..]);
