@@ -93,14 +93,11 @@ pub unsafe extern "C" fn __export_restore_thread(args: *mut thread_restore_args)
 #[cfg(all(feature = "blob", not(test)))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
-    use core::sync::atomic::{AtomicBool, Ordering};
-    static PANICKING: AtomicBool = AtomicBool::new(false);
-    // The log line first (CRIU kills the tree once it sees the abort), and only once: a
-    // panic inside the logging must not come back here. Touching `_info` would pull
-    // core's formatting machinery into the blob.
-    if !PANICKING.swap(true, Ordering::SeqCst) {
-        pr_err!("Restorer panicked in ", process::gettid());
-    }
+    // The log line first (CRIU kills the tree once it sees the abort), written raw: the
+    // logger's own code may be what panicked, and nothing here may panic again (the
+    // blob's stack check refuses the recursion that would be). Touching `_info` would
+    // pull core's formatting machinery into the blob.
+    crate::log::write_raw(b"pie: Error: the Rust restorer panicked; aborting the restore\n");
     stage::abort();
     process::exit_group(restorer::rt::panic::PANIC_EXIT_CODE as i32)
 }

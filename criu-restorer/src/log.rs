@@ -36,6 +36,17 @@ pub fn init(fd: i32, level: u32, start_sec: i64, start_usec: i64) {
 }
 
 /// Close the log fd, as CRIU's restorer does before the task goes back to its own code.
+/// Write `line` to the log as it is: no prefix, no formatting, nothing that can panic
+/// (the panic handler's one line).
+pub fn write_raw(line: &[u8]) {
+    let fd = FD.load(Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: the log fd stays open until `close`, which the restorer calls only once
+        // no more lines are logged.
+        let _ = fs::write(unsafe { BorrowedFd::borrow_raw(fd) }, line);
+    }
+}
+
 pub fn close() {
     set_fd(-1);
 }
