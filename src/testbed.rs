@@ -1,17 +1,19 @@
-//! The two CRIU 4.1.1 binaries the Rust-restorer tests and benchmarks compare: the
-//! criu-src fixture's own (stock), and a copy of the fixture's tree with the Rust
-//! restorer installed by [`crate::install`] and rebuilt by the tree's own `make criu`
-//! (ours). The copy lives under the target directory and is made once.
+//! The two CRIU binaries of one version that the Rust-restorer tests and benchmarks
+//! compare: a criu-src fixture's own (stock), and a copy of that fixture's tree with the
+//! Rust restorer installed by [`crate::install`] (built against the copy's ABI) and
+//! rebuilt by the tree's own `make criu` (ours). One copy a version
+//! (`target/rust-restorer/criu-VERSION`), made once.
 
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use crate::install::{self, Options, Restorer, RESTORER, RESTORER_HUGE_COLLAPSE};
-use criu_src::CriuTree;
+use criu_src::{CriuTree, Source};
 
 pub struct Trees {
+    pub source: Source,
     pub fixture: CriuTree,
     /// The copy with ours installed.
     pub ours_root: PathBuf,
@@ -34,23 +36,44 @@ pub fn target() -> PathBuf {
         .unwrap_or_else(|| install::workspace_root().join("target"))
 }
 
-/// Both trees, the copy made, installed and built once a process.
+/// The pair of the default fixture (CRIU 4.1.1).
 pub fn trees() -> Result<&'static Trees, String> {
-    static TREES: OnceLock<Result<Trees, String>> = OnceLock::new();
-    TREES.get_or_init(make).as_ref().map_err(Clone::clone)
+    trees_of(&criu_src::FIXTURES[0])
 }
 
-fn make() -> Result<Trees, String> {
-    let fixture = CriuTree::fixture().map_err(|e| e.to_string())?;
-    let copy = installed_copy(&fixture, "criu-4.1.1", RESTORER)?;
+/// The pair of CRIU `src`, the copy made, installed and built once a process.
+pub fn trees_of(src: &Source) -> Result<&'static Trees, String> {
+    type Made = &'static Result<Trees, String>;
+    // Held while a pair is made: one build at a time (they share the machine's cores).
+    static MADE: OnceLock<Mutex<Vec<(Source, Made)>>> = OnceLock::new();
+    let mut made = MADE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let r = match made.iter().find(|(s, _)| s == src) {
+        Some((_, r)) => *r,
+        None => {
+            let r: Made = Box::leak(Box::new(make(src)));
+            made.push((*src, r));
+            r
+        }
+    };
+    r.as_ref().map_err(Clone::clone)
+}
+
+fn make(src: &Source) -> Result<Trees, String> {
+    let fixture = CriuTree::fixture_of(src).map_err(|e| e.to_string())?;
+    let copy = installed_copy(&fixture, &src.top_dir(), RESTORER)?;
     Ok(Trees {
+        source: *src,
         fixture,
         ours_root: copy,
     })
 }
 
-/// The `criu` of a third copy of the fixture's tree, with the Rust restorer installed
-/// with huge pages without advice (`install --huge-pages`), made once a process.
+/// The `criu` of another copy of the default fixture's tree (CRIU 4.1.1), with the Rust
+/// restorer installed with huge pages without advice (`install --huge-pages`), made
+/// once a process.
 pub fn huge_collapse() -> Result<PathBuf, String> {
     static TREE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     TREE.get_or_init(|| {
@@ -89,7 +112,8 @@ fn installed_copy(fixture: &CriuTree, name: &str, restorer: Restorer) -> Result<
         .map_err(|e| format!("make: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "make criu with the Rust restorer:\n{}{}",
+            "make criu with the Rust restorer in {}:\n{}{}",
+            copy.display(),
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ));

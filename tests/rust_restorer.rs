@@ -71,7 +71,10 @@ fn a_panic_in_the_restorer_fails_the_restore_through_the_abort_path() {
     assert!(err.contains("Exited("), "criu restore did not exit by itself: {err}");
     assert!(took < DEADLINE / 2, "criu restore took {took:?}");
     let log = fs::read_to_string(dir.join("img/restore.log")).unwrap();
-    assert!(log.contains("the Rust restorer panicked"), "no panic line in the log:\n{err}");
+    assert!(
+        log.contains("the Rust restorer panicked"),
+        "no panic line in the log:\n{err}"
+    );
     let gone = (0..100).any(|_| {
         std::thread::sleep(Duration::from_millis(50));
         !zdtm::sandbox::alive(w.pid)

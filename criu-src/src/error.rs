@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 pub enum Step {
     /// Preparing the cache directory or taking its lock.
     Cache,
+    /// Finding the Debian mirror in the machine's apt sources.
+    Mirror,
     /// `apt-get update` of the private source index.
     Index,
     /// `apt-get source --download-only`.
@@ -27,6 +29,7 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Step::Cache => "preparing the cache",
+            Step::Mirror => "finding the Debian mirror in apt's sources",
             Step::Index => "fetching the deb-src index (apt-get update)",
             Step::Download => "downloading the source (apt-get source)",
             Step::Verify => "verifying the tarball",

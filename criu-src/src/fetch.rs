@@ -1,7 +1,9 @@
 //! Getting the pinned tarball: apt with a private sources list, then size and sha256.
 //!
 //! The machine's own apt configuration is left alone: the index goes to a lists
-//! directory of our own and the source list names only the one `deb-src` suite.
+//! directory of our own and the source list names only the one `deb-src` suite, on the
+//! Debian mirror the machine's own sources use ([`crate::mirror`]); apt's other settings
+//! (proxies in `apt.conf.d`) apply as they do to any apt-get.
 
 use std::fs;
 use std::io::Read;
@@ -11,11 +13,8 @@ use std::process::{Command, Stdio};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Step};
+use crate::mirror::{self, Mirror};
 use crate::source::Source;
-
-/// Debian's archive, as apt reaches it on these machines.
-const MIRROR: &str = "http://deb.debian.org/debian";
-const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
 /// Download `src` into `dir` (if a verified copy is not there already); returns its path.
 pub fn fetch(src: &Source, dir: &Path, logs: &Path) -> Result<PathBuf, Error> {
@@ -29,7 +28,7 @@ pub fn fetch(src: &Source, dir: &Path, logs: &Path) -> Result<PathBuf, Error> {
             .map_err(|e| Error::new(Step::Cache, format!("mkdir {}: {e}", apt.display())))?;
     }
     let list = apt.join("sources.list");
-    let entry = format!("deb-src [signed-by={KEYRING}] {MIRROR} {} main\n", src.suite);
+    let entry = source_line(&mirror::system()?, src, &apt)?;
     fs::write(&list, entry).map_err(|e| Error::new(Step::Cache, format!("write {}: {e}", list.display())))?;
 
     let log = logs.join("apt-update.log");
@@ -58,6 +57,12 @@ pub fn fetch(src: &Source, dir: &Path, logs: &Path) -> Result<PathBuf, Error> {
             Err(Error::new(Step::Verify, format!("{}: {m}", file.display())))
         }
     }
+}
+
+/// The one `deb-src` line of the private list.
+fn source_line(m: &Mirror, src: &Source, apt: &Path) -> Result<String, Error> {
+    let opts = mirror::signed_by_option(m, apt)?.map_or(String::new(), |o| format!("[{o}] "));
+    Ok(format!("deb-src {opts}{} {} main\n", m.uri, src.suite))
 }
 
 fn apt_get(apt: &Path, list: &Path, cwd: &Path, log: &Path, args: &[&str]) -> Result<std::process::ExitStatus, Error> {
@@ -177,6 +182,24 @@ mod tests {
             ..crate::CRIU_4_1_1
         };
         (src, file)
+    }
+
+    #[test]
+    fn source_line_names_the_mirror_the_suite_and_the_keyring() {
+        let dir = std::env::temp_dir();
+        let m = Mirror {
+            uri: "http://proxy.example:3142/debian".into(),
+            signed_by: Some(mirror::SignedBy::Files("/k.gpg".into())),
+        };
+        assert_eq!(
+            source_line(&m, &crate::CRIU_4_2_1, &dir).unwrap(),
+            "deb-src [signed-by=/k.gpg] http://proxy.example:3142/debian unstable main\n"
+        );
+        let m = Mirror { signed_by: None, ..m };
+        assert_eq!(
+            source_line(&m, &crate::CRIU_4_1_1, &dir).unwrap(),
+            "deb-src http://proxy.example:3142/debian trixie main\n"
+        );
     }
 
     #[test]

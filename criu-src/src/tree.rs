@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Step};
-use crate::source::{Source, CRIU_4_1_1};
+use crate::source::{Source, FIXTURES};
 use crate::{fetch, make};
 
 /// Written into the tree once it is fully built; holds the tarball's sha256.
@@ -17,14 +17,21 @@ pub struct CriuTree {
 }
 
 impl CriuTree {
-    /// CRIU 4.1.1, built under [`crate::cache_dir`].
+    /// The default fixture (CRIU 4.1.1, the first of [`FIXTURES`]), built under
+    /// [`crate::cache_dir`].
     pub fn fixture() -> Result<CriuTree, Error> {
-        Self::get(&CRIU_4_1_1, &crate::cache_dir())
+        Self::fixture_of(&FIXTURES[0])
+    }
+
+    /// `src` (one of [`FIXTURES`], say), built under [`crate::cache_dir`].
+    pub fn fixture_of(src: &Source) -> Result<CriuTree, Error> {
+        Self::get(src, &crate::cache_dir())
     }
 
     /// `src`, downloaded, unpacked and built under `cache` (each step only once).
     pub fn get(src: &Source, cache: &Path) -> Result<CriuTree, Error> {
-        let logs = cache.join("logs");
+        // A log directory per version: two fixtures' build logs never overwrite each other.
+        let logs = cache.join("logs").join(src.version);
         fs::create_dir_all(&logs).map_err(|e| Error::new(Step::Cache, format!("mkdir {}: {e}", logs.display())))?;
         // One builder at a time, across processes; the others wait and then reuse it.
         let lock = fs::File::create(cache.join("lock"))
@@ -134,7 +141,7 @@ mod tests {
             size: 15,
             sha256: "00",
             package_version: "0-does-not-exist",
-            ..CRIU_4_1_1
+            ..FIXTURES[0]
         };
         let e = CriuTree::get(&src, &cache).unwrap_err();
         assert!(matches!(e.step, Step::Index | Step::Download | Step::Verify), "{e}");

@@ -10,7 +10,8 @@ const USAGE: &str = "\
 usage: zdtm-run [options]
 
   --criu NAME=PATH     a CRIU binary (repeatable; runs alternate between them). Default:
-                       stock=criu of the CRIU 4.1.1 test fixture (built on first use)
+                       stock=criu of the CRIU test fixture (built on first use)
+  --fixture VERSION    which fixture the defaults take: 4.1.1 (default) or 4.2.1
   --zdtm DIR           zdtm's built test/zdtm/static (default: the fixture's)
   --tests LIST         comma-separated test names, or @FILE with one a line (default: all)
   --dump-args ARGS     extra arguments of every criu dump (split at whitespace)
@@ -32,6 +33,7 @@ struct Cli {
 fn parse(args: &[String]) -> Result<Cli, String> {
     let mut binaries = Vec::new();
     let mut zdtm = None;
+    let mut fixture_src = &criu_src::FIXTURES[0];
     let mut tests = None;
     let (mut dump_args, mut restore_args) = (Vec::new(), Vec::new());
     let mut timeout = 60u64;
@@ -56,6 +58,13 @@ fn parse(args: &[String]) -> Result<Cli, String> {
                 });
             }
             "--zdtm" => zdtm = Some(PathBuf::from(val()?)),
+            "--fixture" => {
+                let v = val()?;
+                fixture_src = criu_src::Source::fixture(&v).ok_or_else(|| {
+                    let known: Vec<&str> = criu_src::FIXTURES.iter().map(|s| s.version).collect();
+                    format!("--fixture {v}: no such fixture (there are {})", known.join(", "))
+                })?;
+            }
             "--tests" => {
                 let v = val()?;
                 tests = Some(match v.strip_prefix('@') {
@@ -80,7 +89,7 @@ fn parse(args: &[String]) -> Result<Cli, String> {
     }
     // The fixture is built only when something defaults to it.
     let fixture = if binaries.is_empty() || zdtm.is_none() {
-        Some(criu_src::CriuTree::fixture().map_err(|e| e.to_string())?)
+        Some(criu_src::CriuTree::fixture_of(fixture_src).map_err(|e| e.to_string())?)
     } else {
         None
     };
