@@ -380,7 +380,7 @@ fn run_inner(opts: &Opts, res: &mut Results, live: &mut Live) -> Result<(), Stri
             }
         }
         for huge in [false, true] {
-            let m = crate::report::limit_median_s(&res, huge).unwrap_or(0.0);
+            let m = crate::report::limit_median_s(res, huge).unwrap_or(0.0);
             println!(
                 "limit: {:.3} GB copied from the page cache into fresh memory ({}) in {:.3} s = {:.2} GB/s ({} threads, median of {})",
                 res.pages_bytes as f64 / 1e9,
