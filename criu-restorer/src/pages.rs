@@ -20,7 +20,7 @@ use restorer::engine::huge::{self, Policy, HUGE};
 use restorer::engine::records::Records;
 use restorer::sys::fd::{BorrowedFd, OwnedFd};
 
-use restorer::sys::mm::{self, MadviseAdvice};
+use restorer::sys::mm::{AnonMap, MadviseAdvice};
 use restorer::sys::oflags::OFlags;
 use restorer::sys::{fs, Errno};
 
@@ -170,32 +170,19 @@ fn may_be_huge(v: &VmaEntry) -> bool {
 /// The ranges of the VMAs that [`may_be_huge`], in CRIU's (address) order, for the
 /// engine's [`Policy`]: in an anonymous mapping of their own (no allocator here).
 struct HugeRanges {
-    base: *mut (usize, usize),
+    map: AnonMap,
     len: usize,
-    map_len: usize,
 }
 
 impl HugeRanges {
     fn of(vmas: &[VmaEntry]) -> core::result::Result<HugeRanges, Errno> {
-        let map_len = (vmas.len().max(1) * size_of::<(usize, usize)>()).next_multiple_of(vma_io::PAGE_SIZE);
-        // SAFETY: a fresh private anonymous mapping, owned by the value.
-        let base = unsafe {
-            mm::mmap(
-                core::ptr::null_mut(),
-                map_len,
-                mm::ProtFlags::READ | mm::ProtFlags::WRITE,
-                mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
-                None,
-                0,
-            )?
-        };
         let mut r = HugeRanges {
-            base: base.cast(),
+            map: AnonMap::new(vmas.len() * size_of::<(usize, usize)>())?,
             len: 0,
-            map_len,
         };
-        // SAFETY: the mapping holds `vmas.len()` pairs, zeroed (a valid value).
-        let all = unsafe { core::slice::from_raw_parts_mut(r.base, vmas.len()) };
+        // SAFETY: the page-aligned mapping holds `vmas.len()` pairs, zeroed (a valid
+        // value); the slice is the only reference to them until `of` returns.
+        let all = unsafe { core::slice::from_raw_parts_mut(r.map.as_ptr().cast::<(usize, usize)>(), vmas.len()) };
         for v in vmas.iter().filter(|v| may_be_huge(v)) {
             all[r.len] = (v.start as usize, v.end as usize);
             r.len += 1;
@@ -205,14 +192,7 @@ impl HugeRanges {
 
     fn as_slice(&self) -> &[(usize, usize)] {
         // SAFETY: the first `len` pairs of the value's mapping, written by `of`.
-        unsafe { core::slice::from_raw_parts(self.base, self.len) }
-    }
-}
-
-impl Drop for HugeRanges {
-    fn drop(&mut self) {
-        // SAFETY: the value's own mapping; no slice of it outlives the value.
-        let _ = unsafe { mm::munmap(self.base.cast(), self.map_len) };
+        unsafe { core::slice::from_raw_parts(self.map.as_ptr().cast::<(usize, usize)>(), self.len) }
     }
 }
 

@@ -26,7 +26,7 @@ use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use super::hooks::Hooks;
 use super::records::{Cursor, Records};
 use crate::sys::fs::{self, IoVec};
-use crate::sys::mm::{self, MadviseAdvice, MapFlags, ProtFlags};
+use crate::sys::mm::{self, AnonMap, MadviseAdvice};
 use crate::sys::oflags::OFlags;
 use crate::sys::{Errno, Result};
 
@@ -148,9 +148,8 @@ struct Run {
 /// the records cover completely. Lives in an anonymous mapping of its own (no allocator
 /// here), unmapped on drop.
 pub struct Plan<'a> {
-    runs: *mut Run,
+    map: AnonMap,
     len: usize,
-    map_len: usize,
     policy: &'a Policy<'a>,
     hooks: Hooks<'a>,
 }
@@ -163,31 +162,16 @@ impl<'a> Plan<'a> {
     /// Plan the extents of `records` (whose iovecs number at most `iovs`).
     pub fn new(records: &Records, iovs: u64, policy: &'a Policy<'a>, hooks: Hooks<'a>) -> Result<Plan<'a>> {
         let cap = usize::try_from(iovs).map_err(|_| Errno::ENOMEM)?;
-        let map_len = cap
-            .checked_mul(core::mem::size_of::<Run>())
-            .ok_or(Errno::ENOMEM)?
-            .next_multiple_of(vma_io::PAGE_SIZE)
-            .max(vma_io::PAGE_SIZE);
-        // SAFETY: a fresh private anonymous mapping, owned by the plan.
-        let base = unsafe {
-            mm::mmap(
-                core::ptr::null_mut(),
-                map_len,
-                ProtFlags::READ | ProtFlags::WRITE,
-                MapFlags::PRIVATE | MapFlags::ANONYMOUS | MapFlags::NORESERVE,
-                None,
-                0,
-            )?
-        };
+        let bytes = cap.checked_mul(core::mem::size_of::<Run>()).ok_or(Errno::ENOMEM)?;
         let mut plan = Plan {
-            runs: base.cast(),
+            map: AnonMap::new(bytes)?,
             len: 0,
-            map_len,
             policy,
             hooks,
         };
-        // SAFETY: the mapping holds `cap` runs, zeroed (a valid value of Run).
-        let all = unsafe { core::slice::from_raw_parts_mut(plan.runs, cap) };
+        // SAFETY: the mapping is page-aligned and holds `cap` runs, zeroed (a valid value
+        // of Run); the slice is the only reference to them until `new` returns.
+        let all = unsafe { core::slice::from_raw_parts_mut(plan.map.as_ptr().cast::<Run>(), cap) };
         let mut n: usize = 0;
         for rec in records.iter_from(Cursor::default()) {
             for v in rec.iovs.iter().filter(|v| v.len > 0) {
@@ -216,7 +200,7 @@ impl<'a> Plan<'a> {
 
     fn runs(&self) -> &[Run] {
         // SAFETY: the first `len` runs of the plan's mapping, written by `new`.
-        unsafe { core::slice::from_raw_parts(self.runs, self.len) }
+        unsafe { core::slice::from_raw_parts(self.map.as_ptr().cast::<Run>(), self.len) }
     }
 
     /// Whether the records cover `[start, end)` completely.
@@ -281,13 +265,6 @@ impl<'a> Plan<'a> {
     fn refuse(&self, e: Errno) {
         self.policy.refused.fetch_add(1, Ordering::Relaxed);
         let _ = (self.policy.first_refusal).compare_exchange(0, e.raw_os_error(), Ordering::Relaxed, Ordering::Relaxed);
-    }
-}
-
-impl Drop for Plan<'_> {
-    fn drop(&mut self) {
-        // SAFETY: the plan's own mapping; no reference to its runs outlives the plan.
-        let _ = unsafe { mm::munmap(self.runs.cast(), self.map_len) };
     }
 }
 

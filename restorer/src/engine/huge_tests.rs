@@ -9,21 +9,11 @@ use super::abi::{Options, Strategy, FLAG_HUGE_COLLAPSE};
 use super::fault::Faults;
 use super::hooks::Hooks;
 use super::huge::{self, Plan, Policy, HUGE};
-use super::tests::{pattern, temp_file, vmas_over, Packed};
+use super::tests::{pattern, temp_file, vmas_over, Packed, EVERY_STRATEGY};
 use super::{restore_with, restore_with_faults};
 use crate::sys::Errno;
 
 const PAGE: usize = vma_io::PAGE_SIZE;
-
-const STRATEGIES: [Strategy; 7] = [
-    Strategy::Serial,
-    Strategy::Prefetch,
-    Strategy::Parallel,
-    Strategy::IoUring,
-    Strategy::Direct,
-    Strategy::Aio,
-    Strategy::AioDirect,
-];
 
 /// Fresh memory of `extents` huge extents, 2 MiB-aligned (the mapping is one extent
 /// larger; the aligned part is returned).
@@ -154,7 +144,7 @@ fn an_extent_is_planned_only_when_the_records_cover_all_of_it() {
 fn covered_extents_come_back_huge_with_the_vma_untouched() {
     let data = pattern(5 * HUGE, 21);
     let f = temp_file(&data);
-    for s in STRATEGIES {
+    for s in EVERY_STRATEGY {
         let a = Aligned::new(5);
         let (start, len) = (a.base as usize, 5 * HUGE);
         let before = smaps_over(start, len).1;

@@ -52,8 +52,7 @@ pub struct ParallelRun {
 /// quarter of the 32 KiB stack CRIU runs the restorer on (compel-gen's stack check
 /// counts every frame of it).
 struct Table<'r> {
-    base: *mut u8,
-    len: usize,
+    map: mm::AnonMap,
     n: usize,
     jobs_at: usize,
     tids_at: usize,
@@ -65,18 +64,8 @@ impl<'r> Table<'r> {
     fn map(n: usize) -> crate::sys::Result<Table<'r>> {
         let jobs_at = ((n + 1) * size_of::<Cursor>()).next_multiple_of(align_of::<Option<Job<'r>>>());
         let tids_at = (jobs_at + n * size_of::<Option<Job<'r>>>()).next_multiple_of(align_of::<AtomicU32>());
-        let len = tids_at + n * size_of::<AtomicU32>();
-        // SAFETY: a fresh anonymous mapping, owned by the Table.
-        let base = unsafe {
-            mm::mmap(
-                core::ptr::null_mut(),
-                len,
-                mm::ProtFlags::READ | mm::ProtFlags::WRITE,
-                mm::MapFlags::PRIVATE | mm::MapFlags::ANONYMOUS,
-                None,
-                0,
-            )?
-        };
+        let map = mm::AnonMap::new(tids_at + n * size_of::<AtomicU32>())?;
+        let base = map.as_ptr();
         // SAFETY: the mapping is page-aligned and `len` bytes long; each array starts at
         // an offset aligned for its type and fits before the next.
         unsafe {
@@ -89,8 +78,7 @@ impl<'r> Table<'r> {
             }
         }
         Ok(Table {
-            base,
-            len,
+            map,
             n,
             jobs_at,
             tids_at,
@@ -104,20 +92,11 @@ impl<'r> Table<'r> {
         // for as long as the Table is.
         unsafe {
             (
-                core::slice::from_raw_parts_mut(self.base.cast::<Cursor>(), self.n + 1),
-                core::slice::from_raw_parts_mut(self.base.add(self.jobs_at).cast::<Option<Job<'r>>>(), self.n),
-                core::slice::from_raw_parts(self.base.add(self.tids_at).cast::<AtomicU32>(), self.n),
+                core::slice::from_raw_parts_mut(self.map.as_ptr().cast::<Cursor>(), self.n + 1),
+                core::slice::from_raw_parts_mut(self.map.as_ptr().add(self.jobs_at).cast::<Option<Job<'r>>>(), self.n),
+                core::slice::from_raw_parts(self.map.as_ptr().add(self.tids_at).cast::<AtomicU32>(), self.n),
             )
         }
-    }
-}
-
-impl Drop for Table<'_> {
-    fn drop(&mut self) {
-        // SAFETY: our own mapping. Its entries need no drop (cursors, plain jobs, atomics),
-        // and no thread uses it any more: the threads borrowing it were joined (or
-        // dropped, which joins) before the Table goes.
-        let _ = unsafe { mm::munmap(self.base, self.len) };
     }
 }
 

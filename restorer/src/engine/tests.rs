@@ -83,6 +83,17 @@ fn rand_suffix() -> u64 {
 
 const PAGE: usize = vma_io::PAGE_SIZE;
 
+/// Every strategy but `auto` (which picks one of them).
+pub(super) const EVERY_STRATEGY: [Strategy; 7] = [
+    Strategy::Serial,
+    Strategy::Prefetch,
+    Strategy::Parallel,
+    Strategy::IoUring,
+    Strategy::Direct,
+    Strategy::Aio,
+    Strategy::AioDirect,
+];
+
 /// A layout with holes in the file and scattered destinations: record k reads
 /// `pages[k]` pages from file page `file_page[k]` into destination pages in order.
 fn scattered(dst: &mut [u8], file_pages: usize) -> (Packed, Vec<(usize, usize)>) {
@@ -321,15 +332,7 @@ fn end_of_file_is_an_error_naming_the_record() {
     p.push(0, &[(dst.as_mut_ptr(), 4 * PAGE)]);
     // Reads past the end: 8 pages from page 6 of a 10-page file.
     p.push((6 * PAGE) as i64, &[(dst[8 * PAGE..].as_mut_ptr(), 8 * PAGE)]);
-    for s in [
-        Strategy::Serial,
-        Strategy::Prefetch,
-        Strategy::Parallel,
-        Strategy::IoUring,
-        Strategy::Direct,
-        Strategy::Aio,
-        Strategy::AioDirect,
-    ] {
+    for s in EVERY_STRATEGY {
         let mut opts = Options::new(s);
         opts.workers = 2;
         let (res, out) = restore(&f, &p.records(), &opts);
@@ -411,15 +414,7 @@ fn auto_dedup_punches_what_it_read() {
 #[test]
 fn auto_dedup_in_every_strategy() {
     use std::os::unix::fs::MetadataExt;
-    for s in [
-        Strategy::Serial,
-        Strategy::Prefetch,
-        Strategy::Parallel,
-        Strategy::IoUring,
-        Strategy::Direct,
-        Strategy::Aio,
-        Strategy::AioDirect,
-    ] {
+    for s in EVERY_STRATEGY {
         let pages = 1024;
         let data = pattern(pages * PAGE, 4);
         let f = temp_file(&data);

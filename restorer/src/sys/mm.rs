@@ -140,6 +140,55 @@ pub const SHADOW_STACK_SET_TOKEN: u32 = linux_raw_sys::general::SHADOW_STACK_SET
 /// `map_shadow_stack` flag: put an end marker at the top of the new stack.
 pub const SHADOW_STACK_SET_MARKER: u32 = linux_raw_sys::general::SHADOW_STACK_SET_MARKER;
 
+/// A fresh private anonymous read-write mapping of whole pages, unmapped on drop: the
+/// scratch memory of code that has no allocator (the engine's tables and plans).
+pub struct AnonMap {
+    base: *mut u8,
+    len: usize,
+}
+
+impl AnonMap {
+    /// At least `len` bytes (rounded up to pages, one page at least), zero-filled.
+    pub fn new(len: usize) -> Result<AnonMap> {
+        let len = len.max(1).checked_next_multiple_of(PAGE_SIZE).ok_or(Errno::ENOMEM)?;
+        // SAFETY: no MAP_FIXED: fresh memory, replacing nothing.
+        let base = unsafe {
+            mmap(
+                core::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::ANONYMOUS,
+                None,
+                0,
+            )?
+        };
+        Ok(AnonMap { base, len })
+    }
+
+    /// The mapping's first byte (page-aligned).
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.base
+    }
+
+    /// Its length in bytes: a whole number of pages.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Never: a mapping has one page at least.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+impl Drop for AnonMap {
+    fn drop(&mut self) {
+        // SAFETY: the value's own mapping; whoever borrowed from it did so through the
+        // value, so no borrow outlives it.
+        let _ = unsafe { munmap(self.base, self.len) };
+    }
+}
+
 /// `mmap(2)`: map `len` bytes of `fd` at `offset` (or anonymous memory) with `prot`;
 /// `addr` is a hint, or the exact place with `MAP_FIXED*`. Returns the mapping's start.
 ///

@@ -344,3 +344,19 @@ fn map_shadow_stack_depends_on_cpu_support() {
         }
     }
 }
+
+#[test]
+fn anon_map_is_whole_zeroed_pages_unmapped_on_drop() {
+    let m = AnonMap::new(P + 1).unwrap();
+    assert_eq!(m.len(), 2 * P);
+    assert_eq!(m.as_ptr() as usize % P, 0);
+    // SAFETY: the mapping's own bytes, read while it lives.
+    let bytes = unsafe { std::slice::from_raw_parts(m.as_ptr(), m.len()) };
+    assert!(bytes.iter().all(|&b| b == 0));
+    let at = m.as_ptr();
+    drop(m);
+    let mut v = [0u8; 1];
+    assert_eq!(mincore(at, P, &mut v), Err(Errno::ENOMEM), "still mapped after drop");
+    assert_eq!(AnonMap::new(0).unwrap().len(), P);
+    assert_eq!(AnonMap::new(usize::MAX).err(), Some(Errno::ENOMEM));
+}
