@@ -14,12 +14,16 @@ const USAGE: &str =
                         (builds the restorer against the built CRIU tree TREE and puts it in place of
                          TREE/criu/pie/restorer.built-in.o, keeping the original beside it; with
                          --huge-pages, restored memory goes into huge pages without advice (see the
-                         README: slower on many cores); with --restore-original, puts the original back)";
+                         README: slower on many cores); with --restore-original, puts the original back)
+       criu-pie timings RESTORE_LOG [--json]
+                        (where a restore's time went, from a criu restore -v4 log, ours or stock's:
+                         CRIU's stages, each task's restorer phases, the page phase's bytes and GB/s)";
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     match args.first() {
         Some(a) if a == "install" => install_main(&args[1..]),
+        Some(a) if a == "timings" => timings_main(&args[1..]),
         Some(a) if a == "-h" || a == "--help" => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -101,6 +105,28 @@ fn install_main(args: &[OsString]) -> ExitCode {
         }
         Err(e) => {
             eprintln!("criu-pie install: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn timings_main(args: &[OsString]) -> ExitCode {
+    let json = args.iter().any(|a| a == "--json");
+    let logs: Vec<&OsString> = args.iter().filter(|a| *a != "--json").collect();
+    let [log] = logs.as_slice() else {
+        return usage_error();
+    };
+    match criu_pie::timings::of_file(Path::new(log)) {
+        Ok(t) if json => {
+            println!("{:#}", criu_pie::timings::report::json(&t));
+            ExitCode::SUCCESS
+        }
+        Ok(t) => {
+            print!("{}", criu_pie::timings::report::text(&t));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("criu-pie timings: {e}");
             ExitCode::FAILURE
         }
     }
