@@ -7,6 +7,7 @@
 
 pub mod artifacts;
 pub mod install;
+pub mod quickstart;
 pub mod testbed;
 pub mod timings;
 
