@@ -7,7 +7,9 @@
 
 pub mod artifacts;
 pub mod install;
+pub mod quickstart;
 pub mod testbed;
+pub mod timings;
 
 /// `restorer.built-in.o`: the linked, audited blob object (in the build's `OUT_DIR`).
 pub const BLOB_OBJECT: &str = env!("CRIU_PIE_BLOB_OBJECT");

@@ -390,7 +390,12 @@ fn install_refuses_what_is_not_a_criu_tree() {
     assert!(err.contains("is not a CRIU source tree"), "{err}");
     let out = criu_pie(&["install"], &dir.join("missing"));
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("missing"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // A newcomer's next step: the install that needs no tree, or how to get one.
+    assert!(
+        err.contains("missing: no such directory") && err.contains("with no --criu"),
+        "{err}"
+    );
     fs::remove_dir_all(&dir).unwrap();
 }
 

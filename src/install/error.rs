@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 #[derive(Debug)]
 pub enum Error {
+    /// The tree's path does not exist.
+    NoTree(PathBuf),
     /// The directory has no `criu/include/restorer.h`.
     NotCriu(PathBuf),
     /// The tree lacks files `make criu` generates (relative paths).
@@ -43,9 +45,18 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Error::NoTree(t) => write!(
+                f,
+                "{}: no such directory. Run `criu-pie install` with no --criu to fetch and build CRIU {} with the Rust restorer, \
+                 or get a tree (`git clone https://github.com/checkpoint-restore/criu {}`), build it once (`make -C {} criu`) and run this again",
+                t.display(),
+                crate::quickstart::SOURCE.version,
+                t.display(),
+                t.display()
+            ),
             Error::NotCriu(t) => write!(
                 f,
-                "{} is not a CRIU source tree (it has no criu/include/restorer.h)",
+                "{} is not a CRIU source tree (it has no criu/include/restorer.h); `criu-pie install` with no --criu builds one of its own",
                 t.display()
             ),
             Error::NotBuilt { tree, missing } => write!(

@@ -25,6 +25,9 @@ pub struct Tree {
 impl Tree {
     /// `root`, if it is a CRIU source tree (built or not).
     pub fn open(root: &Path) -> Result<Tree, Error> {
+        if !root.exists() {
+            return Err(Error::NoTree(root.to_path_buf()));
+        }
         let root = root.canonicalize().map_err(Error::io(root))?;
         if !root.join("criu/include/restorer.h").is_file() {
             return Err(Error::NotCriu(root));

@@ -22,6 +22,11 @@ fn harness_dir() -> PathBuf {
 
 /// Compile tests/harness/NAME.c into `dir`.
 pub fn compile(name: &str, dir: &Path) -> PathBuf {
+    try_compile(name, dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`compile`], its failure as a value.
+pub fn try_compile(name: &str, dir: &Path) -> Result<PathBuf, String> {
     let exe = dir.join(name);
     let src = harness_dir().join(format!("{name}.c"));
     let cc = cc::Build::new()
@@ -30,7 +35,8 @@ pub fn compile(name: &str, dir: &Path) -> PathBuf {
         .cargo_metadata(false)
         .target("x86_64-unknown-linux-gnu")
         .host("x86_64-unknown-linux-gnu")
-        .get_compiler();
+        .try_get_compiler()
+        .map_err(|e| format!("no C compiler: {e}"))?;
     let st = cc
         .to_command()
         .arg("-o")
@@ -38,41 +44,47 @@ pub fn compile(name: &str, dir: &Path) -> PathBuf {
         .arg(&src)
         .arg("-lpthread")
         .status()
-        .unwrap();
-    assert!(st.success(), "compile {}", src.display());
-    exe
+        .map_err(|e| format!("compile {}: {e}", src.display()))?;
+    if !st.success() {
+        return Err(format!("compile {}: {st}", src.display()));
+    }
+    Ok(exe)
 }
 
 /// Every page of pattern_workload's three VMAs: the pattern where it wrote, zeros elsewhere.
 pub fn verify_pattern_workload(pid: i32, base: u64) {
-    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
-    let read = |addr: u64, len: u64| {
-        let mut buf = vec![0u8; len as usize];
-        std::os::unix::fs::FileExt::read_exact_at(&mem, &mut buf, addr).unwrap();
-        buf
-    };
+    check_pattern_workload(pid, base).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`verify_pattern_workload`], the first difference as a value.
+pub fn check_pattern_workload(pid: i32, base: u64) -> Result<(), String> {
+    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).map_err(|e| format!("/proc/{pid}/mem: {e}"))?;
     let zero = vec![0u8; PAGE as usize];
-    let check = |start: u64, pages: u64, written: &dyn Fn(u64) -> bool, what: &str| {
-        let buf = read(start, pages * PAGE);
+    let check = |start: u64, pages: u64, written: &dyn Fn(u64) -> bool, what: &str| -> Result<(), String> {
+        let mut buf = vec![0u8; (pages * PAGE) as usize];
+        std::os::unix::fs::FileExt::read_exact_at(&mem, &mut buf, start)
+            .map_err(|e| format!("{what}: read {start:#x} of {pid}: {e}"))?;
         for i in 0..pages {
             let page = &buf[(i * PAGE) as usize..((i + 1) * PAGE) as usize];
             let addr = start + i * PAGE;
             if written(i) {
-                let bad = criu_image::synth::check_pattern(SEED, addr, page);
-                assert!(bad.is_none(), "{what}: page {i} ({addr:#x}) differs at byte {bad:?}");
-            } else {
-                assert!(page == zero.as_slice(), "{what}: hole page {i} ({addr:#x}) is not zero");
+                if let Some(bad) = criu_image::synth::check_pattern(SEED, addr, page) {
+                    return Err(format!("{what}: page {i} ({addr:#x}) differs at byte {bad:?}"));
+                }
+            } else if page != zero.as_slice() {
+                return Err(format!("{what}: hole page {i} ({addr:#x}) is not zero"));
             }
         }
+        Ok(())
     };
-    check(base, 96 * MIB / PAGE, &|i| i % 16 != 15, "VMA A");
-    check(base + 96 * MIB, 16 * MIB / PAGE, &|i| i % 2 == 0, "VMA B");
+    check(base, 96 * MIB / PAGE, &|i| i % 16 != 15, "VMA A")?;
+    check(base + 96 * MIB, 16 * MIB / PAGE, &|i| i % 2 == 0, "VMA B")?;
     check(
         base + 112 * MIB,
         4 * MIB / PAGE,
         &|i| i < 2 * MIB / PAGE,
         "VMA C (file)",
-    );
+    )
 }
 
 /// Every word of `len` bytes at `start` in process `pid` is the pattern.
