@@ -134,7 +134,10 @@ pub fn compact(dir: &Path, opts: &Options) -> Result<Report> {
     let txn = if opts.dry_run {
         None
     } else {
-        Some(commit::Txn::begin(dir, switches.clone())?)
+        match commit::Txn::begin(dir, switches.clone()) {
+            Ok(t) => Some(t),
+            Err(e) => return Err(undo(dir, e)),
+        }
     };
     match run(&dump, opts, txn.as_ref(), &switches) {
         Ok((tasks, pagemaps)) => {
