@@ -140,14 +140,18 @@ fn restored(dir: &Path) -> BTreeMap<(u32, u64), Vec<u8>> {
     out
 }
 
+/// A task's images as the model uses them: pagemap, each entry's offset in the pages
+/// file, the pages, the VMAs, the parent's PID.
+type TaskImages = (Pagemap, Vec<u64>, Vec<u8>, MmEntry, u32);
+
 /// The images of the directories a model reads, read once.
 #[derive(Default)]
 struct Model {
-    tasks: BTreeMap<(PathBuf, u32), (Pagemap, Vec<u64>, Vec<u8>, MmEntry, u32)>,
+    tasks: BTreeMap<(PathBuf, u32), TaskImages>,
 }
 
 impl Model {
-    fn task(&mut self, dir: &Path, pid: u32) -> Option<&(Pagemap, Vec<u64>, Vec<u8>, MmEntry, u32)> {
+    fn task(&mut self, dir: &Path, pid: u32) -> Option<&TaskImages> {
         let key = (dir.to_path_buf(), pid);
         if !self.tasks.contains_key(&key) {
             let pm = read_pagemap(dir, pid).ok()?;
@@ -161,7 +165,12 @@ impl Model {
             }
             let data = fs::read(pages_path(dir, pm.pages_id)).unwrap_or_default();
             let mm = read_mm(dir, pid).unwrap();
-            let ppid = read_pstree(dir).unwrap().into_iter().find(|t| t.pid == pid).unwrap().ppid;
+            let ppid = read_pstree(dir)
+                .unwrap()
+                .into_iter()
+                .find(|t| t.pid == pid)
+                .unwrap()
+                .ppid;
             self.tasks.insert(key.clone(), (pm, offs, data, mm, ppid));
         }
         self.tasks.get(&key)
@@ -186,7 +195,11 @@ impl Model {
         let prev = dir.join("parent");
         if prev.exists() {
             if let Some((ppm, ..)) = self.task(&prev, pid) {
-                if ppm.entries.iter().any(|e| (e.vaddr..e.vaddr + e.nr_pages * P).contains(&addr)) {
+                if ppm
+                    .entries
+                    .iter()
+                    .any(|e| (e.vaddr..e.vaddr + e.nr_pages * P).contains(&addr))
+                {
                     return self.view(&prev, pid, addr, depth + 1);
                 }
             }
@@ -228,7 +241,12 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .unwrap()
         .map(|e| e.unwrap())
         .filter(|e| e.file_type().unwrap().is_file())
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), fs::read(e.path()).unwrap()))
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -272,7 +290,12 @@ fn one_task() -> Vec<TaskSpec> {
             (0x10000, 16, ANON_ST, ANON),
             (0x40000, 4, ANON_ST | VMA_AREA_HEAP, ANON),
             (0x50000, 4, VMA_AREA_REGULAR | VMA_FILE_PRIVATE, MAP_PRIVATE),
-            (0x60000, 2, VMA_AREA_REGULAR | VMA_ANON_SHARED, MAP_SHARED | MAP_ANONYMOUS),
+            (
+                0x60000,
+                2,
+                VMA_AREA_REGULAR | VMA_ANON_SHARED,
+                MAP_SHARED | MAP_ANONYMOUS,
+            ),
             (0x70000, 2, ANON_ST | VMA_AREA_VDSO, ANON),
         ],
         entries: vec![
@@ -355,7 +378,10 @@ fn assert_crit_agrees(dir: &Path, pid: u32) {
             .collect()
     };
     assert_eq!(field("vaddr"), pm.entries.iter().map(|e| e.vaddr).collect::<Vec<_>>());
-    assert_eq!(field("nr_pages"), pm.entries.iter().map(|e| e.nr_pages).collect::<Vec<_>>());
+    assert_eq!(
+        field("nr_pages"),
+        pm.entries.iter().map(|e| e.nr_pages).collect::<Vec<_>>()
+    );
     assert_eq!(
         field("flags"),
         pm.entries.iter().map(|e| u64::from(e.flags)).collect::<Vec<_>>()
@@ -394,7 +420,10 @@ fn a_child_keeps_zero_pages_over_its_parents_data() {
             ppid: 0,
             vmas: vmas.clone(),
             // Page 6 absent in the parent (zero there), page 7 absent too.
-            entries: vec![(0x10000, LP, vec![D(1), D(2), Z, Z, D(3), Z]), (0x30000, LP, vec![D(9)])],
+            entries: vec![
+                (0x10000, LP, vec![D(1), D(2), Z, Z, D(3), Z]),
+                (0x30000, LP, vec![D(9)]),
+            ],
         },
         TaskSpec {
             pid: 21,
@@ -426,10 +455,7 @@ fn a_child_keeps_zero_pages_over_its_parents_data() {
     );
     // Child: page 0 (over data 1) stays, page 2 and 3's neighbour... 2 (over zero) goes, 4
     // (over data 3) stays, 5 (over zero), 6 and 7 (over absent) go; 0x30000 not COW: goes.
-    assert_eq!(
-        entries(&dir, 21),
-        vec![(0x10000, 2, LP), (0x13000, 2, LP)]
-    );
+    assert_eq!(entries(&dir, 21), vec![(0x10000, 2, LP), (0x13000, 2, LP)]);
     // Grandchild: page 0 over 21's kept zero page (which shows zero): goes; page 1 over
     // 21's data 2: stays; page 2 over zero: goes; page 3 over 21's data 4: stays.
     assert_eq!(entries(&dir, 22), vec![(0x11000, 1, LP), (0x13000, 1, LP)]);
@@ -460,9 +486,9 @@ fn an_incremental_dump_keeps_zero_pages_over_older_data() {
             ppid: 0,
             vmas,
             entries: vec![
-                (0x10000, PE_PRESENT, vec![Z, Z]),     // over data 1: stays; over zero: goes
-                (0x12000, PE_PARENT, vec![Z]),         // data 2, in the parent
-                (0x13000, PE_PRESENT, vec![Z, Z, Z]),  // over data 3: stays; over nothing: go
+                (0x10000, PE_PRESENT, vec![Z, Z]),    // over data 1: stays; over zero: goes
+                (0x12000, PE_PARENT, vec![Z]),        // data 2, in the parent
+                (0x13000, PE_PRESENT, vec![Z, Z, Z]), // over data 3: stays; over nothing: go
             ],
         }],
     );
@@ -474,13 +500,18 @@ fn an_incremental_dump_keeps_zero_pages_over_older_data() {
     assert_eq!(snapshot(&prev), prev_snap, "the previous images are never touched");
     assert_eq!(
         entries(&cur, 30),
-        vec![(0x10000, 1, PE_PRESENT), (0x12000, 1, PE_PARENT), (0x13000, 1, PE_PRESENT)]
+        vec![
+            (0x10000, 1, PE_PRESENT),
+            (0x12000, 1, PE_PARENT),
+            (0x13000, 1, PE_PRESENT)
+        ]
     );
 }
 
 #[test]
 fn what_it_does_not_understand_is_refused_untouched() {
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+    type Damage = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Damage, &str)> = vec![
         (
             "magic",
             Box::new(|d: &Path| {
@@ -550,9 +581,14 @@ fn what_it_does_not_understand_is_refused_untouched() {
 fn crash_dump(dir: &Path) {
     use C::*;
     let big = 65 * 256; // pages
-    let mut parent_pages: Vec<C> = (0..big).map(|i| if i % 5 == 0 { Z } else { D(1 + (i % 7) as u8) }).collect();
+    let mut parent_pages: Vec<C> = (0..big)
+        .map(|i| if i % 5 == 0 { Z } else { D(1 + (i % 7) as u8) })
+        .collect();
     parent_pages.extend([Z; 300]);
-    let vmas = vec![(0x1000_0000, big as u64 + 300, ANON_ST, ANON), (0x4000_0000, 4, ANON_ST, ANON)];
+    let vmas = vec![
+        (0x1000_0000, big as u64 + 300, ANON_ST, ANON),
+        (0x4000_0000, 4, ANON_ST, ANON),
+    ];
     write_dump(
         dir,
         &[
@@ -560,13 +596,19 @@ fn crash_dump(dir: &Path) {
                 pid: 40,
                 ppid: 0,
                 vmas: vmas.clone(),
-                entries: vec![(0x1000_0000, LP, parent_pages), (0x4000_0000, LP, vec![D(3), Z, Z, D(4)])],
+                entries: vec![
+                    (0x1000_0000, LP, parent_pages),
+                    (0x4000_0000, LP, vec![D(3), Z, Z, D(4)]),
+                ],
             },
             TaskSpec {
                 pid: 41,
                 ppid: 40,
                 vmas,
-                entries: vec![(0x1000_0000, LP, vec![Z, Z, D(9), Z]), (0x4000_0000, LP, vec![Z, Z, Z, Z])],
+                entries: vec![
+                    (0x1000_0000, LP, vec![Z, Z, D(9), Z]),
+                    (0x4000_0000, LP, vec![Z, Z, Z, Z]),
+                ],
             },
         ],
     );
@@ -595,7 +637,10 @@ fn a_run_killed_after_any_step_leaves_a_directory_that_restores_the_same() {
         }
         assert!(err.contains(&format!("stopped after step {n}")), "step {n}: {err}");
         stopped += 1;
-        assert!(restored(&work) == want, "after a kill at step {n}: not the same process");
+        assert!(
+            restored(&work) == want,
+            "after a kill at step {n}: not the same process"
+        );
         // The next run cleans up and finishes.
         compact_ok(&work, &[]);
         assert!(restored(&work) == want, "step {n}, then a full run");

@@ -343,7 +343,10 @@ mod tests {
         pm.entries[0].flags |= 1 << 3;
         write_pagemap_file(&path, &pm).unwrap();
         let e = read_pagemap_strict(&path).unwrap_err();
-        assert!(matches!(e, Error::Unsupported(_)) && e.to_string().contains("unknown"), "{e}");
+        assert!(
+            matches!(e, Error::Unsupported(_)) && e.to_string().contains("unknown"),
+            "{e}"
+        );
         pm.entries[0].flags = PE_PRESENT | PE_PARENT;
         write_pagemap_file(&path, &pm).unwrap();
         assert!(read_pagemap_strict(&path).is_err());

@@ -626,7 +626,9 @@ mod tests {
         assert_eq!(PstreeEntry::decode(&packed).unwrap().threads, vec![7, 8]);
         // A missing pid, a thread past 32 bits.
         assert!(PstreeEntry::decode(&[0x10, 1, 0x18, 1, 0x20, 1]).is_err());
-        assert!(PstreeEntry::decode(&[0x08, 1, 0x10, 1, 0x18, 1, 0x20, 1, 0x28, 0x80, 0x80, 0x80, 0x80, 0x10]).is_err());
+        assert!(
+            PstreeEntry::decode(&[0x08, 1, 0x10, 1, 0x18, 1, 0x20, 1, 0x28, 0x80, 0x80, 0x80, 0x80, 0x10]).is_err()
+        );
         assert_eq!(unknown_fields(&[0x08, 1, 0x30, 1], &[1]).unwrap(), vec![6]);
     }
 

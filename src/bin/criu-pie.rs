@@ -116,7 +116,11 @@ fn compact_main(args: &[OsString]) -> ExitCode {
         if a == "--dry-run" {
             opts.dry_run = true;
         } else if a == "--threads" {
-            match it.next().and_then(|n| n.to_str()?.parse::<usize>().ok()).filter(|&n| n > 0) {
+            match it
+                .next()
+                .and_then(|n| n.to_str()?.parse::<usize>().ok())
+                .filter(|&n| n > 0)
+            {
                 Some(n) => opts.threads = n,
                 None => return usage_error(),
             }

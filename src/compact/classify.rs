@@ -9,8 +9,8 @@
 
 use criu_image::magic::PAGE_SIZE;
 use criu_image::mm::{
-    VmaEntry, MAP_ANONYMOUS, MAP_GROWSDOWN, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, VMA_ANON_PRIVATE,
-    VMA_AREA_HEAP, VMA_AREA_REGULAR,
+    VmaEntry, MAP_ANONYMOUS, MAP_GROWSDOWN, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, VMA_ANON_PRIVATE, VMA_AREA_HEAP,
+    VMA_AREA_REGULAR,
 };
 
 /// The status bits a compactable VMA may carry, and the ones it must.
@@ -25,8 +25,8 @@ pub fn zero_when_absent(v: &VmaEntry) -> bool {
         && v.status & !ALLOWED == 0
         && v.flags & (MAP_PRIVATE | MAP_ANONYMOUS) == MAP_PRIVATE | MAP_ANONYMOUS
         && v.flags & (MAP_SHARED | MAP_HUGETLB | MAP_GROWSDOWN) == 0
-        && v.start % PAGE_SIZE == 0
-        && v.end % PAGE_SIZE == 0
+        && v.start.is_multiple_of(PAGE_SIZE)
+        && v.end.is_multiple_of(PAGE_SIZE)
 }
 
 /// The VMA of `vmas` (sorted, disjoint) holding `addr`.
@@ -75,7 +75,10 @@ mod tests {
             (REQUIRED, MAP_SHARED | MAP_ANONYMOUS),
             (VMA_ANON_PRIVATE, anon),
         ] {
-            assert!(!zero_when_absent(&vma(0x1000, 0x3000, status, flags)), "{status:#x} {flags:#x}");
+            assert!(
+                !zero_when_absent(&vma(0x1000, 0x3000, status, flags)),
+                "{status:#x} {flags:#x}"
+            );
         }
     }
 

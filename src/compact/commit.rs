@@ -64,7 +64,12 @@ fn remove_if_there(path: &Path) -> Result<bool> {
 }
 
 fn parse_journal(text: &str, path: &Path) -> Result<Vec<Switch>> {
-    let bad = || Error::new(format!("{}: not a journal this version wrote; not touched", path.display()));
+    let bad = || {
+        Error::new(format!(
+            "{}: not a journal this version wrote; not touched",
+            path.display()
+        ))
+    };
     let mut lines = text.lines();
     if lines.next() != Some(JOURNAL_HEAD) {
         return Err(bad());

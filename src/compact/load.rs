@@ -99,7 +99,11 @@ pub fn load(dir: &Path) -> Result<Dump> {
 
     let parent_dir = match fs::symlink_metadata(dir.join("parent")) {
         Ok(_) => Some(fs::canonicalize(dir.join("parent")).map_err(|e| {
-            Error::io(&dir.join("parent"), "the incremental dump's parent link does not resolve:", e)
+            Error::io(
+                &dir.join("parent"),
+                "the incremental dump's parent link does not resolve:",
+                e,
+            )
         })?),
         Err(_) => None,
     };
@@ -205,7 +209,7 @@ fn check_task(dir: &Path, pid: u32, ppid: u32, mm: Option<MmEntry>, pagemap: Pag
 
 /// Sort so that a task's parent (when it has memory) comes first: a child's decisions
 /// read what its parent's pages are.
-fn order_parents_first(tasks: &mut Vec<Task>) {
+fn order_parents_first(tasks: &mut [Task]) {
     let ppid: HashMap<u32, u32> = tasks.iter().map(|t| (t.pid, t.ppid)).collect();
     let depth = |mut pid: u32| {
         let mut d = 0usize;

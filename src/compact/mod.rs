@@ -122,8 +122,8 @@ pub fn compact(dir: &Path, opts: &Options) -> Result<Report> {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let new_pages = u32::try_from(first_new + i as u64)
-                .map_err(|_| Error::new("no free pages id left below 2^32"))?;
+            let new_pages =
+                u32::try_from(first_new + i as u64).map_err(|_| Error::new("no free pages id left below 2^32"))?;
             Ok(commit::Switch {
                 pagemap_id: t.pid,
                 old_pages: t.pagemap.pages_id,

@@ -145,9 +145,7 @@ fn consume(
     let mut waiting: BTreeMap<u64, (Vec<u8>, usize, Vec<bool>)> = BTreeMap::new();
     let mut expect = 0u64;
     while expect < nchunks {
-        let (k, buf, n, zeros) = rx
-            .recv()
-            .map_err(|_| Error::new("a pages reader stopped early"))??;
+        let (k, buf, n, zeros) = rx.recv().map_err(|_| Error::new("a pages reader stopped early"))??;
         waiting.insert(k, (buf, n, zeros));
         while let Some((buf, n, zeros)) = waiting.remove(&expect) {
             let first = expect * (CHUNK / P) as u64;
