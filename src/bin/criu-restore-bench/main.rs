@@ -200,7 +200,9 @@ fn link_copy(from: &Path, to: &Path) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", from.display()))?
         .flatten()
     {
-        if e.file_type().is_ok_and(|t| t.is_file()) {
+        // Not the first restore's pidfile (CRIU refuses to overwrite one) nor its log.
+        let restore_output = e.file_name().to_string_lossy().starts_with("restore.");
+        if e.file_type().is_ok_and(|t| t.is_file()) && !restore_output {
             fs::hard_link(e.path(), img.join(e.file_name())).map_err(|e| format!("link: {e}"))?;
         }
     }
