@@ -6,6 +6,7 @@
 //! against a user's CRIU tree and drops it into that tree's build.
 
 pub mod artifacts;
+pub mod compact;
 pub mod install;
 pub mod quickstart;
 pub mod testbed;

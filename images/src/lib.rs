@@ -12,6 +12,7 @@ pub mod magic;
 pub mod mm;
 pub mod pagemap;
 pub mod proto;
+pub mod pstree;
 pub mod records;
 pub mod synth;
 

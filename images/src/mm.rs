@@ -10,6 +10,10 @@ use crate::records::VmaMap;
 
 /// `VmaEntry::status` bit: a regular mapping (CRIU's `VMA_AREA_REGULAR`).
 pub const VMA_AREA_REGULAR: u32 = 1 << 0;
+/// `VmaEntry::status` bit: a stack (CRIU's `VMA_AREA_STACK`).
+pub const VMA_AREA_STACK: u32 = 1 << 1;
+/// `VmaEntry::status` bit: the heap (`brk`, CRIU's `VMA_AREA_HEAP`).
+pub const VMA_AREA_HEAP: u32 = 1 << 5;
 /// `VmaEntry::status` bit: the vDSO.
 pub const VMA_AREA_VDSO: u32 = 1 << 3;
 /// `VmaEntry::status` bit: the vvar area.
@@ -22,6 +26,13 @@ pub const VMA_FILE_SHARED: u32 = 1 << 7;
 pub const VMA_ANON_SHARED: u32 = 1 << 8;
 /// `VmaEntry::status` bit: a private anonymous mapping.
 pub const VMA_ANON_PRIVATE: u32 = 1 << 9;
+
+/// `VmaEntry::flags` bits (the mmap flags, x86_64).
+pub const MAP_SHARED: u32 = 0x01;
+pub const MAP_PRIVATE: u32 = 0x02;
+pub const MAP_ANONYMOUS: u32 = 0x20;
+pub const MAP_GROWSDOWN: u32 = 0x0100;
+pub const MAP_HUGETLB: u32 = 0x4_0000;
 
 /// `dir/mm-<id>.img`.
 pub fn mm_path(dir: impl AsRef<Path>, id: u32) -> PathBuf {

@@ -129,6 +129,61 @@ pub fn read_pagemap_from<R: std::io::Read>(mut r: ImageReader<R>) -> Result<Page
     })
 }
 
+/// Read the pagemap image at `path` for a tool that rewrites it: any field or flag this
+/// crate does not know (a newer CRIU's format, e.g. compressed pages) is an
+/// [`Error::Unsupported`] rather than skipped, as is an entry both present and in the
+/// parent (CRIU never writes one).
+pub fn read_pagemap_strict(path: impl AsRef<Path>) -> Result<Pagemap> {
+    let path = path.as_ref();
+    let what = path.display().to_string();
+    let mut r = ImageReader::open(path, PAGEMAP_MAGIC)?;
+    let head_bytes = r.next_entry()?.ok_or_else(|| Error::Truncated {
+        what: format!("{what}: pagemap_head"),
+        offset: 8,
+        needed: 4,
+        got: 0,
+    })?;
+    let unknown = crate::proto::unknown_fields(&head_bytes, &[1])?;
+    if !unknown.is_empty() {
+        return Err(Error::unsupported(format!(
+            "{what}: pagemap_head has fields {unknown:?} this tool does not know"
+        )));
+    }
+    let head = <PagemapHead as crate::proto::Message>::decode(&head_bytes).map_err(|e| e.context(&what))?;
+    let mut entries = Vec::new();
+    while let Some(b) = r.next_entry()? {
+        let i = entries.len();
+        let unknown = crate::proto::unknown_fields(&b, &[1, 2, 3, 4, 5])?;
+        if !unknown.is_empty() {
+            return Err(Error::unsupported(format!(
+                "{what}: entry {i} has fields {unknown:?} this tool does not know"
+            )));
+        }
+        let m = <PagemapEntryMsg as crate::proto::Message>::decode(&b)
+            .map_err(|e| e.context(format_args!("{what}: entry {i}")))?;
+        let e = PagemapEntry::from_msg(&m);
+        if e.flags & !PE_KNOWN != 0 {
+            return Err(Error::unsupported(format!(
+                "{what}: entry {i} at {:#x} has flags {:#x}, of which {:#x} are unknown",
+                e.vaddr,
+                e.flags,
+                e.flags & !PE_KNOWN
+            )));
+        }
+        if e.is_present() && e.is_in_parent() {
+            return Err(Error::unsupported(format!(
+                "{what}: entry {i} at {:#x} is both present and in the parent",
+                e.vaddr
+            )));
+        }
+        entries.push(e);
+    }
+    Ok(Pagemap {
+        pages_id: head.pages_id,
+        entries,
+    })
+}
+
 /// Parse pagemap image bytes.
 pub fn parse_pagemap(bytes: &[u8]) -> Result<Pagemap> {
     read_pagemap_from(ImageReader::new(bytes, PAGEMAP_MAGIC, "pagemap")?)
@@ -272,6 +327,38 @@ mod tests {
         assert_eq!(pm.file_offset_of(0x20000), None);
         assert_eq!(pm.file_offset_of(0x30010), Some(0x2010));
         assert_eq!(pm.file_offset_of(0x31000), None);
+    }
+
+    #[test]
+    fn strict_reading_refuses_the_unknown() {
+        let dir = std::env::temp_dir().join(format!("criu-image-strict-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pagemap-1.img");
+        let mut pm = Pagemap {
+            pages_id: 3,
+            entries: vec![PagemapEntry::present(0x1000, 2)],
+        };
+        write_pagemap_file(&path, &pm).unwrap();
+        assert_eq!(read_pagemap_strict(&path).unwrap(), pm);
+        pm.entries[0].flags |= 1 << 3;
+        write_pagemap_file(&path, &pm).unwrap();
+        let e = read_pagemap_strict(&path).unwrap_err();
+        assert!(
+            matches!(e, Error::Unsupported(_)) && e.to_string().contains("unknown"),
+            "{e}"
+        );
+        pm.entries[0].flags = PE_PRESENT | PE_PARENT;
+        write_pagemap_file(&path, &pm).unwrap();
+        assert!(read_pagemap_strict(&path).is_err());
+        // An unknown field (6) in an entry.
+        let mut w = ImageWriter::create(&path, PAGEMAP_MAGIC).unwrap();
+        w.write_message(&PagemapHead { pages_id: 1 }).unwrap();
+        w.write_entry(&[0x08, 0x80, 0x20, 0x10, 0x01, 0x30, 0x01]).unwrap();
+        w.finish().unwrap();
+        assert!(read_pagemap_file(&path).is_ok());
+        let e = read_pagemap_strict(&path).unwrap_err();
+        assert!(e.to_string().contains("[6]"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

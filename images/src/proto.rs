@@ -489,6 +489,72 @@ impl Message for MmEntry {
     }
 }
 
+/// `pstree_entry`: one task of the dumped tree (`pstree.img`), its thread-group leader's
+/// PID, its parent's, its group and session, and its threads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PstreeEntry {
+    pub pid: u32,
+    pub ppid: u32,
+    pub pgid: u32,
+    pub sid: u32,
+    pub threads: Vec<u32>,
+}
+
+impl Message for PstreeEntry {
+    fn decode(buf: &[u8]) -> Result<Self> {
+        let mut r = FieldReader::new(buf);
+        let mut req: [Option<u32>; 4] = [None; 4];
+        let mut threads = Vec::new();
+        while let Some((f, v)) = r.next_field()? {
+            match f {
+                1..=4 => req[f as usize - 1] = Some(as_u32(f, v)?),
+                5 => {
+                    let mut all = Vec::new();
+                    push_u64s(f, v, &mut all)?;
+                    for t in all {
+                        threads.push(
+                            u32::try_from(t)
+                                .map_err(|_| Error::proto(format!("field 5: uint32 value {t:#x} overflows")))?,
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(PstreeEntry {
+            pid: required(req[0], "pstree_entry", "pid")?,
+            ppid: required(req[1], "pstree_entry", "ppid")?,
+            pgid: required(req[2], "pstree_entry", "pgid")?,
+            sid: required(req[3], "pstree_entry", "sid")?,
+            threads,
+        })
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        let mut w = FieldWriter::new(out);
+        w.varint(1, u64::from(self.pid));
+        w.varint(2, u64::from(self.ppid));
+        w.varint(3, u64::from(self.pgid));
+        w.varint(4, u64::from(self.sid));
+        for t in &self.threads {
+            w.varint(5, u64::from(*t));
+        }
+    }
+}
+
+/// The field numbers of `buf` (one message) that are not in `known`: a reader that must
+/// not guess at what it does not understand (a newer format) refuses on any.
+pub fn unknown_fields(buf: &[u8], known: &[u32]) -> Result<Vec<u32>> {
+    let mut r = FieldReader::new(buf);
+    let mut out = Vec::new();
+    while let Some((f, _)) = r.next_field()? {
+        if !known.contains(&f) && !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -543,6 +609,27 @@ mod tests {
             0x18, 0x05, 0x21, 1, 2, 3, 4, 5, 6, 7, 8, 0x2a, 0x01, 0xaa, 0x35, 1, 2, 3, 4,
         ]);
         assert_eq!(PagemapHead::decode(&b).unwrap().pages_id, 7);
+    }
+
+    #[test]
+    fn pstree_entry_round_trip_and_limits() {
+        let e = PstreeEntry {
+            pid: 7,
+            ppid: 1,
+            pgid: 7,
+            sid: 1,
+            threads: vec![7, 8, 9],
+        };
+        assert_eq!(PstreeEntry::decode(&e.to_bytes()).unwrap(), e);
+        // Packed threads decode too.
+        let packed = [0x08, 7, 0x10, 1, 0x18, 7, 0x20, 1, 0x2a, 2, 7, 8];
+        assert_eq!(PstreeEntry::decode(&packed).unwrap().threads, vec![7, 8]);
+        // A missing pid, a thread past 32 bits.
+        assert!(PstreeEntry::decode(&[0x10, 1, 0x18, 1, 0x20, 1]).is_err());
+        assert!(
+            PstreeEntry::decode(&[0x08, 1, 0x10, 1, 0x18, 1, 0x20, 1, 0x28, 0x80, 0x80, 0x80, 0x80, 0x10]).is_err()
+        );
+        assert_eq!(unknown_fields(&[0x08, 1, 0x30, 1], &[1]).unwrap(), vec![6]);
     }
 
     #[test]

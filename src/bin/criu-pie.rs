@@ -1,6 +1,7 @@
 //! The main job: write the restorer blob, its compel header and its audit into a
 //! directory (default `target/blob`) and print where they are. `install` builds the
-//! restorer against a CRIU tree and drops it into that tree's build instead.
+//! restorer against a CRIU tree and drops it into that tree's build instead. `compact`
+//! removes all-zero pages from a dump directory (`criu_pie::compact`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -21,13 +22,18 @@ const USAGE: &str =
                          README: slower on many cores); with --restore-original, puts the original back)
        criu-pie timings RESTORE_LOG [--json]
                         (where a restore's time went, from a criu restore -v4 log, ours or stock's:
-                         CRIU's stages, each task's restorer phases, the page phase's bytes and GB/s)";
+                         CRIU's stages, each task's restorer phases, the page phase's bytes and GB/s)
+       criu-pie compact DIR [--dry-run] [--threads N]
+                        (removes all-zero pages of private anonymous memory from the CRIU dump in DIR
+                         where their absence restores the same bytes; prints bytes before, after and the
+                         time taken; --dry-run prints what it would save and writes nothing)";
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     match args.first() {
         Some(a) if a == "install" => install_main(&args[1..]),
         Some(a) if a == "timings" => timings_main(&args[1..]),
+        Some(a) if a == "compact" => compact_main(&args[1..]),
         Some(a) if a == "-h" || a == "--help" => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -196,6 +202,43 @@ fn timings_main(args: &[OsString]) -> ExitCode {
         }
         Err(e) => {
             eprintln!("criu-pie timings: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn compact_main(args: &[OsString]) -> ExitCode {
+    let mut dir: Option<PathBuf> = None;
+    let mut opts = criu_pie::compact::Options::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--dry-run" {
+            opts.dry_run = true;
+        } else if a == "--threads" {
+            match it
+                .next()
+                .and_then(|n| n.to_str()?.parse::<usize>().ok())
+                .filter(|&n| n > 0)
+            {
+                Some(n) => opts.threads = n,
+                None => return usage_error(),
+            }
+        } else if dir.is_none() && !a.to_string_lossy().starts_with('-') {
+            dir = Some(PathBuf::from(a));
+        } else {
+            return usage_error();
+        }
+    }
+    let Some(dir) = dir else {
+        return usage_error();
+    };
+    match criu_pie::compact::compact(&dir, &opts) {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("criu-pie compact: {}: {e}", dir.display());
             ExitCode::FAILURE
         }
     }

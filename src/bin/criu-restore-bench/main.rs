@@ -7,7 +7,11 @@
 //! of the restored process against the pattern and kills it. The binaries alternate
 //! which goes first from round to round. Images live under target/, on one disk.
 //!
-//! `criu-restore-bench [--gib N] [--rounds R] [--cold] [--note TEXT] [--out FILE.json]`
+//! With `--zeros PCT`, that share of the workload's 2 MiB runs is zeros; after each
+//! restore of the full image, a hard-linked copy of it is compacted (`criu-pie compact`,
+//! timed) and restored too, in a sandbox of its own, every byte checked again.
+//!
+//! `criu-restore-bench [--gib N] [--rounds R] [--cold] [--zeros PCT] [--note TEXT] [--out FILE.json]`
 
 #[path = "../../../tests/harness/workloads.rs"]
 mod workloads;
@@ -52,6 +56,8 @@ pub struct Config {
     pub gib: u64,
     pub rounds: usize,
     pub cold: bool,
+    /// Percentage of the workload's 2 MiB runs that are zeros; compacted restores too.
+    pub zeros: Option<u64>,
     pub note: String,
     pub out: Option<PathBuf>,
     pub cpus: usize,
@@ -72,9 +78,13 @@ pub struct Sample {
     pub dump_wall_s: f64,
     pub image_bytes: u64,
     pub verified_bytes: u64,
+    /// A restore of the compacted image, and how long `compact` took.
+    pub compacted: bool,
+    pub compact_s: f64,
 }
 
-const USAGE: &str = "usage: criu-restore-bench [--gib N] [--rounds R] [--cold] [--note TEXT] [--out FILE.json]";
+const USAGE: &str =
+    "usage: criu-restore-bench [--gib N] [--rounds R] [--cold] [--zeros PCT] [--note TEXT] [--out FILE.json]";
 
 fn parse_args(cfg: &mut Config) -> Result<(), String> {
     let mut args = std::env::args().skip(1);
@@ -96,6 +106,14 @@ fn parse_args(cfg: &mut Config) -> Result<(), String> {
                 }
             }
             "--cold" => cfg.cold = true,
+            "--zeros" => {
+                let v = value("--zeros")?;
+                let pct: u64 = v.parse().map_err(|e| format!("--zeros {v}: {e}"))?;
+                if pct >= 100 {
+                    return Err("--zeros must be below 100".into());
+                }
+                cfg.zeros = Some(pct);
+            }
             "--note" => cfg.note = value("--note")?,
             "--out" => cfg.out = Some(PathBuf::from(value("--out")?)),
             "-h" | "--help" => return Err(USAGE.into()),
@@ -142,23 +160,130 @@ struct Bench<'a> {
     work: &'a Path,
     mib: u64,
     cold: bool,
+    zeros: Option<u64>,
+}
+
+/// Whether 2 MiB run `k` of the workload is zeros (big_workload.c's rule).
+fn zero_run(k: u64, pct: u64) -> bool {
+    k * pct % 100 < pct
+}
+
+/// Every byte of the workload: the pattern, zeros in the zero runs.
+fn check_workload(pid: i32, base: u64, len: u64, zeros: Option<u64>) -> Result<(), String> {
+    let Some(pct) = zeros else {
+        return check_pattern_range(pid, base, len);
+    };
+    const RUN: u64 = 2 * MIB;
+    let mem = fs::File::open(format!("/proc/{pid}/mem")).map_err(|e| format!("/proc/{pid}/mem: {e}"))?;
+    let mut buf = vec![0u8; RUN as usize];
+    for k in 0..len / RUN {
+        let at = base + k * RUN;
+        if zero_run(k, pct) {
+            std::os::unix::fs::FileExt::read_exact_at(&mem, &mut buf, at).map_err(|e| format!("read {at:#x}: {e}"))?;
+            if let Some(i) = buf.iter().position(|&b| b != 0) {
+                return Err(format!("byte at {:#x} of a zero run is {:#04x}", at + i as u64, buf[i]));
+            }
+        } else {
+            check_pattern_range(pid, at, RUN)?;
+        }
+    }
+    Ok(())
+}
+
+/// `to/img` made of hard links to the files of `from`: `compact` writes only files it
+/// creates, so the original images stay as they were.
+fn link_copy(from: &Path, to: &Path) -> Result<(), String> {
+    let img = to.join("img");
+    let _ = fs::remove_dir_all(&img);
+    fs::create_dir_all(&img).map_err(|e| format!("mkdir {}: {e}", img.display()))?;
+    for e in fs::read_dir(from)
+        .map_err(|e| format!("{}: {e}", from.display()))?
+        .flatten()
+    {
+        // Not the first restore's pidfile (CRIU refuses to overwrite one) nor its log.
+        let restore_output = e.file_name().to_string_lossy().starts_with("restore.");
+        if e.file_type().is_ok_and(|t| t.is_file()) && !restore_output {
+            fs::hard_link(e.path(), img.join(e.file_name())).map_err(|e| format!("link: {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 impl Bench<'_> {
     /// One start, dump, restore and check, in a sandbox of its own whose every process
     /// is killed afterwards, whatever happened.
-    fn measure(&self, round: usize, r: Restorer, criu: &Path, check_original: bool) -> Result<Sample, String> {
+    fn measure(&self, round: usize, r: Restorer, criu: &Path, check_original: bool) -> Result<Vec<Sample>, String> {
         let dir = self.work.join(r.name());
         fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
         let mut sb = Sandbox::new().map_err(|e| format!("sandbox: {e}"))?;
         let mut restored = None;
         let res = self.measure_in(&sb, round, r, criu, &dir, check_original, &mut restored);
+        let pid = restored;
         let left = sb.kill_all(&restored.into_iter().collect::<Vec<_>>(), KILL);
-        let sample = res.map_err(|e| format!("round {round}, {}: {e}", r.name()))?;
+        let (sample, base) = res.map_err(|e| format!("round {round}, {}: {e}", r.name()))?;
         if !left.is_empty() {
             return Err(format!("round {round}, {}: processes left alive: {left:?}", r.name()));
         }
-        Ok(sample)
+        let mut out = vec![sample];
+        if let (Some(_), Some(pid)) = (self.zeros, pid) {
+            let c = self
+                .measure_compacted(round, r, criu, &dir, pid, base, &out[0])
+                .map_err(|e| format!("round {round}, {}, compacted: {e}", r.name()))?;
+            out.push(c);
+        }
+        Ok(out)
+    }
+
+    /// Compact a copy of the images in `dir` and restore it (in a sandbox of its own).
+    #[allow(clippy::too_many_arguments)]
+    fn measure_compacted(
+        &self,
+        round: usize,
+        r: Restorer,
+        criu: &Path,
+        dir: &Path,
+        pid: i32,
+        base: u64,
+        full: &Sample,
+    ) -> Result<Sample, String> {
+        if !zdtm::sandbox::wait_free(&[pid], KILL) {
+            return Err(format!("PID {pid} still taken"));
+        }
+        let cdir = dir.join("compacted");
+        link_copy(&dir.join("img"), &cdir)?;
+        let img = cdir.join("img");
+        let t = Instant::now();
+        criu_pie::compact::compact(&img, &criu_pie::compact::Options::default()).map_err(|e| e.to_string())?;
+        let compact_s = t.elapsed().as_secs_f64();
+        settle_cache(&img, self.cold)?;
+        let mut sb = Sandbox::new().map_err(|e| format!("sandbox: {e}"))?;
+        let c = Criu::new(criu, &cdir, STEP);
+        let t = Instant::now();
+        let res = c.restore(&sb, pid).and_then(|pid| {
+            let restore_wall_s = t.elapsed().as_secs_f64();
+            let log = img.join("restore.log");
+            let log = fs::read_to_string(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+            let phases = restore_log::phases(&log)?;
+            check_workload(pid, base, full.verified_bytes, self.zeros)
+                .map_err(|e| format!("THE RESTORED PROCESS DIFFERS: {e}"))?;
+            Ok(Sample {
+                round,
+                restorer: r,
+                restore_wall_s,
+                phases,
+                dump_wall_s: full.dump_wall_s,
+                image_bytes: image_bytes(&img),
+                verified_bytes: full.verified_bytes,
+                compacted: true,
+                compact_s,
+            })
+        });
+        let left = sb.kill_all(&[pid], KILL);
+        let s = res?;
+        if !left.is_empty() {
+            return Err(format!("processes left alive: {left:?}"));
+        }
+        Ok(s)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -171,9 +296,12 @@ impl Bench<'_> {
         dir: &Path,
         check_original: bool,
         restored: &mut Option<i32>,
-    ) -> Result<Sample, String> {
+    ) -> Result<(Sample, u64), String> {
         let mib = self.mib.to_string();
-        let mut w = roundtrip::start(sb, dir, self.exe, &[OsStr::new(&mib)], READY)?;
+        let pct = self.zeros.map(|p| p.to_string());
+        let mut args = vec![OsStr::new(&mib)];
+        args.extend(pct.as_deref().map(OsStr::new));
+        let mut w = roundtrip::start(sb, dir, self.exe, &args, READY)?;
         let (base, len) = (
             hex(&w.ready[0]),
             w.ready[1]
@@ -184,7 +312,7 @@ impl Bench<'_> {
             return Err(format!("the workload mapped {len} bytes, asked for {} MiB", self.mib));
         }
         if check_original {
-            check_pattern_range(w.pid, base, len).map_err(|e| format!("the workload before the dump: {e}"))?;
+            check_workload(w.pid, base, len, self.zeros).map_err(|e| format!("the workload before the dump: {e}"))?;
         }
         let c = Criu::new(criu, dir, STEP);
         let t = Instant::now();
@@ -199,8 +327,8 @@ impl Bench<'_> {
         let log = img.join("restore.log");
         let log = fs::read_to_string(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         let phases = restore_log::phases(&log)?;
-        check_pattern_range(pid, base, len).map_err(|e| format!("THE RESTORED PROCESS DIFFERS: {e}"))?;
-        Ok(Sample {
+        check_workload(pid, base, len, self.zeros).map_err(|e| format!("THE RESTORED PROCESS DIFFERS: {e}"))?;
+        let sample = Sample {
             round,
             restorer: r,
             restore_wall_s,
@@ -208,7 +336,10 @@ impl Bench<'_> {
             dump_wall_s,
             image_bytes: image_bytes(&img),
             verified_bytes: len,
-        })
+            compacted: false,
+            compact_s: 0.0,
+        };
+        Ok((sample, base))
     }
 }
 
@@ -226,6 +357,7 @@ fn run(cfg: &mut Config) -> Result<Vec<Sample>, String> {
         work: &work,
         mib: cfg.gib * 1024,
         cold: cfg.cold,
+        zeros: cfg.zeros,
     };
     cfg.load_before = loadavg();
     let mut samples = Vec::new();
@@ -240,15 +372,19 @@ fn run(cfg: &mut Config) -> Result<Vec<Sample>, String> {
                 Restorer::Stock => &cfg.stock,
                 Restorer::Ours => &cfg.ours,
             };
-            let s = bench.measure(round, r, criu, round == 0)?;
-            eprintln!(
-                "round {round} {:<5}: restore {:.3} s (restorer {:.3} s, pages {:.3} s), every byte checked",
-                r.name(),
-                s.restore_wall_s,
-                s.phases.restorer_s,
-                s.phases.pages_s
-            );
-            samples.push(s);
+            for s in bench.measure(round, r, criu, round == 0)? {
+                eprintln!(
+                    "round {round} {:<5}{}: restore {:.3} s (restorer {:.3} s, pages {:.3} s), {} bytes of pages{}, every byte checked",
+                    r.name(),
+                    if s.compacted { " compacted" } else { "" },
+                    s.restore_wall_s,
+                    s.phases.restorer_s,
+                    s.phases.pages_s,
+                    s.image_bytes,
+                    if s.compacted { format!(" (compact {:.3} s)", s.compact_s) } else { String::new() }
+                );
+                samples.push(s);
+            }
         }
     }
     cfg.load_after = loadavg();
@@ -273,6 +409,7 @@ fn main() -> ExitCode {
         gib: 2,
         rounds: 5,
         cold: false,
+        zeros: None,
         note: "other work may share the machine".into(),
         out: None,
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -47,8 +47,45 @@ const METRICS: [Metric; 4] = [
     },
 ];
 
+/// The metric of the samples of restorer `r`, of the full images or the compacted ones.
+fn values_of(samples: &[Sample], r: Restorer, compacted: bool, m: &Metric) -> Vec<f64> {
+    samples
+        .iter()
+        .filter(|s| s.restorer == r && s.compacted == compacted)
+        .map(m.of)
+        .collect()
+}
+
 fn values(samples: &[Sample], r: Restorer, m: &Metric) -> Vec<f64> {
-    samples.iter().filter(|s| s.restorer == r).map(m.of).collect()
+    values_of(samples, r, false, m)
+}
+
+/// Medians of the compacted images' restores, their size and `compact`'s time.
+fn compacted_table(t: &mut String, cfg: &Config, samples: &[Sample]) {
+    let Some(pct) = cfg.zeros else {
+        return;
+    };
+    let bytes = |c: bool| samples.iter().find(|s| s.compacted == c).map_or(0, |s| s.image_bytes);
+    let compact: Vec<f64> = samples.iter().filter(|s| s.compacted).map(|s| s.compact_s).collect();
+    let _ = writeln!(
+        t,
+        "with {pct}% of the 2 MiB runs zero: pages {} bytes, compacted {} bytes; criu-pie compact median {:.3} s",
+        bytes(false),
+        bytes(true),
+        median(compact)
+    );
+    let _ = writeln!(
+        t,
+        "{:<30} {:>9} {:>9} {:>11}",
+        "compacted, seconds", "stock", "ours", "stock/ours"
+    );
+    for m in &METRICS[..3] {
+        let (s, o) = (
+            median(values_of(samples, Restorer::Stock, true, m)),
+            median(values_of(samples, Restorer::Ours, true, m)),
+        );
+        let _ = writeln!(t, "{:<30} {s:>9.3} {o:>9.3} {:>11.2}", m.label, s / o);
+    }
 }
 
 fn round4(x: f64) -> f64 {
@@ -87,7 +124,9 @@ pub fn table(cfg: &Config, samples: &[Sample]) -> String {
             .collect();
         let _ = writeln!(t, "{:<5} restore wall per round: {}", r.name(), v.join(" "));
     }
-    let order: Vec<&str> = samples
+    compacted_table(&mut t, cfg, samples);
+    let full: Vec<&Sample> = samples.iter().filter(|s| !s.compacted).collect();
+    let order: Vec<&str> = full
         .chunks(2)
         .map(|c| {
             if c[0].restorer == Restorer::Stock {
@@ -130,11 +169,28 @@ pub fn json(cfg: &Config, samples: &[Sample]) -> Value {
                 "dump_wall_s": round4(s.dump_wall_s),
                 "image_bytes": s.image_bytes,
                 "verified_bytes": s.verified_bytes,
+                "compacted": s.compacted,
+                "compact_s": round4(s.compact_s),
             })
         })
         .collect();
+    let mut medians_compacted = serde_json::Map::new();
+    if cfg.zeros.is_some() {
+        for m in &METRICS[..3] {
+            let (s, o) = (
+                median(values_of(samples, Restorer::Stock, true, m)),
+                median(values_of(samples, Restorer::Ours, true, m)),
+            );
+            medians_compacted.insert(
+                m.key.into(),
+                json!({"stock": round4(s), "ours": round4(o), "stock_over_ours": round4(s / o)}),
+            );
+        }
+    }
     json!({
         "bench": "criu-restore-bench",
+        "zero_percent": cfg.zeros,
+        "medians_compacted": medians_compacted,
         "gib": cfg.gib,
         "rounds": cfg.rounds,
         "cache": if cfg.cold { "cold" } else { "warm" },
