@@ -413,12 +413,20 @@ fn restore_original_without_a_kept_original_fails_and_changes_nothing() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `install` with no tree is the default install (tests/install_default.rs); putting an
+/// original back needs a tree, and `--prefix` goes with the default install only.
 #[test]
-fn install_without_a_tree_is_a_usage_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_criu-pie"))
-        .arg("install")
-        .output()
-        .unwrap();
+fn restore_original_without_a_tree_and_prefix_with_one_are_usage_errors() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_criu-pie"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["install", "--restore-original"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("install --criu TREE"));
+    let out = run(&["install", "--criu", "/nonexistent", "--prefix", "/tmp/x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("make -C TREE install"));
 }
