@@ -86,11 +86,16 @@ impl<'a> Policy<'a> {
         }
     }
 
-    fn allows(&self, at: usize) -> bool {
-        let Some(ranges) = self.eligible else { return true };
-        let i = ranges.partition_point(|r| r.0 <= at);
-        i > 0 && at.checked_add(HUGE).is_some_and(|end| end <= ranges[i - 1].1)
+    fn allows(&self, at: usize, end: usize) -> bool {
+        self.eligible.is_none_or(|ranges| within(ranges, at, end))
     }
+}
+
+/// Whether `[start, end)` lies inside one of `ranges` (`[start, end)` pairs sorted by
+/// start): the plan's covered runs and the policy's eligible ranges alike.
+fn within(ranges: &[(usize, usize)], start: usize, end: usize) -> bool {
+    let i = ranges.partition_point(|r| r.0 <= start);
+    i > 0 && ranges[i - 1].1 >= end
 }
 
 /// The system's THP mode (`/sys/kernel/mm/transparent_hugepage/enabled`).
@@ -137,12 +142,8 @@ pub fn supported() -> bool {
     unsafe { mm::madvise(HUGE as *mut u8, 0, MadviseAdvice::COLLAPSE) }.is_ok()
 }
 
-/// A contiguous destination range `[start, end)`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-struct Run {
-    start: usize,
-    end: usize,
-}
+/// A contiguous destination range `[start, end)`, as the policy's ranges are.
+type Run = (usize, usize);
 
 /// The destination of a restore as sorted, merged runs of covered memory: which extents
 /// the records cover completely. Lives in an anonymous mapping of its own (no allocator
@@ -175,17 +176,14 @@ impl<'a> Plan<'a> {
         let mut n: usize = 0;
         for rec in records.iter_from(Cursor::default()) {
             for v in rec.iovs.iter().filter(|v| v.len > 0) {
-                let r = Run {
-                    start: v.base as usize,
-                    end: (v.base as usize).saturating_add(v.len),
-                };
+                let r: Run = (v.base as usize, (v.base as usize).saturating_add(v.len));
                 // CRIU lists the pages in address order: consecutive iovecs continue
                 // each other or leave a gap. Anything else (out of order, overlapping,
                 // more iovecs than counted): plan nothing rather than guess (no sort
                 // either: core's is recursive, which the blob's stack check refuses).
                 match n.checked_sub(1).map(|l| &mut all[l]) {
-                    Some(last) if last.end == r.start => last.end = r.end,
-                    Some(last) if last.end > r.start => return Ok(plan),
+                    Some(last) if last.1 == r.0 => last.1 = r.1,
+                    Some(last) if last.1 > r.0 => return Ok(plan),
                     _ if n < cap => {
                         all[n] = r;
                         n += 1;
@@ -205,9 +203,7 @@ impl<'a> Plan<'a> {
 
     /// Whether the records cover `[start, end)` completely.
     pub(super) fn covers(&self, start: usize, end: usize) -> bool {
-        let runs = self.runs();
-        let i = runs.partition_point(|r| r.start <= start);
-        i > 0 && runs[i - 1].end >= end
+        within(self.runs(), start, end)
     }
 
     /// Before `batch` is read: collapse each extent whose first byte it writes, if the
@@ -228,7 +224,7 @@ impl<'a> Plan<'a> {
 
     fn extent(&self, at: usize) {
         let Some(end) = at.checked_add(HUGE) else { return };
-        if !self.covers(at, end) || !self.policy.allows(at) {
+        if !self.covers(at, end) || !self.policy.allows(at, end) {
             return;
         }
         // SAFETY: `at` lies in the records' destination, which the engine's caller
