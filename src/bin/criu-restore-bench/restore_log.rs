@@ -11,17 +11,11 @@ pub struct Phases {
     pub pages_s: f64,
 }
 
-/// The timestamp of a log line, `(00.123456) ...`.
-fn stamp(line: &str) -> Option<f64> {
-    let rest = line.strip_prefix('(')?;
-    let (t, _) = rest.split_once(')')?;
-    t.trim().parse().ok()
-}
-
-/// What follows `pie: ` on a restorer line, with its timestamp.
+/// What follows `pie: PID: ` on a restorer line, with its timestamp in seconds (the
+/// line parser of `criu-pie timings`).
 fn pie_line(line: &str) -> Option<(f64, &str)> {
-    let (_, msg) = line.split_once(") pie: ")?;
-    Some((stamp(line)?, msg))
+    let l = criu_pie::timings::parse::line(line)?;
+    l.pie.map(|_| (l.us as f64 / 1e6, l.text))
 }
 
 /// The phases of `log`, or which mark is missing.
