@@ -1,17 +1,10 @@
 //! Each step's failure is a message that names the step and carries the tool's output.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
 
-fn workspace() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
+use common::{scratch, workspace};
 
 #[test]
 fn compile_of_an_unknown_package_names_it() {

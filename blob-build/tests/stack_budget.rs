@@ -6,15 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
 
-fn workspace() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-}
+use common::{scratch, workspace};
 
 /// A restorer-like blob: `__export_restore_task` (CRIU runs it on a 32 KiB zone stack)
 /// calls `deep`, whose frame holds `FRAME` bytes; the parasite head the linker script
