@@ -14,12 +14,12 @@
 //! against 1.60 s).
 
 use core::mem::size_of;
+
 use criu_abi::raw::{task_restore_args, VmaEntry, VMA_ANON_PRIVATE, VMA_AREA_REGULAR};
 use restorer::engine::abi::{Options, Strategy};
 use restorer::engine::huge::{self, Policy, HUGE};
 use restorer::engine::records::Records;
 use restorer::sys::fd::{BorrowedFd, OwnedFd};
-
 use restorer::sys::mm::{AnonMap, MadviseAdvice};
 use restorer::sys::oflags::OFlags;
 use restorer::sys::{fs, Errno};
