@@ -1,4 +1,4 @@
-//! Builds the restorer blob for this crate: the `restorer` crate compiled as one LTO'd
+//! Builds the restorer blob for this crate: the `page-engine` crate (feature `standalone`) compiled as one LTO'd
 //! PIE object, linked with `ld -r` and `linker/restorer.lds` into `restorer.built-in.o`,
 //! audited by compel-gen (the build fails with the audit's diagnostics if the blob is not
 //! clean), and its compel header emitted. All three land in `OUT_DIR`; their paths are
@@ -16,8 +16,10 @@ fn main() {
     let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     for p in [
-        "restorer/src",
-        "restorer/Cargo.toml",
+        "restorer/sys/src",
+        "restorer/sys/Cargo.toml",
+        "restorer/engine/src",
+        "restorer/engine/Cargo.toml",
         "vma-io/src",
         "vma-io/Cargo.toml",
         "linker/restorer.lds",
@@ -27,7 +29,7 @@ fn main() {
     }
 
     let object =
-        blob_build::compile(&root, &out, "restorer", "standalone", "restorer.o", &[]).unwrap_or_else(|e| fail(&e));
+        blob_build::compile(&root, &out, "page-engine", "standalone", "restorer.o", &[]).unwrap_or_else(|e| fail(&e));
     let blob = out.join("restorer.built-in.o");
     blob_build::link(&[&object], &root.join("linker/restorer.lds"), &blob).unwrap_or_else(|e| fail(&e));
     let audit_path = out.join("restorer-audit.txt");
@@ -37,7 +39,7 @@ fn main() {
 
     // The engine alone, for linking into CRIU's own restorer (no head, no exports: CRIU
     // has its own). It must be as clean as the blob, bar the head the header would need.
-    let dropin = blob_build::compile(&root, &out, "restorer", "blob,panic-exit", "pie-restore.o", &[])
+    let dropin = blob_build::compile(&root, &out, "page-engine", "blob,panic-exit", "pie-restore.o", &[])
         .unwrap_or_else(|e| fail(&e));
     blob_build::audit_clean(&dropin, "the engine object for CRIU").unwrap_or_else(|e| fail(&e));
 

@@ -1,6 +1,6 @@
 //! The restorer blob this crate's build script produces, and the job that hands it out.
 //!
-//! `build.rs` compiles the `restorer` crate into `restorer.built-in.o`, audits it and
+//! `build.rs` compiles the `page-engine` crate's standalone blob into `restorer.built-in.o`, audits it and
 //! generates `restorer-blob.h`; this crate exposes their paths and writes them, with the
 //! audit report, into a directory of the user's choice. [`install`] builds a restorer
 //! against a user's CRIU tree and drops it into that tree's build.

@@ -14,7 +14,7 @@ use criu_pie::install::{self, Options, Restorer};
 
 /// What the plumbing is tested with, whatever `install::RESTORER` is.
 const STANDALONE: Restorer = Restorer {
-    package: "restorer",
+    package: "page-engine",
     features: "standalone",
     script: "linker/restorer.lds",
 };

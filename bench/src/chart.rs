@@ -9,7 +9,7 @@ use plotters::style::FontStyle;
 
 use crate::report::gbps;
 use crate::run::{Figure, Results, Variant};
-use restorer::engine::abi::Strategy;
+use page_engine::abi::Strategy;
 
 /// Where DejaVu Sans lies on the distributions the project runs on (Debian's
 /// fonts-dejavu-core first; scripts/setup installs it).
@@ -137,7 +137,7 @@ pub fn write(r: &Results, path: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use restorer::engine::abi::Strategy;
+    use page_engine::abi::Strategy;
 
     #[test]
     fn writes_a_png_of_every_panel() {

@@ -13,7 +13,7 @@ pub fn region(len: usize) -> Mapping {
 /// Drop clean page-cache pages (root only). Returns whether it worked.
 pub fn drop_caches() -> bool {
     // Dirty pages cannot be dropped: write them back first.
-    restorer::sys::fs::sync();
+    pie_sys::fs::sync();
     fs::write("/proc/sys/vm/drop_caches", "3\n").is_ok()
 }
 

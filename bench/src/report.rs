@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use restorer::engine::abi::{Strategy, FLAG_HUGEPAGES, FLAG_HUGE_COLLAPSE};
+use page_engine::abi::{Strategy, FLAG_HUGEPAGES, FLAG_HUGE_COLLAPSE};
 
 use crate::run::{Figure, Results, Variant};
 

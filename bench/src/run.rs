@@ -2,8 +2,8 @@
 
 use std::time::Instant;
 
-use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_HUGE_COLLAPSE, FLAG_POPULATE};
-use restorer::engine::records::Records;
+use page_engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_HUGE_COLLAPSE, FLAG_POPULATE};
+use page_engine::records::Records;
 
 use crate::image::Image;
 use crate::mem;
@@ -102,7 +102,7 @@ pub fn all(cfg: &Config) -> Result<Results, String> {
     let mut res = Results {
         figures: Vec::new(),
         failures: Vec::new(),
-        cpus: restorer::sys::sched::cpus_allowed().unwrap_or(1),
+        cpus: pie_sys::sched::cpus_allowed().unwrap_or(1),
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .unwrap_or_default()
             .trim()
@@ -193,7 +193,7 @@ fn once(img: &Image, v: Variant, cold: bool) -> Result<Once, String> {
             let cache0 = mem::page_cache_bytes();
             mem::reset_peak_rss();
             let t = Instant::now();
-            let (r, out) = restorer::engine::restore(&file, &records, &opts);
+            let (r, out) = page_engine::restore(&file, &records, &opts);
             let secs = t.elapsed().as_secs_f64();
             r.map_err(|f| format!("restore failed: {f:?} {out:?}"))?;
             let ratio = cold.then(|| {
@@ -208,7 +208,7 @@ fn once(img: &Image, v: Variant, cold: bool) -> Result<Once, String> {
             if v == Variant::MemcpyHugeLimit {
                 region.advise_hugepages().map_err(|e| format!("madvise: {e}"))?;
             }
-            let threads = restorer::engine::auto_workers(img.bytes);
+            let threads = page_engine::auto_workers(img.bytes);
             let src = img.map_cached()?;
             let t = Instant::now();
             img.copy_like_restore(&src, &region, threads);

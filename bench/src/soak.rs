@@ -8,9 +8,9 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use page_engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_HUGE_COLLAPSE, FLAG_POPULATE, IOV_MAX};
+use page_engine::records::Records;
 use pie_mapping::Mapping;
-use restorer::engine::abi::{Options, Strategy, FLAG_HUGEPAGES, FLAG_HUGE_COLLAPSE, FLAG_POPULATE, IOV_MAX};
-use restorer::engine::records::Records;
 
 const PAGE: usize = vma_io::PAGE_SIZE;
 
@@ -117,7 +117,7 @@ fn one(seed: u64, dir: &std::path::Path) -> Result<u64, String> {
     ][r.below(5) as usize];
     // SAFETY: `words` holds `count` records into the region, which outlives the call.
     let records = unsafe { Records::new(words.as_ptr() as *const u8, words.len() * 8, count) };
-    let (res, out) = restorer::engine::restore(&f, &records, &opts);
+    let (res, out) = page_engine::restore(&f, &records, &opts);
     let verdict = (|| {
         res.map_err(|e| format!("restore failed: {e:?} {out:?}"))?;
         let got = region.bytes();

@@ -4,16 +4,13 @@
 
 use compel_gen::stack::{Root, RootName, RESTORE_STACK_SIZE};
 
-/// `restorer::engine::thread::STACK_SIZE`: a worker's mapped stack.
+/// `page_engine::thread::STACK_SIZE`: a worker's mapped stack.
 pub const WORKER_STACK_SIZE: u64 = 128 << 10;
 /// The guard page at its foot (`PROT_NONE`): not usable, an overflow faults there.
 pub const WORKER_GUARD: u64 = 4 << 10;
 
-/// The engine's thread entries (`restorer::engine::thread::spawn`'s `entry`).
-const WORKER_ENTRIES: [&str; 2] = [
-    "restorer::engine::parallel::worker_entry",
-    "restorer::engine::uring::job_entry",
-];
+/// The engine's thread entries (`page_engine::thread::spawn`'s `entry`).
+const WORKER_ENTRIES: [&str; 2] = ["page_engine::parallel::worker_entry", "page_engine::uring::job_entry"];
 
 /// The roots to add to CRIU's for a blob built from this workspace.
 pub fn roots() -> Vec<Root> {
@@ -45,7 +42,7 @@ mod tests {
     #[test]
     fn worker_stack_is_the_engines() {
         let src =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../restorer/src/engine/thread.rs")).unwrap();
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../restorer/engine/src/thread.rs")).unwrap();
         assert!(
             src.contains("pub const STACK_SIZE: usize = 128 * 1024;"),
             "thread.rs changed its STACK_SIZE"
@@ -56,9 +53,9 @@ mod tests {
         );
         for p in WORKER_ENTRIES {
             let f = p.rsplit("::").next().unwrap();
-            let module = p.split("::").nth(2).unwrap();
+            let module = p.split("::").nth(1).unwrap();
             let m = std::fs::read_to_string(format!(
-                "{}/../restorer/src/engine/{module}.rs",
+                "{}/../restorer/engine/src/{module}.rs",
                 env!("CARGO_MANIFEST_DIR")
             ))
             .unwrap();

@@ -6,7 +6,7 @@ use crate::relocs;
 /// Hint for an undefined symbol that a relocation references.
 pub fn undefined_symbol(name: &str) -> String {
     match name {
-        "syscall" => "use the restorer's typed wrapper for that syscall (restorer::sys) instead of libc's syscall()".into(),
+        "syscall" => "use the restorer's typed wrapper for that syscall (pie_sys) instead of libc's syscall()".into(),
         "memcpy" | "memset" | "memmove" | "memcmp" | "bcmp" => format!(
             "the compiler emitted a call to `{name}`: provide mem builtins (the restorer's `blob` feature) or link compel's std.lib.a"
         ),
@@ -18,7 +18,7 @@ pub fn undefined_symbol(name: &str) -> String {
             "formatting/panic machinery pulled in: build with panic=abort and a #[panic_handler] that does not format (no core::fmt in a blob)".into()
         }
         _ if name.starts_with("sys_") => format!(
-            "`{name}` is one of compel's syscall stubs: link compel's std.lib.a or use the restorer's typed wrapper (restorer::sys)"
+            "`{name}` is one of compel's syscall stubs: link compel's std.lib.a or use the restorer's typed wrapper (pie_sys)"
         ),
         _ => format!(
             "no libc in a blob: `{name}` must be defined inside the blob (or the call removed); nothing resolves it at run time"
@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn hints_by_name() {
-        assert!(undefined_symbol("syscall").contains("restorer::sys"));
+        assert!(undefined_symbol("syscall").contains("pie_sys"));
         for m in ["memcpy", "memset", "memmove", "memcmp", "bcmp"] {
             let h = undefined_symbol(m);
             assert!(h.contains("mem builtins") && h.contains("std.lib.a"), "{m}: {h}");

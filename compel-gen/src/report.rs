@@ -288,7 +288,7 @@ mod tests {
             function: Some("run".into()),
             symbol: Some("syscall".into()),
             message: "undefined symbol `syscall' \"quoted\"".into(),
-            hint: Some("use restorer::sys".into()),
+            hint: Some("use pie_sys".into()),
         }
     }
 
@@ -302,7 +302,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            "error: .text+0x1c in run: undefined symbol `syscall' \"quoted\" (hint: use restorer::sys)"
+            "error: .text+0x1c in run: undefined symbol `syscall' \"quoted\" (hint: use pie_sys)"
         );
         assert!(lines[1].starts_with("warning: "));
         assert_eq!(lines[2], "audit: NOT a clean PIE blob: 1 error, 1 warning");

@@ -74,7 +74,7 @@ fn undefined_syscall_names_symbol_function_and_hint() {
     assert_eq!(f.function.as_deref(), Some("restore_task"), "{r}");
     assert_eq!(f.section.as_deref(), Some(".text"));
     assert!(f.offset.is_some());
-    assert!(f.hint.as_deref().unwrap().contains("restorer::sys"), "{r}");
+    assert!(f.hint.as_deref().unwrap().contains("pie_sys"), "{r}");
 
     let o = ours(&dir, &["audit", obj.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));

@@ -9,10 +9,10 @@
 use core::ptr::{addr_of, addr_of_mut};
 
 use criu_abi::raw::rst_aio_ring;
-use restorer::sys::aio::{io_setup, io_submit, AioContext, AioRing, IoEvent, Iocb, IOCB_CMD_PWRITE};
-use restorer::sys::fs::{close, open};
-use restorer::sys::mm::{mmap, mremap, munmap, MapFlags, MremapFlags, ProtFlags};
-use restorer::sys::oflags::OFlags;
+use pie_sys::aio::{io_setup, io_submit, AioContext, AioRing, IoEvent, Iocb, IOCB_CMD_PWRITE};
+use pie_sys::fs::{close, open};
+use pie_sys::mm::{mmap, mremap, munmap, MapFlags, MremapFlags, ProtFlags};
+use pie_sys::oflags::OFlags;
 
 use crate::log::Hex;
 use crate::{bail, error::Result};
@@ -170,8 +170,8 @@ fn move_tail(ctx: AioContext, head: u32, tail: u32, nr: u32) -> Result {
 mod tests {
     use super::*;
     use crate::test_child::in_child_code as in_child;
-    use restorer::sys::aio::{io_destroy, io_getevents};
-    use restorer::sys::time::Timespec;
+    use pie_sys::aio::{io_destroy, io_getevents};
+    use pie_sys::time::Timespec;
 
     const NR_REQ: u32 = 16;
 

@@ -8,10 +8,10 @@
 use core::mem::size_of;
 
 use criu_abi::raw::thread_restore_args;
-use restorer::sys::fd::{BorrowedFd, RawFd};
-use restorer::sys::io_slice::IoVec;
-use restorer::sys::net::{self, cmsg_len, cmsg_space, CmsgHdr, MsgFlags, MsgHdr, Ucred, SCM_CREDENTIALS, SOL_SOCKET};
-use restorer::sys::{fs, process};
+use pie_sys::fd::{BorrowedFd, RawFd};
+use pie_sys::io_slice::IoVec;
+use pie_sys::net::{self, cmsg_len, cmsg_space, CmsgHdr, MsgFlags, MsgHdr, Ucred, SCM_CREDENTIALS, SOL_SOCKET};
+use pie_sys::{fs, process};
 
 use crate::error::{Failed, Result};
 use crate::lock::Mutex;

@@ -4,8 +4,8 @@
 //! that order, because each step needs privileges a later one gives up.
 
 use criu_abi::raw::thread_creds_args;
-use restorer::sys::creds::{self as sys, CapUserData, CapUserHeader};
-use restorer::sys::fd::BorrowedFd;
+use pie_sys::creds::{self as sys, CapUserData, CapUserHeader};
+use pie_sys::fd::BorrowedFd;
 
 use crate::error::Result;
 use crate::lsm::{self, Attr, LSMTYPE_SELINUX};
@@ -153,7 +153,7 @@ fn has(set: &[u32; 2], cap: u32) -> bool {
 mod tests {
     use super::*;
     use crate::test_child::in_child;
-    use restorer::sys::fd::CWD;
+    use pie_sys::fd::CWD;
 
     fn cap_last_cap() -> u32 {
         std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")

@@ -15,7 +15,7 @@ use core::arch::global_asm;
 use core::sync::atomic::{AtomicPtr, AtomicU32};
 
 use criu_abi::raw::{rt_sigframe, task_restore_args, thread_restore_args};
-use restorer::sys::{mm, process};
+use pie_sys::{mm, process};
 
 use crate::{pr_err, stage, state, task, thread};
 
@@ -99,7 +99,7 @@ fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
     // pull core's formatting machinery into the blob.
     crate::log::write_raw(b"pie: Error: the Rust restorer panicked; aborting the restore\n");
     stage::abort();
-    process::exit_group(restorer::rt::panic::PANIC_EXIT_CODE as i32)
+    process::exit_group(pie_sys::rt::panic::PANIC_EXIT_CODE as i32)
 }
 
 /// Unmap the restorer (bootstrap area but a runtime vDSO a proxy still uses).
@@ -125,7 +125,7 @@ pub extern "C" fn rst_sigreturn(new_sp: usize, _frame: *mut rt_sigframe) -> ! {
     // SAFETY: as above (trees without shadow stacks restore none).
     #[cfg(not(criu_has_shstk))]
     unsafe {
-        restorer::sys::signal::rt_sigreturn(new_sp)
+        pie_sys::signal::rt_sigreturn(new_sp)
     }
 }
 

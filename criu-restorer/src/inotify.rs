@@ -2,9 +2,9 @@
 //! helpers and zombies are waited for: restoring watches opened and closed files, so the
 //! events queued on each restored inotify fd are the restore's own and are drained.
 
-use restorer::sys::fd::BorrowedFd;
-use restorer::sys::fs::{ppoll, read, PollFd, POLLIN};
-use restorer::sys::time::Timespec;
+use pie_sys::fd::BorrowedFd;
+use pie_sys::fs::{ppoll, read, PollFd, POLLIN};
+use pie_sys::time::Timespec;
 
 use crate::{bail, error::Result, pr_debug};
 
@@ -46,7 +46,7 @@ fn drain(fd: BorrowedFd<'_>) -> Result {
 }
 
 /// CRIU's `fd_poll`: whether `fd` is readable now (POLLIN, no wait).
-fn poll(fd: BorrowedFd<'_>) -> restorer::sys::errno::Result<usize> {
+fn poll(fd: BorrowedFd<'_>) -> pie_sys::errno::Result<usize> {
     let mut pfd = [PollFd {
         fd: fd.as_raw_fd(),
         events: POLLIN,
@@ -58,7 +58,7 @@ fn poll(fd: BorrowedFd<'_>) -> restorer::sys::errno::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use restorer::sys::notify::{inotify_add_watch, inotify_init1, IN_ALL_EVENTS, IN_NONBLOCK};
+    use pie_sys::notify::{inotify_add_watch, inotify_init1, IN_ALL_EVENTS, IN_NONBLOCK};
     use std::ffi::CString;
 
     #[test]

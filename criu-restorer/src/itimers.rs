@@ -2,7 +2,7 @@
 //! arms each of ITIMER_REAL, ITIMER_VIRTUAL and ITIMER_PROF that was armed at dump.
 
 use criu_abi::raw::itimerval;
-use restorer::sys::time::{setitimer, ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL};
+use pie_sys::time::{setitimer, ITIMER_PROF, ITIMER_REAL, ITIMER_VIRTUAL};
 
 use crate::kernel_time;
 
@@ -21,7 +21,7 @@ pub fn arm(itimers: &[itimerval; 3]) {
 mod tests {
     use super::*;
     use crate::test_child::in_child_code as in_child;
-    use restorer::sys::time::{getitimer, Itimerval};
+    use pie_sys::time::{getitimer, Itimerval};
 
     fn val(value_sec: i64, interval_sec: i64) -> itimerval {
         let mut v = itimerval::default();
@@ -35,7 +35,7 @@ mod tests {
         in_child(|| {
             // A VIRTUAL timer armed before: a zero value in the args must not disarm it.
             let pre = Itimerval {
-                it_value: restorer::sys::time::Timeval {
+                it_value: pie_sys::time::Timeval {
                     tv_sec: 500,
                     tv_usec: 0,
                 },

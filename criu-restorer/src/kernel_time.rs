@@ -2,7 +2,7 @@
 //! same kernel layouts, converted field by field so no cast depends on it.
 
 use criu_abi::raw::{itimerspec, itimerval, timespec, timeval};
-use restorer::sys::time::{Itimerspec, Itimerval, Timespec, Timeval};
+use pie_sys::time::{Itimerspec, Itimerval, Timespec, Timeval};
 
 /// `struct timespec` of CRIU's args.
 pub fn timespec(t: &timespec) -> Timespec {

@@ -6,9 +6,9 @@
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use criu_abi::raw::{futex_t, mutex_t};
-use restorer::sys::errno::Errno;
-use restorer::sys::futex as fx;
-use restorer::sys::timespec::Timespec;
+use pie_sys::errno::Errno;
+use pie_sys::futex as fx;
+use pie_sys::timespec::Timespec;
 
 /// Set in a futex's value when a waiter must stop waiting (`FUTEX_ABORT_FLAG`).
 pub const ABORT_FLAG: u32 = 0x8000_0000;
@@ -164,7 +164,7 @@ pub fn abort_restore() {
 #[cold]
 fn lock_bug() -> ! {
     abort_restore();
-    restorer::sys::process::exit_group(1)
+    pie_sys::process::exit_group(1)
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@
 use core::ffi::{c_char, CStr};
 use core::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
 
-use restorer::sys::errno::Errno;
-use restorer::sys::fd::BorrowedFd;
-use restorer::sys::{fs, process, time};
+use pie_sys::errno::Errno;
+use pie_sys::fd::BorrowedFd;
+use pie_sys::{fs, process, time};
 
 /// Levels, as CRIU numbers them (`criu/include/log.h`).
 pub use criu_abi::raw::{LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_MSG, LOG_WARN};

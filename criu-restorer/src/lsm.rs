@@ -8,9 +8,9 @@
 use core::ffi::{c_char, CStr};
 
 use criu_abi::raw::thread_creds_args;
-use restorer::sys::fd::BorrowedFd;
-use restorer::sys::oflags::OFlags;
-use restorer::sys::{fs, process};
+use pie_sys::fd::BorrowedFd;
+use pie_sys::oflags::OFlags;
+use pie_sys::{fs, process};
 
 use crate::error::Result;
 use crate::{bail, pr_info};

@@ -1,7 +1,7 @@
 //! membarrier(2) registrations: CRIU's `restore_membarrier_registrations`, the last step
 //! before the CR_STATE_RESTORE stage.
 
-use restorer::sys::thread::membarrier;
+use pie_sys::thread::membarrier;
 
 use crate::log::Hex;
 use crate::{error::Failed, error::Result, pr_err, pr_info};
@@ -35,7 +35,7 @@ pub fn restore(mask: i32) -> Result {
 mod tests {
     use super::*;
     use crate::test_child::in_child_code as in_child;
-    use restorer::sys::thread::{
+    use pie_sys::thread::{
         MEMBARRIER_CMD_GET_REGISTRATIONS, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED,
         MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
     };

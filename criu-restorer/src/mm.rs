@@ -5,9 +5,9 @@
 use core::ffi::{c_char, CStr};
 
 use criu_abi::raw::task_restore_args;
-use restorer::sys::fd::OwnedFd;
-use restorer::sys::process::{self as p, PrctlMmMap};
-use restorer::sys::Errno;
+use pie_sys::fd::OwnedFd;
+use pie_sys::process::{self as p, PrctlMmMap};
+use pie_sys::Errno;
 
 use crate::error::{Failed, Result};
 use crate::log::Hex;

@@ -1,5 +1,5 @@
 //! The pages: CRIU's `restore_vma_io` records read into the VMAs by the engine
-//! (`restorer::engine`, strategy `auto`), instead of CRIU's one `preadv` after another;
+//! (`page_engine`, strategy `auto`), instead of CRIU's one `preadv` after another;
 //! then the pages image is closed.
 //!
 //! Built with `huge-collapse` (`criu-pie install --huge-pages`), the engine fills each
@@ -16,13 +16,13 @@
 use core::mem::size_of;
 
 use criu_abi::raw::{task_restore_args, VmaEntry, VMA_ANON_PRIVATE, VMA_AREA_REGULAR};
-use restorer::engine::abi::{Options, Strategy};
-use restorer::engine::huge::{self, Policy, HUGE};
-use restorer::engine::records::Records;
-use restorer::sys::fd::{BorrowedFd, OwnedFd};
-use restorer::sys::mm::{AnonMap, MadviseAdvice};
-use restorer::sys::oflags::OFlags;
-use restorer::sys::{fs, Errno};
+use page_engine::abi::{Options, Strategy};
+use page_engine::huge::{self, Policy, HUGE};
+use page_engine::records::Records;
+use pie_sys::fd::{BorrowedFd, OwnedFd};
+use pie_sys::mm::{AnonMap, MadviseAdvice};
+use pie_sys::oflags::OFlags;
+use pie_sys::{fs, Errno};
 
 use crate::error::{Failed, Result};
 use crate::{pr_err, pr_info};
@@ -69,14 +69,14 @@ pub fn restore(args: &task_restore_args, vmas: &[VmaEntry], proc_fd: BorrowedFd<
         _ => None,
     };
     if huge_pages == HugePages::On {
-        opts.flags |= restorer::engine::abi::FLAG_HUGE_COLLAPSE;
+        opts.flags |= page_engine::abi::FLAG_HUGE_COLLAPSE;
     }
     let policy = Policy::only(ranges.as_ref().map_or(&[], |r| r.as_slice()));
     // SAFETY: CRIU packed `vma_ios_n` records at `vma_ios`, each naming memory of VMAs
     // mapped writable by now; the area lies in the restorer's memory (rst_mem) and stays
     // mapped for the call. Its length is not passed: the records' headers give it.
     let records = unsafe { Records::from_count(args.vma_ios.cast::<u8>(), args.vma_ios_n as usize) };
-    let (result, outcome) = restorer::engine::restore_with(&fd, &records, &opts, &policy);
+    let (result, outcome) = page_engine::restore_with(&fd, &records, &opts, &policy);
     match result {
         Ok(()) => {
             pr_info!(
@@ -293,7 +293,7 @@ mod tests {
     fn huge_pages_are_on_only_when_installed_and_nothing_says_no() {
         let want = if !cfg!(feature = "huge-collapse") {
             HugePages::Installed
-        } else if restorer::engine::huge::available() {
+        } else if page_engine::huge::available() {
             HugePages::On
         } else {
             HugePages::System

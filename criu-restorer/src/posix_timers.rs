@@ -9,7 +9,7 @@
 //! to the loop where the kernel lacks the prctl (`EINVAL`).
 
 use criu_abi::raw::{restore_posix_timer, str_posix_timer};
-use restorer::sys::time::{timer_create, timer_delete, timer_settime, ClockId, Sigevent};
+use pie_sys::time::{timer_create, timer_delete, timer_settime, ClockId, Sigevent};
 
 use crate::kernel_time;
 use crate::log::Hex;
@@ -91,11 +91,11 @@ fn create_in_order(timers: &[restore_posix_timer]) -> core::result::Result<(), i
 /// again at the end, whatever happened), else the sequence. Errors are -1, as 4.2's.
 #[cfg_attr(not(criu_has_posix_timer_cr_ids), allow(dead_code))]
 fn create_with_ids(timers: &[restore_posix_timer]) -> core::result::Result<(), i64> {
-    use restorer::sys::errno::Errno;
-    use restorer::sys::process::{
+    use pie_sys::errno::Errno;
+    use pie_sys::process::{
         prctl, PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_OFF, PR_TIMER_CREATE_RESTORE_IDS_ON,
     };
-    use restorer::sys::time::timer_create_with_id;
+    use pie_sys::time::timer_create_with_id;
 
     if timers.is_empty() {
         return Ok(());
@@ -168,9 +168,9 @@ fn create_with_ids(timers: &[restore_posix_timer]) -> core::result::Result<(), i
 mod tests {
     use super::*;
     use crate::test_child::in_child_code as in_child;
-    use restorer::sys::errno::Errno;
-    use restorer::sys::signal::SIGUSR1;
-    use restorer::sys::time::{timer_gettime, SIGEV_SIGNAL};
+    use pie_sys::errno::Errno;
+    use pie_sys::signal::SIGUSR1;
+    use pie_sys::time::{timer_gettime, SIGEV_SIGNAL};
 
     fn timer(id: i64, clock: i32, value_sec: i64, interval_sec: i64) -> restore_posix_timer {
         let mut t = restore_posix_timer::default();
@@ -261,7 +261,7 @@ mod tests {
     #[test]
     fn with_ids_creates_each_id_directly_and_switches_the_prctl_off() {
         in_child(|| {
-            use restorer::sys::process::{prctl, PR_TIMER_CREATE_RESTORE_IDS};
+            use pie_sys::process::{prctl, PR_TIMER_CREATE_RESTORE_IDS};
             // SAFETY: the GET form of the prctl only reads the mode.
             if unsafe { prctl(PR_TIMER_CREATE_RESTORE_IDS, 2, 0, 0, 0) } == Err(Errno::EINVAL) {
                 return 0; // kernel without the interface: nothing of it to test
@@ -282,7 +282,7 @@ mod tests {
     #[test]
     fn with_ids_fails_on_a_taken_id_and_still_switches_off() {
         in_child(|| {
-            use restorer::sys::process::{prctl, PR_TIMER_CREATE_RESTORE_IDS};
+            use pie_sys::process::{prctl, PR_TIMER_CREATE_RESTORE_IDS};
             // SAFETY: the GET form of the prctl only reads the mode.
             if unsafe { prctl(PR_TIMER_CREATE_RESTORE_IDS, 2, 0, 0, 0) } == Err(Errno::EINVAL) {
                 return 0; // kernel without the interface: nothing of it to test

@@ -3,8 +3,8 @@
 //! filter, which borrows the program for the call.
 
 use criu_abi::raw::sock_fprog;
-use restorer::sys::errno::Result;
-use restorer::sys::process::{
+use pie_sys::errno::Result;
+use pie_sys::process::{
     prctl, PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, PR_GET_DUMPABLE, PR_GET_SECUREBITS,
     PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, PR_SET_SECCOMP, PR_SET_SECUREBITS,
     SECCOMP_MODE_FILTER, SECCOMP_MODE_STRICT,

@@ -1,7 +1,7 @@
 //! Resource limits: CRIU's `restore_rlims`, every dumped limit set in resource order.
 
 use criu_abi::raw::rlimit64;
-use restorer::sys::sched::{setrlimit, Rlimit};
+use pie_sys::sched::{setrlimit, Rlimit};
 
 /// Set resource limit `r` to `rlims[r]` for every `r` (`ta->rlims`, `ta->rlims_n`).
 /// A limit the kernel refuses stays as it was: CRIU ignores setrlimit's result.
@@ -21,7 +21,7 @@ pub fn restore(rlims: &[rlimit64]) {
 mod tests {
     use super::*;
     use crate::test_child::in_child_code as in_child;
-    use restorer::sys::sched::getrlimit;
+    use pie_sys::sched::getrlimit;
 
     const RLIMIT_STACK: usize = 3;
     const RLIMIT_CORE: usize = 4;

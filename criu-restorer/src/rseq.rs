@@ -4,7 +4,7 @@
 //! would fault writing it).
 
 use criu_abi::raw::rst_rseq_param;
-use restorer::sys::thread::{rseq, Rseq, RSEQ_FLAG_UNREGISTER};
+use pie_sys::thread::{rseq, Rseq, RSEQ_FLAG_UNREGISTER};
 
 use crate::log::Hex;
 use crate::{bail, error::Result, pr_debug};
@@ -70,11 +70,11 @@ pub fn unregister_libc(p: &rst_rseq_param) {
 mod tests {
     use super::*;
     use crate::test_child::in_child_code as in_child;
-    use restorer::sys::errno::Errno;
-    use restorer::sys::thread::{arch_prctl_get, RSEQ_ORIG_SIZE};
+    use pie_sys::errno::Errno;
+    use pie_sys::thread::{arch_prctl_get, RSEQ_ORIG_SIZE};
 
     const ARCH_GET_FS: i32 = 0x1003;
-    use restorer::sys::thread::RSEQ_SIG as SIG;
+    use pie_sys::thread::RSEQ_SIG as SIG;
 
     extern "C" {
         // glibc 2.35+: where its rseq area lies from the thread pointer, and its size.

@@ -2,7 +2,7 @@
 //! calls' failures are ignored (a policy the restoring user may not set is not fatal).
 
 use criu_abi::raw::rst_sched_param;
-use restorer::sys::sched::{self as sys, SchedParam, PRIO_PROCESS};
+use pie_sys::sched::{self as sys, SchedParam, PRIO_PROCESS};
 
 use crate::pr_info;
 

@@ -11,8 +11,8 @@
 use core::ffi::c_void;
 
 use criu_abi::raw::{thread_restore_args, thread_seccomp_filter};
-use restorer::sys::errno::Errno;
-use restorer::sys::process::{
+use pie_sys::errno::Errno;
+use pie_sys::process::{
     self, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_MODE_DISABLED, SECCOMP_MODE_FILTER, SECCOMP_MODE_STRICT,
     SECCOMP_SET_MODE_FILTER,
 };
@@ -95,8 +95,8 @@ mod tests {
     use super::*;
     use crate::test_child::{child_status, in_child};
     use criu_abi::raw::sock_filter;
-    use restorer::sys::process::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
-    use restorer::sys::process::{SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO};
+    use pie_sys::process::{BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    use pie_sys::process::{SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO};
 
     /// A filter: syscall `nr` fails with `errno`, everything else runs.
     fn deny(nr: i64, errno: i32) -> Vec<sock_filter> {

@@ -5,10 +5,10 @@
 
 use core::ffi::c_void;
 
-use restorer::sys::process::{self, WaitOptions, WaitStatus, P_PID};
-use restorer::sys::signal::{self, KernelSigaction, SigprocmaskHow, SA_RESTART, SA_RESTORER, SA_SIGINFO, SIGCHLD};
-use restorer::sys::sigtypes::{SigInfo, SigSet};
-use restorer::sys::Errno;
+use pie_sys::process::{self, WaitOptions, WaitStatus, P_PID};
+use pie_sys::signal::{self, KernelSigaction, SigprocmaskHow, SA_RESTART, SA_RESTORER, SA_SIGINFO, SIGCHLD};
+use pie_sys::sigtypes::{SigInfo, SigSet};
+use pie_sys::Errno;
 
 use crate::error::Result;
 use crate::{bail, pr_debug, pr_err, pr_info, stage, state};

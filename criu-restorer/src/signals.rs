@@ -5,9 +5,9 @@
 //! others' in `__export_restore_thread`).
 
 use criu_abi::raw::{rt_sigaction_t, siginfo_t};
-use restorer::sys::process::{getpid, gettid};
-use restorer::sys::signal::{rt_sigaction, rt_sigqueueinfo, rt_tgsigqueueinfo, KernelSigaction, SIGCHLD};
-use restorer::sys::sigtypes::{SigInfo, SigSet};
+use pie_sys::process::{getpid, gettid};
+use pie_sys::signal::{rt_sigaction, rt_sigqueueinfo, rt_tgsigqueueinfo, KernelSigaction, SIGCHLD};
+use pie_sys::sigtypes::{SigInfo, SigSet};
 
 use crate::log::Hex;
 use crate::{bail, error::Result, pr_info};
@@ -69,9 +69,9 @@ mod tests {
     use super::*;
     use crate::test_child::in_child_code as in_child;
     use criu_abi::raw::rt_sighandler_t;
-    use restorer::sys::signal::{rt_sigpending, rt_sigprocmask, rt_sigtimedwait, SigprocmaskHow, SIGUSR1};
-    use restorer::sys::sigtypes::{SigSet, SI_QUEUE};
-    use restorer::sys::time::Timespec;
+    use pie_sys::signal::{rt_sigpending, rt_sigprocmask, rt_sigtimedwait, SigprocmaskHow, SIGUSR1};
+    use pie_sys::sigtypes::{SigSet, SI_QUEUE};
+    use pie_sys::time::Timespec;
 
     fn info(signo: i32, value: u64) -> siginfo_t {
         let si = SigInfo::queue(signo, 4242, 0, value);
@@ -92,7 +92,7 @@ mod tests {
     #[test]
     fn group_and_thread_queues_get_their_siginfos() {
         in_child(|| {
-            let rt = restorer::sys::signal::SIGRTMIN + 2;
+            let rt = pie_sys::signal::SIGRTMIN + 2;
             let set = SigSet::FULL;
             rt_sigprocmask(SigprocmaskHow::SETMASK, Some(&set), None).unwrap();
             restore(&[info(SIGUSR1, 11), info(rt, 22)], true).unwrap();
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn sigchld_action_is_put_back() {
-        use restorer::sys::signal::{SA_RESTORER, SIG_IGN};
+        use pie_sys::signal::{SA_RESTORER, SIG_IGN};
         in_child(|| {
             let act = rt_sigaction_t {
                 // SAFETY: SIG_IGN (1) as the bindgen'd handler type, which the kernel

@@ -6,10 +6,10 @@
 use core::convert::Infallible;
 
 use criu_abi::raw::{faults_FI_VDSO_TRAMPOLINES, task_restore_args};
-use restorer::sys::fd::{AsFd, BorrowedFd, OwnedFd};
-use restorer::sys::signal::{self, SigprocmaskHow};
-use restorer::sys::sigtypes::SigSet;
-use restorer::sys::{fs, mm, process};
+use pie_sys::fd::{AsFd, BorrowedFd, OwnedFd};
+use pie_sys::signal::{self, SigprocmaskHow};
+use pie_sys::sigtypes::SigSet;
+use pie_sys::{fs, mm, process};
 
 use crate::args::{self, TaskArrays};
 use crate::error::Result;

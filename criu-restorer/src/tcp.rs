@@ -3,8 +3,8 @@
 //! needs CAP_NET_ADMIN). Failures are logged and ignored, as CRIU's.
 
 use criu_abi::raw::rst_tcp_sock;
-use restorer::sys::fd::BorrowedFd;
-use restorer::sys::net::{setsockopt_int, SOL_SOCKET, SOL_TCP, SO_REUSEADDR, TCP_REPAIR};
+use pie_sys::fd::BorrowedFd;
+use pie_sys::net::{setsockopt_int, SOL_SOCKET, SOL_TCP, SO_REUSEADDR, TCP_REPAIR};
 
 use crate::{pr_debug, pr_err};
 
@@ -39,15 +39,15 @@ fn repair_off(s: &rst_tcp_sock) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use restorer::sys::errno::Errno;
-    use restorer::sys::net::{
+    use pie_sys::errno::Errno;
+    use pie_sys::net::{
         accept4, connect, getsockname, getsockopt_int, listen, socket, SockAddr, AF_INET, SOCK_DGRAM, SOCK_STREAM,
     };
 
     /// `TCP_REPAIR_QUEUE`: settable only in repair mode (EPERM otherwise).
     const TCP_REPAIR_QUEUE: i32 = 20;
 
-    fn in_repair(fd: &restorer::sys::fd::OwnedFd) -> bool {
+    fn in_repair(fd: &pie_sys::fd::OwnedFd) -> bool {
         match setsockopt_int(fd, SOL_TCP, TCP_REPAIR_QUEUE, 0) {
             Ok(()) => true,
             Err(Errno::EPERM) => false,
@@ -58,7 +58,7 @@ mod tests {
     #[test]
     fn turns_repair_off_and_restores_reuseaddr() {
         let l = socket(AF_INET, SOCK_STREAM, 0).unwrap();
-        restorer::sys::net::bind(&l, &SockAddr::inet([127, 0, 0, 1], 0)).unwrap();
+        pie_sys::net::bind(&l, &SockAddr::inet([127, 0, 0, 1], 0)).unwrap();
         listen(&l, 1).unwrap();
         let mut addr = SockAddr::inet([0; 4], 0);
         getsockname(&l, &mut addr).unwrap();

@@ -4,14 +4,14 @@
 use core::convert::Infallible;
 
 use criu_abi::raw::thread_restore_args;
-use restorer::sys::process;
-use restorer::sys::signal::{self, SigprocmaskHow};
-use restorer::sys::sigtypes::SigSet;
+use pie_sys::process;
+use pie_sys::signal::{self, SigprocmaskHow};
+use pie_sys::sigtypes::SigSet;
 
 use crate::error::Result;
 use crate::stage::{self, Stage};
 use crate::{args, bail, cg_set, creds, dumpable, entry, pdeath, pr_info, seccomp, signals, state, thread_common};
-use restorer::sys::fd::BorrowedFd;
+use pie_sys::fd::BorrowedFd;
 
 /// Restore the calling thread from `t`; returns only on failure.
 ///

@@ -3,7 +3,7 @@
 //! `restore_thread_common`; the scheduling policy and rseq have modules of their own).
 
 use criu_abi::raw::thread_restore_args;
-use restorer::sys::thread::{self, ARCH_SET_FS, ARCH_SET_GS};
+use pie_sys::thread::{self, ARCH_SET_FS, ARCH_SET_GS};
 
 use crate::error::Result;
 use crate::{bail, pr_info};

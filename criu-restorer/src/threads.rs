@@ -6,11 +6,11 @@ use core::arch::asm;
 use core::mem::{offset_of, size_of};
 
 use criu_abi::raw::{restore_mem_zone, task_restore_args, thread_restore_args};
-use restorer::sys::clone_flags::CloneFlags;
-use restorer::sys::fd::{BorrowedFd, OwnedFd};
-use restorer::sys::oflags::OFlags;
-use restorer::sys::thread::CloneArgs;
-use restorer::sys::{fs, Errno};
+use pie_sys::clone_flags::CloneFlags;
+use pie_sys::fd::{BorrowedFd, OwnedFd};
+use pie_sys::oflags::OFlags;
+use pie_sys::thread::CloneArgs;
+use pie_sys::{fs, Errno};
 use syscalls::Sysno;
 
 use crate::error::{Failed, Result};

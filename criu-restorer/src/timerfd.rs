@@ -2,9 +2,9 @@
 //! CR_STATE_RESTORE stage.
 
 use criu_abi::raw::restore_timerfd;
-use restorer::sys::errno::Errno;
-use restorer::sys::fd::BorrowedFd;
-use restorer::sys::time::{clock_gettime, timerfd_set_ticks, timerfd_settime, ClockId, TimerfdTimerFlags};
+use pie_sys::errno::Errno;
+use pie_sys::fd::BorrowedFd;
+use pie_sys::time::{clock_gettime, timerfd_set_ticks, timerfd_settime, ClockId, TimerfdTimerFlags};
 
 use crate::kernel_time;
 use crate::log::Hex;
@@ -73,8 +73,8 @@ fn arm_all(timerfds: &mut [restore_timerfd]) -> core::result::Result<(), i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use restorer::sys::fs::read;
-    use restorer::sys::time::{timerfd_create, timerfd_gettime, TimerfdFlags};
+    use pie_sys::fs::read;
+    use pie_sys::time::{timerfd_create, timerfd_gettime, TimerfdFlags};
 
     const MONOTONIC: i32 = 1;
 

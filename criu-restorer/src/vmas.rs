@@ -6,10 +6,10 @@ use criu_abi::raw::{
     VmaEntry, VMA_ANON_SHARED, VMA_AREA_AIORING, VMA_AREA_REGULAR, VMA_AREA_SYSVIPC, VMA_AREA_VDSO, VMA_AREA_VSYSCALL,
     VMA_AREA_VVAR, VMA_CLOSE, VMA_NO_PROT_WRITE, VMA_PREMMAPED,
 };
-use restorer::sys::fd::BorrowedFd;
-use restorer::sys::mm::{self, MadviseAdvice, MapFlags, MremapFlags, ProtFlags, SHM_RDONLY};
-use restorer::sys::notify::{UffdioRange, UffdioRegister, UFFDIO_REGISTER, UFFDIO_REGISTER_MODE_MISSING};
-use restorer::sys::{fs, Errno};
+use pie_sys::fd::BorrowedFd;
+use pie_sys::mm::{self, MadviseAdvice, MapFlags, MremapFlags, ProtFlags, SHM_RDONLY};
+use pie_sys::notify::{UffdioRange, UffdioRegister, UFFDIO_REGISTER, UFFDIO_REGISTER_MODE_MISSING};
+use pie_sys::{fs, Errno};
 use vma_io::PAGE_SIZE;
 
 use crate::error::{Failed, Result};

@@ -1,6 +1,6 @@
 //! CRIU's packed `struct restore_vma_io` records on x86_64: their layout, the limits
 //! on them and the checked walk over them, defined once for the restorer's engine (this
-//! crate is compiled into the restorer blob: `no_std`, no dependencies), the image
+//! crate is compiled into the restorer blob: `no_std`, on `pie-sys` alone), the image
 //! builder and the benchmarks.
 //!
 //! A record is a 16-byte header (`i32 nr_iovs`, 4 bytes of padding, `i64 off`, the
@@ -13,8 +13,8 @@
 
 use core::mem::size_of;
 
-/// Page size of the images and of the restored task (x86_64).
-pub const PAGE_SIZE: usize = 4096;
+/// Page size of the images and of the restored task (x86_64): the syscall layer's.
+pub use pie_sys::mm::PAGE_SIZE;
 
 /// The kernel's limit on iovecs per `preadv` (`UIO_MAXIOV`), and so on iovecs per
 /// record: CRIU's restorer hands a record's iovecs to one `preadv`.

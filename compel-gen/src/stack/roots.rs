@@ -57,7 +57,7 @@ pub enum RootName {
     /// A symbol, exactly.
     Symbol(String),
     /// A Rust function by its demangled path without the hash, e.g.
-    /// `restorer::engine::parallel::worker_entry`.
+    /// `page_engine::parallel::worker_entry`.
     RustPath(String),
 }
 
@@ -155,9 +155,9 @@ mod tests {
 
     #[test]
     fn roots_by_rust_path() {
-        let r = RootName::RustPath("restorer::engine::parallel::worker_entry".into());
-        assert!(r.matches(b"_ZN8restorer6engine8parallel12worker_entry17h6225bcd5f60ba619E"));
-        assert!(!r.matches(b"_ZN8restorer6engine8parallel12worker_exit17h6225bcd5f60ba619E"));
+        let r = RootName::RustPath("page_engine::parallel::worker_entry".into());
+        assert!(r.matches(b"_ZN11page_engine8parallel12worker_entry17h6225bcd5f60ba619E"));
+        assert!(!r.matches(b"_ZN11page_engine8parallel12worker_exit17h6225bcd5f60ba619E"));
         assert!(!r.matches(b"worker_entry"));
         assert!(!r.matches(b"\xff"));
         assert!(RootName::Symbol("f".into()).matches(b"f"));

@@ -4,9 +4,9 @@
 
 use core::arch::asm;
 
-use restorer::sys::errno::Result as SysResult;
-use restorer::sys::mm::{self, SHADOW_STACK_SET_TOKEN};
-use restorer::sys::thread::{
+use pie_sys::errno::Result as SysResult;
+use pie_sys::mm::{self, SHADOW_STACK_SET_TOKEN};
+use pie_sys::thread::{
     self, arch_prctl_get, ARCH_SHSTK_DISABLE, ARCH_SHSTK_ENABLE, ARCH_SHSTK_LOCK, ARCH_SHSTK_SHSTK, ARCH_SHSTK_STATUS,
     ARCH_SHSTK_WRSS,
 };
@@ -139,7 +139,7 @@ pub fn enable_wrss() -> Result {
 /// `rdssp` reads 0 and this is a plain `rt_sigreturn`.
 ///
 /// # Safety
-/// As [`restorer::sys::signal::rt_sigreturn`]; with a shadow stack, the caller must be
+/// As [`pie_sys::signal::rt_sigreturn`]; with a shadow stack, the caller must be
 /// one call below the frame that ran the restore.
 #[inline(always)]
 pub unsafe fn sigreturn(new_sp: usize) -> ! {

@@ -3,7 +3,7 @@
 //! premapped copy and unmaps the copy with the spare page CRIU premapped past it.
 
 use criu_abi::raw::rst_shstk_info;
-use restorer::sys::mm;
+use pie_sys::mm;
 
 use super::cpu::{finalize, map_at, switch_ssp, Wrss};
 use super::layout::{fill, Layout};

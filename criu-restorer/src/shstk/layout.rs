@@ -3,7 +3,7 @@
 //! checked layout, and each protocol's way of filling the VMA from its copy.
 
 use criu_abi::raw::rst_shstk_info;
-use restorer::sys::thread::ARCH_SHSTK_SHSTK;
+use pie_sys::thread::ARCH_SHSTK_SHSTK;
 
 use super::protocol::Protocol;
 
@@ -114,7 +114,7 @@ pub fn tokens_below(l: &Layout, w: &mut impl ShadowWrite) -> u64 {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use restorer::sys::thread::ARCH_SHSTK_WRSS;
+    use pie_sys::thread::ARCH_SHSTK_WRSS;
 
     pub fn info(start: u64, size: u64, ssp: u64, copy: u64, cet: u64) -> rst_shstk_info {
         rst_shstk_info {

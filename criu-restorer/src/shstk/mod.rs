@@ -48,7 +48,7 @@ pub use self::entry_points::*;
 #[cfg(criu_has_shstk)]
 mod entry_points {
     use criu_abi::raw::rst_shstk_info;
-    use restorer::sys::mm;
+    use pie_sys::mm;
     use vma_io::PAGE_SIZE;
 
     use super::cpu::{enable_wrss, map_at, switch_ssp};
@@ -146,7 +146,7 @@ mod tests {
     use super::layout::tests::info;
     use super::*;
     use crate::test_child::child_status;
-    use restorer::sys::thread::ARCH_SHSTK_WRSS;
+    use pie_sys::thread::ARCH_SHSTK_WRSS;
     use vma_io::PAGE_SIZE;
 
     /// Without the cet bit nothing is done, in either protocol: run both phases in a child
@@ -221,7 +221,7 @@ mod tests {
             // SAFETY: inside the test's mapping.
             unsafe { (at as *const u64).read() }
         };
-        let shstk = restorer::sys::thread::ARCH_SHSTK_SHSTK;
+        let shstk = pie_sys::thread::ARCH_SHSTK_SHSTK;
         // 4.1.1's place (past the copy) under 4.2, and 4.2's (in the bootstrap area)
         // under 4.1.1.
         for (p, tmp) in [(Protocol::Remap, copy + size), (Protocol::Late, boot + P as u64)] {

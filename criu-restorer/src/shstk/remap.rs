@@ -4,7 +4,7 @@
 //! ([`restore`]).
 
 use criu_abi::raw::{rst_shstk_info, VmaEntry};
-use restorer::sys::mm;
+use pie_sys::mm;
 
 use super::cpu::{finalize, map_anywhere, switch_ssp, wrss_enabled, Wrss};
 use super::layout::{copy_into, tokens_below, Layout};

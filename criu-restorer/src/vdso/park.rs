@@ -7,8 +7,8 @@
 //! gettimeofday syscall, so there is nothing to update.
 
 use criu_abi::raw::{vdso_maps, VmaEntry, VMA_AREA_VDSO, VMA_AREA_VVAR};
-use restorer::sys::mm::{self, MremapFlags};
-use restorer::sys::thread::{self, ARCH_MAP_VDSO_64};
+use pie_sys::mm::{self, MremapFlags};
+use pie_sys::thread::{self, ARCH_MAP_VDSO_64};
 
 use super::{is_present, refuse_compat, vma_is, VDSO_BAD_ADDR, VVAR_BAD_ADDR, VVAR_BAD_SIZE};
 use crate::error::Result;

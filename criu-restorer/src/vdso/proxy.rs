@@ -5,7 +5,7 @@
 //! which stays where it was parked or mapped, marked so that the next dump skips it.
 
 use criu_abi::raw::{vdso_maps, VmaEntry, VMA_AREA_VDSO, VMA_AREA_VVAR};
-use restorer::sys::mm::{self, ProtFlags};
+use pie_sys::mm::{self, ProtFlags};
 
 use super::park::park_at;
 use super::{elf, is_present, refuse_compat, trampoline, vma_is, SymbolTable, VVAR_BAD_ADDR, VVAR_BAD_SIZE};
